@@ -71,6 +71,9 @@ class Block(_Model):
     lines: list[LineSpan] = Field(default_factory=list)
     source: TextSource = "text"
     ocr_confidence: float | None = None
+    image: str | None = Field(
+        None, description="for OCR text read from an image embedded in a DOCX: its zip member (word/media/…)"
+    )
 
 
 class PageInfo(_Model):
