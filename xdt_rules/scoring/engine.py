@@ -1,0 +1,160 @@
+"""The rule engine seam: rule books compiled onto durable-rules. The ONLY module importing it.
+
+Why the care:
+
+* durable-rules cannot redefine a ruleset name in a process, so a ruleset's name carries the
+  hash of its compiled definition; an edited rule file becomes a new ruleset, an unchanged one
+  is compiled once per process and reused.
+* it keeps session state until deleted, so every application gets its own session id and the
+  state is deleted afterwards (also when something goes wrong).
+* it swallows exceptions raised inside actions (stores a string in the session state), so
+  actions record their errors and :meth:`RuleEngine.fire` re-raises them after the post.
+* a fact no rule matches raises ``MessageNotHandledException``; here that is a defined outcome
+  (an item with no fired rule), not a crash.
+* ``durable.engine.Host`` starts two timer threads that poll every ruleset; this engine uses no
+  timers or async actions, so a host without those threads (safer under fork in batch workers).
+
+Facts are posted one per item (``assert_fact``): a batch assert stops at the first unmatched
+fact and leaves the rest unprocessed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from durable import engine as _durable
+
+from .facts import ItemFacts
+from .ruleset import OPERATORS, Rule, RuleBook
+
+
+class RuleEngineError(RuntimeError):
+    """A rule action failed inside durable-rules (re-raised after the post) or the engine misbehaved."""
+
+
+class _QuietHost(_durable.Host):
+    def _run(self) -> None:  # no polling threads: we only assert facts synchronously
+        return None
+
+
+_HOST: _QuietHost | None = None
+_COMPILED: dict[str, "RuleEngine"] = {}
+_LOCK = threading.RLock()
+_SESSIONS = itertools.count(1)
+
+
+def _host() -> _QuietHost:
+    global _HOST
+    if _HOST is None:
+        _HOST = _QuietHost()
+    return _HOST
+
+
+def _condition(rule: Rule, item_id: str) -> dict[str, Any]:
+    terms: list[dict[str, Any]] = [{"item": item_id}]
+    for c in rule.conditions:
+        if c.op == "==":
+            terms.append({c.fact: c.engine_value()})
+        else:
+            terms.append({OPERATORS[c.op]: {c.fact: c.engine_value()}})
+    return {"$and": terms}
+
+
+class RuleEngine:
+    """A compiled rule book. ``fire(facts)`` → the rule keys that fired per item, in rule order."""
+
+    def __init__(self, book: RuleBook):
+        self.book = book
+        # durable rule name → (item, rule key); rule names are short and ASCII on purpose.
+        self._names: dict[str, tuple[str, str]] = {}
+        definition: dict[str, dict[str, Any]] = {}
+        for item_id, rules in book.items.items():
+            for rule in rules.all_rules():
+                name = f"r{len(self._names)}"
+                self._names[name] = (item_id, rule.key)
+                definition[name] = {"all": [{"m": _condition(rule, item_id)}]}
+        # The name carries the hash of everything durable-rules sees plus our name → rule mapping.
+        payload = json.dumps([definition, self._names], sort_keys=True, ensure_ascii=False)
+        digest = hashlib.sha256(payload.encode()).hexdigest()
+        slug = "".join(ch if ch.isalnum() else "_" for ch in book.framework)
+        self.ruleset_name = f"xdt_{slug}_{digest[:16]}"
+        self._definition = definition
+        self._sessions: dict[str, dict[str, Any]] = {}
+        self._registered = False
+
+    # The action of every rule: note which rule fired for which session. Any failure here is
+    # recorded and re-raised by fire(), because durable-rules would swallow it.
+    def _record(self, name: str, c: Any) -> None:
+        session = self._sessions[c.m["sid"]]
+        try:
+            item_id, key = self._names[name]
+            if c.m["item"] != item_id:
+                raise RuleEngineError(f"rule {key} fired for item {c.m['item']}, compiled for {item_id}")
+            session["fired"].setdefault(item_id, set()).add(key)
+        except BaseException as exc:  # noqa: BLE001 - surfaced after the post
+            session["errors"].append(exc)
+            raise
+
+    def _register(self) -> None:
+        if self._registered:
+            return
+        rules = copy.deepcopy(self._definition)  # durable-rules pops "run" from what it is given
+        for name, rule in rules.items():
+            rule["run"] = (lambda n: (lambda c: self._record(n, c)))(name)
+        _host().register_rulesets({self.ruleset_name: rules})
+        self._registered = True
+
+    def fire(self, facts: Mapping[str, ItemFacts]) -> dict[str, list[str]]:
+        """Post one fact per item in a fresh session; the fired rule keys per item, in rule order.
+
+        Items whose fact matched no rule map to an empty list.
+        """
+        with _LOCK:
+            self._register()
+            sid = f"{os.getpid()}-{next(_SESSIONS)}"
+            session: dict[str, Any] = {"fired": {}, "errors": []}
+            self._sessions[sid] = session
+            host = _host()
+            try:
+                for item_id, item_facts in facts.items():
+                    if item_id not in self.book.items:
+                        raise RuleEngineError(f"no rules for item {item_id}")
+                    fact = {"sid": sid, "item": item_id, **item_facts.as_fact()}
+                    try:
+                        state = host.assert_fact(self.ruleset_name, fact)
+                    except _durable.MessageNotHandledException:
+                        state = None  # no rule matched: a defined outcome
+                    if session["errors"]:
+                        exc = session["errors"][0]
+                        raise RuleEngineError(f"规则动作出错 / rule action failed: {type(exc).__name__}: {exc}") from exc
+                    if isinstance(state, dict) and state.get("exception"):
+                        raise RuleEngineError(f"规则动作出错 / rule action failed: {state['exception']}")
+            finally:
+                del self._sessions[sid]
+                try:
+                    host.delete_state(self.ruleset_name, sid)
+                except Exception:  # noqa: BLE001 - a session that never got state has none to delete
+                    pass
+        fired = session["fired"]
+        out: dict[str, list[str]] = {}
+        for item_id in facts:
+            keys = fired.get(item_id, set())
+            out[item_id] = [r.key for r in self.book.items[item_id].all_rules() if r.key in keys]
+        return out
+
+
+def engine_for(book: RuleBook) -> RuleEngine:
+    """The compiled engine of a rule book, once per process per rule content."""
+    with _LOCK:
+        eng = RuleEngine(book)
+        cached = _COMPILED.get(eng.ruleset_name)
+        if cached is None:
+            _COMPILED[eng.ruleset_name] = cached = eng
+        return cached

@@ -1,0 +1,136 @@
+"""Evidence facts: what the rules may look at, one fact record per criterion item.
+
+The rules in ``rules/<framework>/rules.yaml`` never see a Mention; they see these counts and
+flags, computed from the item's mentions. Keeping the fact vocabulary small and named lets the
+rule file be validated (unknown fact names are errors) and lets the validator reason about
+which rule can never fire (see ``RELATIONS``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..models import Document, Mention
+
+
+class ItemFacts(BaseModel):
+    """The evidence facts of one item. Counts are over *implemented* mentions unless named otherwise."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mentions: int = Field(0, ge=0, description="该项全部提及数（任何语境）")
+    implemented: int = Field(0, ge=0, description="“已实施”语境的提及数")
+    planned: int = Field(0, ge=0, description="“规划/在建”语境的提及数")
+    negated: int = Field(0, ge=0, description="“尚未/没有”语境的提及数")
+    generic: int = Field(0, ge=0, description="泛泛而谈或他方情况的提及数")
+    restates: int = Field(0, ge=0, description="疑似照抄评价内容的提及数")
+    passages: int = Field(0, ge=0, description="含已实施证据的不同句子（段落位置）数")
+    files: int = Field(0, ge=0, description="含已实施证据的不同文件数")
+    terms: int = Field(0, ge=0, description="已实施证据中不同关键词（规范名）数")
+    entity: int = Field(0, ge=0, description="已实施证据中厂商/产品名称的提及数")
+    in_table: int = Field(0, ge=0, description="已实施证据中来自表格的提及数")
+    dated: int = Field(0, ge=0, description="已实施证据中写明年份/时间的句子数（表格按整行看）")
+    quantities: int = Field(0, ge=0, description="已实施证据中不同量化数据（指标+数值+单位）数")
+    fuzzy_only: bool = Field(False, description="已实施证据全部是模糊匹配")
+    ocr_only: bool = Field(False, description="已实施证据全部来自扫描件识别（OCR）")
+
+    def as_fact(self) -> dict[str, int | bool]:
+        return self.model_dump()
+
+
+FACT_NAMES: tuple[str, ...] = tuple(ItemFacts.model_fields)
+BOOLEAN_FACTS: frozenset[str] = frozenset(n for n, f in ItemFacts.model_fields.items() if f.annotation is bool)
+FACT_DESCRIPTIONS: dict[str, str] = {n: f.description or "" for n, f in ItemFacts.model_fields.items()}
+
+# What always holds between facts, by construction in build_item_facts. The rule validator uses
+# these to see that e.g. ``quantities >= 2`` implies ``implemented >= 1`` (a later rule on
+# quantities is shadowed by an earlier catch-all on implemented). Booleans count as 0/1.
+# (a, b): a <= b always.
+RELATIONS_LE: tuple[tuple[str, str], ...] = (
+    ("implemented", "mentions"), ("planned", "mentions"), ("negated", "mentions"),
+    ("generic", "mentions"), ("restates", "mentions"),
+    ("passages", "implemented"), ("files", "passages"), ("terms", "implemented"),
+    ("entity", "implemented"), ("in_table", "implemented"), ("dated", "passages"),
+    ("quantities", "implemented"), ("fuzzy_only", "implemented"), ("ocr_only", "implemented"),
+)
+# Facts that are zero together: any implemented mention makes a passage, a file and a term.
+ZERO_TOGETHER: tuple[tuple[str, ...], ...] = (("implemented", "passages", "files", "terms"),)
+
+# A year or year-month in the sentence (2021年, 2022年6月, 2023-05, 2023.5): "上线时间".
+_DATE = re.compile(r"(?:19|20)\d{2}\s*年|(?:19|20)\d{2}\s*[-./]\s*(?:0?[1-9]|1[0-2])(?!\d)")
+
+
+def has_date(text: str) -> bool:
+    return bool(_DATE.search(text))
+
+
+class TableRows:
+    """Text of each table row, so a date in the 上线时间 column counts for the system-name cell."""
+
+    def __init__(self, documents: Sequence[Document] | None = None):
+        rows: dict[tuple[str, int, int], list[str]] = {}
+        self._cell_row: dict[tuple[str, int], tuple[str, int, int]] = {}
+        for doc in documents or ():
+            for block in doc.blocks:
+                if block.table is not None and block.row is not None:
+                    key = (doc.sha256, block.table, block.row)
+                    rows.setdefault(key, []).append(block.text)
+                    self._cell_row[(doc.sha256, block.index)] = key
+        self._rows = {key: " ".join(parts) for key, parts in rows.items()}
+
+    def context(self, m: Mention) -> str:
+        """The sentence of a mention, or its whole table row when it sits in a table cell."""
+        key = self._cell_row.get((m.sha256, m.block)) if m.in_table else None
+        return self._rows.get(key, m.sentence) if key else m.sentence
+
+
+def _passage_key(m: Mention) -> tuple[str, int, int]:
+    return (m.file, m.block, m.sentence_start)
+
+
+def build_item_facts(mentions: Iterable[Mention], rows: TableRows | None = None) -> ItemFacts:
+    """Facts for ONE item from its mentions (all with the same item_id)."""
+    mentions = list(mentions)
+    rows = rows or TableRows()
+    counts = {"implemented": 0, "planned": 0, "negated": 0, "generic": 0, "restates_criteria": 0}
+    for m in mentions:
+        counts[m.polarity] += 1
+    done = [m for m in mentions if m.polarity == "implemented"]
+    passages = {_passage_key(m) for m in done}
+    dated: set[tuple[str, int, int]] = set()
+    for m in done:
+        if has_date(rows.context(m)):
+            dated.add(_passage_key(m))
+    quantities = {(m.file, m.block, m.quantity.text, m.quantity.value, m.quantity.unit)
+                  for m in done if m.quantity is not None}
+    return ItemFacts(
+        mentions=len(mentions),
+        implemented=len(done),
+        planned=counts["planned"],
+        negated=counts["negated"],
+        generic=counts["generic"],
+        restates=counts["restates_criteria"],
+        passages=len(passages),
+        files=len({m.file for m in done}),
+        terms=len({m.term for m in done}),
+        entity=sum(1 for m in done if m.kind == "entity"),
+        in_table=sum(1 for m in done if m.in_table),
+        dated=len(dated),
+        quantities=len(quantities),
+        fuzzy_only=bool(done) and all(m.kind == "fuzzy" for m in done),
+        ocr_only=bool(done) and all(m.ocr for m in done),
+    )
+
+
+def build_facts(mentions: Iterable[Mention], item_ids: Iterable[str],
+                documents: Sequence[Document] | None = None) -> dict[str, ItemFacts]:
+    """Facts for every item in ``item_ids`` (items without mentions get all-zero facts)."""
+    by_item: dict[str, list[Mention]] = {i: [] for i in item_ids}
+    for m in mentions:
+        if m.item_id in by_item:
+            by_item[m.item_id].append(m)
+    rows = TableRows(documents)
+    return {i: build_item_facts(ms, rows) for i, ms in by_item.items()}
