@@ -10,7 +10,10 @@ Why the care:
 * it swallows exceptions raised inside actions (stores a string in the session state), so
   actions record their errors and :meth:`RuleEngine.fire` re-raises them after the post.
 * a fact no rule matches raises ``MessageNotHandledException``; here that is a defined outcome
-  (an item with no fired rule), not a crash.
+  (an item with no fired rule), not a crash. Worse, ``delete_state`` on a session whose facts
+  were ALL unhandled aborts the whole process (C assertion, measured with 2.0.28). So every item
+  without an unconditional rule gets a hidden catch-all rule (``_seen``) that fires and records
+  nothing: no fact is ever unhandled, and "no rule matched" means "only the catch-all fired".
 * ``durable.engine.Host`` starts two timer threads that poll every ruleset; this engine uses no
   timers or async actions, so a host without those threads (safer under fork in batch workers).
 
@@ -48,6 +51,7 @@ _HOST: _QuietHost | None = None
 _COMPILED: dict[str, "RuleEngine"] = {}
 _LOCK = threading.RLock()
 _SESSIONS = itertools.count(1)
+_SEEN = "_seen"  # the hidden catch-all's key; never reported
 
 
 def _host() -> _QuietHost:
@@ -80,6 +84,10 @@ class RuleEngine:
                 name = f"r{len(self._names)}"
                 self._names[name] = (item_id, rule.key)
                 definition[name] = {"all": [{"m": _condition(rule, item_id)}]}
+            if not any(not r.conditions for r in rules.all_rules()):
+                name = f"r{len(self._names)}"
+                self._names[name] = (item_id, _SEEN)
+                definition[name] = {"all": [{"m": {"item": item_id}}]}
         # The name carries the hash of everything durable-rules sees plus our name → rule mapping.
         payload = json.dumps([definition, self._names], sort_keys=True, ensure_ascii=False)
         digest = hashlib.sha256(payload.encode()).hexdigest()
@@ -88,26 +96,31 @@ class RuleEngine:
         self._definition = definition
         self._sessions: dict[str, dict[str, Any]] = {}
         self._registered = False
+        self.last_session: str | None = None  # for diagnostics and tests: the state is gone after fire()
 
-    # The action of every rule: note which rule fired for which session. Any failure here is
-    # recorded and re-raised by fire(), because durable-rules would swallow it.
-    def _record(self, name: str, c: Any) -> None:
+    # The action of every rule: note which rule fired for which session. Any failure is recorded
+    # and re-raised by fire(), because durable-rules would swallow it.
+    def _action(self, name: str, c: Any) -> None:
         session = self._sessions[c.m["sid"]]
+        session["handled"] = True
         try:
-            item_id, key = self._names[name]
-            if c.m["item"] != item_id:
-                raise RuleEngineError(f"rule {key} fired for item {c.m['item']}, compiled for {item_id}")
-            session["fired"].setdefault(item_id, set()).add(key)
+            self._record(session, name, c)
         except BaseException as exc:  # noqa: BLE001 - surfaced after the post
             session["errors"].append(exc)
             raise
+
+    def _record(self, session: dict[str, Any], name: str, c: Any) -> None:
+        item_id, key = self._names[name]
+        if c.m["item"] != item_id:
+            raise RuleEngineError(f"rule {key} fired for item {c.m['item']}, compiled for {item_id}")
+        session["fired"].setdefault(item_id, set()).add(key)
 
     def _register(self) -> None:
         if self._registered:
             return
         rules = copy.deepcopy(self._definition)  # durable-rules pops "run" from what it is given
         for name, rule in rules.items():
-            rule["run"] = (lambda n: (lambda c: self._record(n, c)))(name)
+            rule["run"] = (lambda n: (lambda c: self._action(n, c)))(name)
         _host().register_rulesets({self.ruleset_name: rules})
         self._registered = True
 
@@ -119,7 +132,8 @@ class RuleEngine:
         with _LOCK:
             self._register()
             sid = f"{os.getpid()}-{next(_SESSIONS)}"
-            session: dict[str, Any] = {"fired": {}, "errors": []}
+            self.last_session = sid
+            session: dict[str, Any] = {"fired": {}, "errors": [], "handled": False}
             self._sessions[sid] = session
             host = _host()
             try:
@@ -130,7 +144,7 @@ class RuleEngine:
                     try:
                         state = host.assert_fact(self.ruleset_name, fact)
                     except _durable.MessageNotHandledException:
-                        state = None  # no rule matched: a defined outcome
+                        state = None  # cannot happen with the catch-all; still a defined outcome
                     if session["errors"]:
                         exc = session["errors"][0]
                         raise RuleEngineError(f"规则动作出错 / rule action failed: {type(exc).__name__}: {exc}") from exc
@@ -138,16 +152,28 @@ class RuleEngine:
                         raise RuleEngineError(f"规则动作出错 / rule action failed: {state['exception']}")
             finally:
                 del self._sessions[sid]
-                try:
-                    host.delete_state(self.ruleset_name, sid)
-                except Exception:  # noqa: BLE001 - a session that never got state has none to delete
-                    pass
+                # Only a session where some rule fired is safe to delete (see module docstring);
+                # one that never got that far holds a few bytes and is left alone.
+                if session["handled"]:
+                    try:
+                        host.delete_state(self.ruleset_name, sid)
+                    except Exception:  # noqa: BLE001 - already gone
+                        pass
         fired = session["fired"]
         out: dict[str, list[str]] = {}
         for item_id in facts:
             keys = fired.get(item_id, set())
             out[item_id] = [r.key for r in self.book.items[item_id].all_rules() if r.key in keys]
         return out
+
+
+def session_exists(engine: RuleEngine, sid: str) -> bool:
+    """Whether durable-rules still holds state for a session (it must not after fire())."""
+    try:
+        _host().get_state(engine.ruleset_name, sid)
+    except Exception:  # noqa: BLE001 - durable raises a bare Exception for an unknown sid
+        return False
+    return True
 
 
 def engine_for(book: RuleBook) -> RuleEngine:

@@ -38,7 +38,8 @@ from .facts import BOOLEAN_FACTS, FACT_NAMES, RELATIONS_LE, ZERO_TOGETHER
 RULES_FILE = "rules.yaml"
 STATUSES: tuple[str, ...] = ("met", "partial", "planned", "negated", "not_found")
 OPERATORS: dict[str, str] = {">=": "$gte", "<=": "$lte", ">": "$gt", "<": "$lt", "==": "$eq", "!=": "$neq"}
-_CONDITION = re.compile(r"^\s*(\w+)\s*([<>=!]+|\S+?)\s*(\S+)\s*$")
+_CONDITION = re.compile(r"^\s*(\w+)\s*([<>=!≥≤]+)\s*(\S+)\s*$")
+_SPACED = re.compile(r"^\s*(\w+)\s+(\S+)\s+(\S+)\s*$")  # "fact op value" with an unknown op word
 _RULE_ID = r"^[a-z][a-z0-9_]*$"
 _INF = 10**9
 
@@ -274,7 +275,7 @@ class _Checker:
         return tuple(parsed) if ok else None
 
     def condition(self, text: str, loc: PathKey, rule_key: str) -> Condition | None:
-        match = _CONDITION.match(str(text))
+        match = _CONDITION.match(str(text)) or _SPACED.match(str(text))
         if not match:
             self.add("error", "bad_operator", loc, f"条件“{text}”应写成“事实 运算符 数值”，如 implemented >= 1",
                      f"condition '{text}' must read '<fact> <op> <value>', e.g. implemented >= 1", rule=rule_key)
@@ -527,13 +528,19 @@ def _reachability(book_items: dict[str, ItemRules], chk: _Checker) -> None:
         if not any(not r.conditions for r in rules.decide):
             no_fallback.append(item_id)
     line_of = {r.key: r.line for rules in book_items.values() for r in rules.all_rules()}
+
+    def where(items: list[str]) -> tuple[str, str]:
+        if len(items) == len(chk.catalogue.item_ids):
+            return "所有评价项", "all items"
+        return f"评价项 {', '.join(items)}", f"items {', '.join(items)}"
+
     for (key, by, how), items in unreachable.items():
         why_zh = "它之前的规则无条件命中" if how == "always" else "它的条件已被前面规则的条件涵盖"
         why_en = "an earlier rule always fires" if how == "always" else "its condition implies an earlier rule's"
         chk.issues.append(ValidationIssue(
             level="warning", code="unreachable", file=chk.loaded.path, line=line_of.get(key),
-            message_zh=f"规则“{key}”永远不会命中（{why_zh}：“{by}”），涉及评价项 {', '.join(items)}",
-            message_en=f"rule '{key}' can never fire ({why_en}: '{by}'), items {', '.join(items)}",
+            message_zh=f"规则“{key}”永远不会命中（{why_zh}：“{by}”），涉及{where(items)[0]}",
+            message_en=f"rule '{key}' can never fire ({why_en}: '{by}'), {where(items)[1]}",
             rule=key, items=items))
     for key, (rule, items) in unsat.items():
         chk.issues.append(ValidationIssue(
