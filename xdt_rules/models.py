@@ -206,3 +206,4 @@ class ApplicationResult(_Model):
     elements: list[ElementResult]
     items: list[ItemResult]
     errors: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list, description="non-fatal notes per file (e.g. pages needing OCR)")
