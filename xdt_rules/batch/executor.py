@@ -1,0 +1,366 @@
+"""The executor seam: run one work function per application on worker processes.
+
+The batch runner only talks to :class:`Executor` (``submit`` a task, ``poll`` for events), so a
+Dask or Ray implementation can replace :class:`LocalProcessExecutor` without touching the rest.
+The work function and its context must be picklable (a module-level function and plain data).
+
+Why not ``concurrent.futures.ProcessPoolExecutor``: it cannot stop ONE stuck task. pdfium and
+pdfminer are C/Python code that may loop forever on a hostile PDF and cannot be interrupted by a
+signal handler, and a segfault in one of them breaks the whole pool. Here every worker owns a
+pipe to the parent and says which file it starts and finishes parsing; the parent kills a
+worker whose current file passed the time limit (reporting the task as ``timeout`` with that
+file, so the runner can re-run the application without it) and replaces a worker that died
+(reporting its task as ``died`` with the reason). One worker's pipe breaking cannot corrupt
+another's (a shared ``multiprocessing.Queue`` can be left locked by a killed writer).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any, Literal, Protocol
+
+
+class Reporter(Protocol):
+    """What a work function tells the parent while it runs (for time limits and progress)."""
+
+    def file_started(self, path: str) -> None: ...
+
+    def file_finished(self, path: str, pages: int) -> None: ...
+
+
+WorkFunction = Callable[[Any, Any, Reporter], Any]
+
+
+@dataclass(frozen=True)
+class FileStarted:
+    task_id: str
+    file: str
+
+
+@dataclass(frozen=True)
+class FileFinished:
+    task_id: str
+    file: str
+    pages: int
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    task_id: str
+    value: Any
+    peak_rss_mb: float = 0.0
+
+
+FailureKind = Literal["timeout", "died", "error"]
+
+
+@dataclass(frozen=True)
+class TaskFailed:
+    task_id: str
+    kind: FailureKind
+    reason: str
+    file: str | None = None
+    detail: str | None = None
+
+
+Event = FileStarted | FileFinished | TaskDone | TaskFailed
+
+
+class Executor(ABC):
+    """Runs submitted tasks; ``poll`` returns what happened since the last call."""
+
+    @abstractmethod
+    def free_slots(self) -> int: ...
+
+    @abstractmethod
+    def submit(self, task_id: str, payload: Any) -> None: ...
+
+    @abstractmethod
+    def poll(self, timeout: float) -> list[Event]: ...
+
+    @property
+    @abstractmethod
+    def busy(self) -> int: ...
+
+    @abstractmethod
+    def close(self, *, kill: bool = False) -> None: ...
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(kill=exc_type is not None)
+
+
+# --------------------------------------------------------------------------- worker side
+
+class _PipeReporter:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.task_id = ""
+
+    def file_started(self, path: str) -> None:
+        self.conn.send(("start", self.task_id, str(path)))
+
+    def file_finished(self, path: str, pages: int) -> None:
+        self.conn.send(("end", self.task_id, str(path), int(pages)))
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """On Linux, have the kernel kill this worker if the batch process dies (kill -9, crash)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def peak_rss_mb() -> float:
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    except (ImportError, OSError):
+        return 0.0
+    # Linux reports KiB, macOS bytes.
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+def _worker_main(conn: Connection, work: WorkFunction, context: Any, parent_pid: int) -> None:
+    # Ctrl-C reaches the whole process group; the parent decides what to do, the workers are killed.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent_pid)
+    reporter = _PipeReporter(conn)
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        task_id, payload = message
+        reporter.task_id = task_id
+        try:
+            value = work(payload, context, reporter)
+            conn.send(("done", task_id, value, peak_rss_mb()))
+        except (BrokenPipeError, EOFError):
+            return
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, the worker goes on
+            detail = traceback.format_exc(limit=8)
+            try:
+                conn.send(("error", task_id, f"{type(exc).__name__}: {exc}", detail))
+            except (BrokenPipeError, EOFError, OSError):
+                return
+
+
+# --------------------------------------------------------------------------- parent side
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    task_id: str | None = None
+    file: str | None = None
+    file_started: float = 0.0
+    tasks_done: int = 0
+    peak_rss_mb: float = 0.0
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """A reviewer-readable reason for a worker's death."""
+    if exitcode is None:
+        return "工作进程失去响应 / worker stopped responding"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        if -exitcode == signal.SIGKILL:
+            return f"工作进程被系统终止（{name}，可能内存不足）/ worker killed ({name}, out of memory?)"
+        if -exitcode == signal.SIGSEGV:
+            return f"工作进程崩溃（{name} 段错误）/ worker crashed ({name})"
+        return f"工作进程被信号终止（{name}）/ worker killed by {name}"
+    return f"工作进程异常退出（退出码 {exitcode}）/ worker exited with code {exitcode}"
+
+
+@dataclass
+class ExecutorStats:
+    workers_started: int = 0
+    workers_replaced: int = 0
+    timeouts: int = 0
+    deaths: int = 0
+    peak_rss_mb: float = 0.0
+    peak_rss_by_worker: list[float] = field(default_factory=list)
+
+
+class LocalProcessExecutor(Executor):
+    """``jobs`` worker processes on this machine, started when first needed."""
+
+    def __init__(self, work: WorkFunction, context: Any, *, jobs: int, file_timeout: float | None,
+                 start_method: str = "spawn"):
+        # spawn, not fork: the parent runs a progress thread, and forking a threaded process can
+        # deadlock the child; spawn also proves the work function is really picklable.
+        self._ctx = mp.get_context(start_method)
+        self._work = work
+        self._context = context
+        self.jobs = max(1, int(jobs))
+        self.file_timeout = file_timeout if file_timeout and file_timeout > 0 else None
+        self._workers: list[_Worker] = []
+        self.stats = ExecutorStats()
+
+    # -- pool management
+
+    def _start_worker(self) -> _Worker:
+        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+        process = self._ctx.Process(target=_worker_main, args=(child_conn, self._work, self._context, os.getpid()),
+                                    name="xdt-batch-worker", daemon=True)
+        process.start()
+        child_conn.close()
+        worker = _Worker(process=process, conn=parent_conn)
+        self._workers.append(worker)
+        self.stats.workers_started += 1
+        return worker
+
+    def _retire(self, worker: _Worker, *, kill: bool) -> None:
+        if worker in self._workers:
+            self._workers.remove(worker)
+        if worker.peak_rss_mb:
+            self.stats.peak_rss_by_worker.append(worker.peak_rss_mb)
+        if kill and worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join(timeout=5)
+        worker.conn.close()
+
+    def free_slots(self) -> int:
+        idle = sum(1 for w in self._workers if w.task_id is None)
+        return idle + (self.jobs - len(self._workers))
+
+    @property
+    def busy(self) -> int:
+        return sum(1 for w in self._workers if w.task_id is not None)
+
+    def submit(self, task_id: str, payload: Any) -> None:
+        worker = next((w for w in self._workers if w.task_id is None), None)
+        if worker is None:
+            if len(self._workers) >= self.jobs:
+                raise RuntimeError("no free worker")
+            worker = self._start_worker()
+        try:
+            worker.conn.send((task_id, payload))
+        except (BrokenPipeError, OSError):  # it died while idle: replace it and try once more
+            self._retire(worker, kill=True)
+            self.stats.workers_replaced += 1
+            worker = self._start_worker()
+            worker.conn.send((task_id, payload))
+        worker.task_id = task_id
+        worker.file = None
+
+    # -- events
+
+    def poll(self, timeout: float) -> list[Event]:
+        events: list[Event] = []
+        wait_for = timeout
+        if self.file_timeout:
+            now = time.monotonic()
+            for worker in self._workers:
+                if worker.file is not None:
+                    wait_for = min(wait_for, max(0.0, worker.file_started + self.file_timeout - now))
+        handles: list[Any] = [w.conn for w in self._workers] + [w.process.sentinel for w in self._workers]
+        if handles:
+            ready = set(wait(handles, wait_for))
+        else:
+            time.sleep(min(wait_for, 0.05))
+            ready = set()
+        for worker in list(self._workers):
+            if worker.conn in ready:
+                self._drain(worker, events)
+            if worker.process.sentinel in ready or not worker.process.is_alive():
+                self._drain(worker, events)
+                self._on_death(worker, events)
+        self._check_timeouts(events)
+        return events
+
+    def _drain(self, worker: _Worker, events: list[Event]) -> None:
+        try:
+            while worker.conn.poll():
+                self._handle(worker, worker.conn.recv(), events)
+        except (EOFError, OSError):
+            pass  # the sentinel reports the death
+
+    def _handle(self, worker: _Worker, message: tuple, events: list[Event]) -> None:
+        kind, task_id = message[0], message[1]
+        if kind == "start":
+            worker.file = message[2]
+            worker.file_started = time.monotonic()
+            events.append(FileStarted(task_id, message[2]))
+        elif kind == "end":
+            worker.file = None
+            events.append(FileFinished(task_id, message[2], message[3]))
+        elif kind == "done":
+            worker.peak_rss_mb = max(worker.peak_rss_mb, message[3])
+            self.stats.peak_rss_mb = max(self.stats.peak_rss_mb, message[3])
+            worker.task_id = None
+            worker.file = None
+            worker.tasks_done += 1
+            events.append(TaskDone(task_id, message[2], message[3]))
+        elif kind == "error":
+            worker.task_id = None
+            worker.file = None
+            events.append(TaskFailed(task_id, "error", f"处理出错：{message[2]} / processing error", detail=message[3]))
+
+    def _on_death(self, worker: _Worker, events: list[Event]) -> None:
+        worker.process.join(timeout=5)
+        exitcode = worker.process.exitcode
+        task_id, file = worker.task_id, worker.file
+        self._retire(worker, kill=True)
+        if task_id is not None:
+            self.stats.deaths += 1
+            self.stats.workers_replaced += 1
+            reason = describe_exit(exitcode)
+            if file:
+                reason = f"{reason}；当时正在解析 {file}"
+            events.append(TaskFailed(task_id, "died", reason, file=file))
+
+    def _check_timeouts(self, events: list[Event]) -> None:
+        if not self.file_timeout:
+            return
+        now = time.monotonic()
+        for worker in list(self._workers):
+            if worker.task_id is None or worker.file is None:
+                continue
+            if now - worker.file_started < self.file_timeout:
+                continue
+            task_id, file = worker.task_id, worker.file
+            # pdfium cannot be interrupted from Python: the only reliable stop is killing the process.
+            self._retire(worker, kill=True)
+            self.stats.timeouts += 1
+            self.stats.workers_replaced += 1
+            events.append(TaskFailed(task_id, "timeout",
+                                     f"解析超时（超过 {self.file_timeout:g} 秒）/ parse timed out after {self.file_timeout:g} s",
+                                     file=file))
+
+    def close(self, *, kill: bool = False) -> None:
+        for worker in list(self._workers):
+            if not kill and worker.task_id is None:
+                try:
+                    worker.conn.send(None)
+                except (BrokenPipeError, OSError):
+                    pass
+        for worker in list(self._workers):
+            if not kill and worker.task_id is None:
+                worker.process.join(timeout=5)
+            self._retire(worker, kill=True)

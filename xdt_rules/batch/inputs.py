@@ -1,0 +1,342 @@
+"""Batch entries and safe zip reading.
+
+Every entry of BATCH_DIR is one application: a subfolder (its files together), a loose file, or
+a ``.zip`` package. Listing entries is cheap (no hashing) so the batch can start at once; each
+entry is then *prepared* (its files listed and hashed) just before it is dispatched.
+
+Zip packages come from applicants, so they are read defensively: member names that climb out
+(``../``), absolute names, symlinks and device entries are refused; the member count, the total
+uncompressed size and the compression ratio are checked from the central directory BEFORE
+anything is written, and each member is copied with a byte limit in case its header lies.
+Names of zips made on Chinese Windows carry no UTF-8 flag, so Python decodes them as cp437
+(乱码 such as ``╔Ω╟δ╩Θ``): they are re-encoded to cp437 bytes and decoded as UTF-8 or GB18030.
+Problems become ``FileRecord`` errors of the application; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import struct
+import zipfile
+import zlib
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..models import FileRecord
+from .fsutil import sha256_file
+
+EntryKind = Literal["folder", "file", "zip"]
+
+# Files that operating systems and office suites leave behind; never part of an application.
+_HIDDEN_NAMES = {"thumbs.db", "desktop.ini", "__macosx", ".ds_store"}
+_TEMP_PREFIXES = (".", "~$", "~WRL", ".~lock")
+_TEMP_SUFFIXES = ("~", ".tmp", ".crdownload", ".part")
+# Archives inside a package are not opened (a bomb can hide a level down); the applicant is told.
+_NESTED_ARCHIVES = (".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz")
+# Output names the batch itself uses in OUT (index.html, summary.*).
+_RESERVED_NAMES = {"index", "summary"}
+
+
+def is_skipped_name(name: str) -> bool:
+    """Hidden, temporary or system files (``.DS_Store``, ``~$x.docx``, ``__MACOSX``, ``Thumbs.db``)."""
+    lower = name.lower()
+    return lower in _HIDDEN_NAMES or name.startswith(_TEMP_PREFIXES) or lower.endswith(_TEMP_SUFFIXES)
+
+
+class ZipLimits(BaseModel):
+    """Limits checked on a package's central directory before extraction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_members: int = Field(2000, ge=1)
+    max_total_mb: float = Field(2048, gt=0, description="total uncompressed size")
+    max_member_mb: float = Field(1024, gt=0)
+    max_ratio: float = Field(200, gt=1, description="uncompressed/compressed, for members over 1 MiB")
+
+    @property
+    def max_total_bytes(self) -> int:
+        return int(self.max_total_mb * 1024 * 1024)
+
+    @property
+    def max_member_bytes(self) -> int:
+        return int(self.max_member_mb * 1024 * 1024)
+
+
+class EntrySource(BaseModel):
+    """An entry of BATCH_DIR before preparation: what it is and the application name it gets."""
+
+    name: str
+    path: str
+    kind: EntryKind
+
+
+class BatchEntry(BaseModel):
+    """A prepared application: its files (for folders and loose files) and the sha256 of every input.
+
+    ``inputs`` maps each input, relative to the entry, to its sha256; for a zip it is the zip
+    itself, so ``--resume`` decides without extracting anything.
+    """
+
+    name: str
+    path: str
+    kind: EntryKind
+    files: list[str] = Field(default_factory=list)
+    file_errors: list[FileRecord] = Field(default_factory=list)
+    inputs: dict[str, str] = Field(default_factory=dict)
+
+
+def list_entries(batch_dir: str | os.PathLike[str]) -> list[EntrySource]:
+    """The applications in BATCH_DIR, sorted by name, with unique names safe as output file names."""
+    root = Path(batch_dir)
+    sources: list[EntrySource] = []
+    for child in sorted(root.iterdir(), key=lambda p: p.name):
+        if is_skipped_name(child.name):
+            continue
+        if child.is_dir():
+            kind: EntryKind = "folder"
+            name = child.name
+        else:
+            kind = "zip" if child.suffix.lower() == ".zip" else "file"
+            name = child.stem or child.name
+        sources.append(EntrySource(name=name, path=str(child), kind=kind))
+    return _unique_names(sources)
+
+
+def _unique_names(sources: list[EntrySource]) -> list[EntrySource]:
+    """``a/``, ``a.zip`` and ``a.pdf`` are three applications; each needs its own OUT/<name>.json."""
+    taken: set[str] = set()
+    stems = [s.name for s in sources]
+    result = []
+    for source in sources:
+        name = source.name
+        if stems.count(name) > 1 and source.kind != "folder":
+            name = Path(source.path).name  # keep the extension: a.zip, a.pdf
+        if name.lower() in _RESERVED_NAMES:
+            name = f"{name}_申报"
+        base, n = name, 2
+        while name.lower() in taken:
+            name = f"{base} ({n})"
+            n += 1
+        taken.add(name.lower())
+        result.append(source.model_copy(update={"name": name}))
+    return result
+
+
+def folder_files(folder: Path) -> list[Path]:
+    """Files of an application folder, recursively, sorted, without hidden/temp files or folders."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not is_skipped_name(d))
+        for filename in sorted(filenames):
+            if not is_skipped_name(filename):
+                found.append(Path(dirpath) / filename)
+    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def prepare_entry(source: EntrySource) -> BatchEntry:
+    """List and hash an entry's inputs. Unreadable files become errors, not exceptions."""
+    path = Path(source.path)
+    entry = BatchEntry(name=source.name, path=source.path, kind=source.kind)
+    if source.kind == "folder":
+        candidates = folder_files(path)
+        base = path
+    else:
+        candidates = [path]
+        base = path.parent
+    for file in candidates:
+        rel = file.relative_to(base).as_posix()
+        try:
+            entry.inputs[rel] = sha256_file(file)
+        except OSError as exc:
+            entry.file_errors.append(FileRecord(path=str(file), error=f"无法读取文件：{exc.strerror or exc} / cannot read"))
+            continue
+        if source.kind != "zip":
+            entry.files.append(str(file))
+    if source.kind == "folder" and not candidates:
+        entry.file_errors.append(FileRecord(path=str(path), error="文件夹中没有可读取的文件 / empty folder"))
+    return entry
+
+
+# --------------------------------------------------------------------------- zip packages
+
+class ZipExtraction(BaseModel):
+    files: list[str] = Field(default_factory=list)
+    errors: list[FileRecord] = Field(default_factory=list)
+
+
+_UNICODE_PATH_EXTRA = 0x7075  # Info-ZIP Unicode Path: the UTF-8 name next to a legacy one
+
+
+def decode_member_name(info: zipfile.ZipInfo) -> str:
+    """The member name as its author wrote it.
+
+    With the UTF-8 flag (bit 11) Python already decoded it right. Without it Python used cp437;
+    zips made by Windows in a Chinese locale hold GBK bytes there, and macOS/Linux tools often
+    hold UTF-8 without setting the flag. An Info-ZIP Unicode Path extra field wins if present.
+    """
+    if info.flag_bits & 0x800:
+        return info.filename
+    unicode_name = _unicode_path_extra(info)
+    if unicode_name:
+        return unicode_name
+    try:
+        raw = info.filename.encode("cp437")
+    except UnicodeEncodeError:
+        return info.filename
+    if raw.isascii():
+        return info.filename
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return info.filename
+
+
+def _unicode_path_extra(info: zipfile.ZipInfo) -> str | None:
+    extra = info.extra
+    pos = 0
+    while pos + 4 <= len(extra):
+        header_id, size = struct.unpack_from("<HH", extra, pos)
+        body = extra[pos + 4: pos + 4 + size]
+        if header_id == _UNICODE_PATH_EXTRA and len(body) > 5 and body[0] == 1:
+            crc = struct.unpack_from("<I", body, 1)[0]
+            try:
+                legacy = info.filename.encode("cp437")
+            except UnicodeEncodeError:
+                legacy = info.filename.encode("utf-8")
+            if crc == zlib.crc32(legacy):  # stale if the legacy name was edited after
+                try:
+                    return body[5:].decode("utf-8")
+                except UnicodeDecodeError:
+                    return None
+        pos += 4 + size
+    return None
+
+
+def _safe_member_path(name: str) -> PurePosixPath | None:
+    """The relative path a member may be written to, or None if it is absolute or climbs out."""
+    normal = name.replace("\\", "/")
+    if normal.startswith("/") or (len(normal) > 1 and normal[1] == ":"):
+        return None
+    parts = [p for p in normal.split("/") if p not in ("", ".")]
+    if not parts or any(p == ".." for p in parts):
+        return None
+    return PurePosixPath(*parts)
+
+
+def _is_symlink(info: zipfile.ZipInfo) -> bool:
+    """A symlink, device or fifo entry. Only Unix-made zips (create_system 3) carry a file type."""
+    if info.create_system != 3:
+        return False
+    file_type = stat.S_IFMT(info.external_attr >> 16)
+    return file_type not in (0, stat.S_IFREG, stat.S_IFDIR)
+
+
+def extract_zip(zip_path: str | os.PathLike[str], dest: str | os.PathLike[str],
+                limits: ZipLimits | None = None) -> ZipExtraction:
+    """Extract a package into ``dest`` (emptied first) after checking it; every problem is a FileRecord."""
+    limits = limits or ZipLimits()
+    zip_path = Path(zip_path)
+    dest = Path(dest)
+    shown = str(zip_path)
+    result = ZipExtraction()
+
+    def whole_package_error(zh: str, en: str) -> ZipExtraction:
+        result.errors.append(FileRecord(path=shown, error=f"{zh} / {en}"))
+        return result
+
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except zipfile.BadZipFile:
+        return whole_package_error("压缩包已损坏或不是 zip 格式", "corrupt or not a zip file")
+    except OSError as exc:
+        return whole_package_error(f"无法读取压缩包：{exc.strerror or exc}", "cannot read the zip file")
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > limits.max_members:
+            return whole_package_error(f"压缩包成员过多（{len(infos)} 个，上限 {limits.max_members}）",
+                                       f"too many members ({len(infos)} > {limits.max_members})")
+        total = sum(i.file_size for i in infos)
+        if total > limits.max_total_bytes:
+            return whole_package_error(
+                f"压缩包解压后过大（{total / 2**20:.0f} MB，上限 {limits.max_total_mb:g} MB），疑似压缩炸弹",
+                f"uncompressed size {total / 2**20:.0f} MB over {limits.max_total_mb:g} MB (zip bomb?)")
+        compressed = sum(i.compress_size for i in infos)
+        if total > 2**20 and total > limits.max_ratio * max(compressed, 1):
+            return whole_package_error(
+                f"压缩比异常（{total / max(compressed, 1):.0f} 倍），疑似压缩炸弹",
+                f"compression ratio {total / max(compressed, 1):.0f}:1 (zip bomb?)")
+
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        used: set[str] = set()
+        for info in infos:
+            name = decode_member_name(info)
+            shown_member = f"{shown}/{name}"
+            if info.is_dir():
+                continue
+            rel = _safe_member_path(name)
+            if rel is None:
+                result.errors.append(FileRecord(path=shown_member, error="压缩包成员路径不安全（绝对路径或含 ../），已拒绝 / unsafe member path refused"))
+                continue
+            if any(is_skipped_name(part) for part in rel.parts):
+                continue
+            if _is_symlink(info):
+                result.errors.append(FileRecord(path=shown_member, error="压缩包成员是符号链接或特殊文件，已拒绝 / symlink member refused"))
+                continue
+            if info.flag_bits & 0x1:
+                result.errors.append(FileRecord(path=shown_member, error="压缩包成员已加密，无法读取 / encrypted member"))
+                continue
+            if rel.suffix.lower() in _NESTED_ARCHIVES:
+                result.errors.append(FileRecord(path=shown_member, error="压缩包内嵌套压缩包，请解压后提交 / nested archive not opened"))
+                continue
+            if info.file_size > limits.max_member_bytes:
+                result.errors.append(FileRecord(path=shown_member, error=f"压缩包成员过大（{info.file_size / 2**20:.0f} MB）/ member too large"))
+                continue
+            if info.file_size > 2**20 and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+                result.errors.append(FileRecord(path=shown_member, error="压缩包成员压缩比异常，疑似压缩炸弹 / suspicious compression ratio"))
+                continue
+            key = rel.as_posix().lower()
+            if key in used:  # the same name twice (or differing only in case): keep both
+                rel = rel.with_name(f"{rel.stem}_{len(used)}{rel.suffix}")
+                key = rel.as_posix().lower()
+            used.add(key)
+            target = dest.joinpath(*rel.parts)
+            error = _copy_member(archive, info, target)
+            if error:
+                result.errors.append(FileRecord(path=shown_member, error=error))
+            else:
+                result.files.append(str(target))
+    result.files.sort()
+    return result
+
+
+class _OverDeclaredSize(Exception):
+    pass
+
+
+def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> str | None:
+    """Copy one member, refusing more bytes than its header declared (a lying header is a bomb too)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    limit = info.file_size
+    written = 0
+    try:
+        with archive.open(info) as source, open(target, "wb") as sink:
+            while chunk := source.read(1 << 20):
+                written += len(chunk)
+                if written > limit:
+                    raise _OverDeclaredSize
+                sink.write(chunk)
+    except _OverDeclaredSize:
+        target.unlink(missing_ok=True)
+        return "压缩包成员实际大小超过声明，疑似压缩炸弹 / member larger than declared (zip bomb?)"
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+        target.unlink(missing_ok=True)
+        return f"压缩包成员无法解压（{type(exc).__name__}）/ cannot extract member"
+    return None

@@ -1,0 +1,259 @@
+"""``run_batch``: list the entries, dispatch them to the executor, record every finished
+application in the manifest the moment it finishes, then rebuild the summary from OUT.
+
+The loop is a plain event loop over :class:`~xdt_rules.batch.executor.Executor`: entries are
+prepared (listed + hashed) just before dispatch, so hashing overlaps the workers' parsing and a
+``--resume`` run decides per entry whether anything changed. A file that passes the time limit
+is recorded as failed (解析超时) and its application runs again without it; an application whose
+worker died or raised is recorded as failed with the reason. The batch always completes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable
+
+from pydantic import BaseModel, Field
+
+from ..errors import XdtError
+from ..models import FileRecord
+from .executor import Executor, FileFinished, FileStarted, LocalProcessExecutor, TaskDone, TaskFailed
+from .inputs import BatchEntry, EntrySource, ZipLimits, list_entries, prepare_entry
+from .progress import BatchProgress
+from .resume import AppRecord, Manifest, is_up_to_date, load_manifest, now, save_manifest, state_dir
+from .summary import SummaryPaths, collect, write_summary
+from .work import AppDone, AppTask, Pipeline, WorkContext, known_hashes, run_application, screen_pipeline
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+class BatchOptions(BaseModel):
+    jobs: int = Field(default_factory=default_jobs, ge=1)
+    file_timeout: float | None = Field(120.0, description="seconds per file; None or 0 = no limit")
+    resume: bool = False
+    cache_dir: str | None = Field(None, description="default OUT/.cache")
+    use_cache: bool = True
+    quiet: bool = False
+    duplicates: bool = True
+    min_duplicate_chars: int = Field(80, ge=20)
+    zip_limits: ZipLimits = Field(default_factory=ZipLimits)
+    framework: str = "kunming-xdt"
+    extract_options: dict[str, Any] = Field(default_factory=dict)
+    crops: bool = True
+    start_method: str = "spawn"
+
+
+class Failure(BaseModel):
+    application: str
+    reason: str
+
+
+class BatchReport(BaseModel):
+    applications: int = 0
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    not_run: int = 0
+    pages: int = 0
+    files: int = 0
+    file_errors: int = 0
+    timeouts: int = 0
+    worker_deaths: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    duplicate_passages: int = 0
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    interrupted: bool = False
+    failures: list[Failure] = Field(default_factory=list)
+    summary: SummaryPaths | None = None
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.pages / self.seconds if self.seconds > 0 else 0.0
+
+
+def resolve_reference(reference: str) -> Callable[..., Any]:
+    """``"package.module:function"`` → the function (the seam for other pipelines and engines)."""
+    module_name, _, attribute = reference.partition(":")
+    if not module_name or not attribute:
+        raise XdtError(f"引用格式应为 模块:函数，而不是“{reference}”", f"expected module:function, got '{reference}'")
+    try:
+        return getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise XdtError(f"无法加载 {reference}：{exc}", f"cannot load {reference}: {exc}") from None
+
+
+class _SigtermAsInterrupt:
+    """``kill PID`` stops a batch like Ctrl-C does: workers killed, finished results and summary kept."""
+
+    def __enter__(self) -> None:
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._raise)
+
+    @staticmethod
+    def _raise(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+
+
+def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
+              options: BatchOptions | None = None, *, pipeline: Pipeline | None = None,
+              executor: Executor | None = None, console: Any | None = None) -> BatchReport:
+    """Screen every application in ``batch_dir`` into ``out_dir``; see the module docstring."""
+    options = options or BatchOptions()
+    batch_path, out = Path(batch_dir), Path(out_dir)
+    if not batch_path.is_dir():
+        raise XdtError("批量目录不存在或不是文件夹", "batch folder not found or not a folder", file=str(batch_path))
+    out.mkdir(parents=True, exist_ok=True)
+    if pipeline is None:
+        pipeline = screen_pipeline(framework=options.framework, extract_options=options.extract_options,
+                                   crops=options.crops)
+    cache_dir = (options.cache_dir or str(out / ".cache")) if options.use_cache else None
+    out_resolved = out.resolve()
+    sources = [s for s in list_entries(batch_path) if Path(s.path).resolve() != out_resolved]
+
+    previous = load_manifest(out)
+    names = {s.name for s in sources}
+    manifest = Manifest(order=[s.name for s in sources],
+                        applications={k: v for k, v in previous.applications.items() if k in names} if options.resume else {})
+    save_manifest(out, manifest)
+
+    context = WorkContext(pipeline=pipeline, out_dir=str(out), cache_dir=cache_dir, zip_limits=options.zip_limits,
+                          passages=options.duplicates)
+    if executor is None:
+        executor = LocalProcessExecutor(run_application, context, jobs=options.jobs, file_timeout=options.file_timeout,
+                                        start_method=options.start_method)
+    report = BatchReport(applications=len(sources))
+    started = time.monotonic()
+    pending: deque[EntrySource | AppTask] = deque(sources)
+    inflight: dict[str, AppTask] = {}
+    progress = BatchProgress(len(sources), quiet=options.quiet, console=console)
+
+    def record(entry: BatchEntry, status: str, *, reason: str | None = None, done: AppDone | None = None) -> None:
+        manifest.applications[entry.name] = AppRecord(
+            name=entry.name, source=entry.path, status=status, inputs=entry.inputs, reason=reason,
+            rules_version=pipeline.rules_version, settings_key=pipeline.settings_key,
+            outputs=done.outputs if done else [], files=done.files if done else 0, pages=done.pages if done else 0,
+            file_errors=done.file_errors if done else 0, seconds=done.seconds if done else 0.0, finished_at=now())
+        save_manifest(out, manifest)
+
+    def fail(entry: BatchEntry, reason: str) -> None:
+        record(entry, "failed", reason=reason)
+        report.failed += 1
+        report.failures.append(Failure(application=entry.name, reason=reason))
+        progress.application_failed()
+        progress.note(f"[red]✗ {entry.name}[/]：{reason}")
+
+    def dispatch() -> None:
+        while pending and executor.free_slots() > 0:
+            item = pending.popleft()
+            if isinstance(item, AppTask):
+                task = item
+            else:
+                try:
+                    entry = prepare_entry(item)
+                except OSError as exc:
+                    fail(BatchEntry(name=item.name, path=item.path, kind=item.kind), f"无法读取：{exc} / cannot read")
+                    continue
+                if options.resume and is_up_to_date(manifest.applications.get(entry.name), inputs=entry.inputs,
+                                                     rules_version=pipeline.rules_version,
+                                                     settings_key=pipeline.settings_key, out_dir=out):
+                    report.skipped += 1
+                    progress.application_skipped()
+                    continue
+                task = AppTask(entry=entry)
+            inflight[task.entry.name] = task
+            executor.submit(task.entry.name, task)
+
+    def handle(event: Any) -> None:
+        if isinstance(event, FileStarted):
+            progress.file_started(event.task_id, event.file)
+        elif isinstance(event, FileFinished):
+            progress.file_finished(event.pages)
+        elif isinstance(event, TaskDone):
+            task = inflight.pop(event.task_id)
+            done: AppDone = event.value
+            record(task.entry, "done", done=done)
+            report.done += 1
+            report.pages += done.pages
+            report.files += done.files
+            report.file_errors += done.file_errors
+            report.cache_hits += done.cache_hits
+            report.cache_misses += done.cache_misses
+            progress.application_done()
+        elif isinstance(event, TaskFailed):
+            task = inflight.pop(event.task_id)
+            if event.kind == "timeout" and event.file:
+                report.timeouts += 1
+                sha = known_hashes(task.entry).get(event.file)
+                retry = task.model_copy(update={"skip": task.skip + [FileRecord(path=event.file, sha256=sha, error=event.reason)]})
+                pending.appendleft(retry)  # first in line: its other files are in the cache already
+                progress.note(f"[yellow]⏱ {task.entry.name}[/]：{event.file} {event.reason}，跳过该文件重新处理")
+            else:
+                if event.kind == "died":
+                    report.worker_deaths += 1
+                fail(task.entry, event.reason)
+
+    interrupted = False
+    with _SigtermAsInterrupt():
+        try:
+            with progress:
+                try:
+                    while pending or executor.busy:
+                        dispatch()
+                        for event in executor.poll(0.25):
+                            handle(event)
+                finally:
+                    # on Ctrl-C the workers are killed: whatever they were doing is simply not recorded
+                    executor.close(kill=bool(pending or executor.busy))
+        except KeyboardInterrupt:
+            interrupted = True
+    stats = getattr(executor, "stats", None)
+    report.peak_rss_mb = getattr(stats, "peak_rss_mb", 0.0)
+    report.seconds = round(time.monotonic() - started, 3)
+    report.interrupted = interrupted
+    report.not_run = report.applications - report.done - report.failed - report.skipped
+    report.summary = rebuild_summary(out, manifest=manifest, duplicates=options.duplicates,
+                                     min_chars=options.min_duplicate_chars, framework=pipeline.framework,
+                                     report=report)
+    return report
+
+
+def rebuild_summary(out_dir: str | os.PathLike[str], *, manifest: Manifest | None = None, duplicates: bool = True,
+                    min_chars: int = 80, framework: str = "kunming-xdt",
+                    report: BatchReport | None = None) -> SummaryPaths:
+    """summary.xlsx / summary.csv / index.html from what is in OUT (also usable on its own)."""
+    from .duplicates import DuplicateReport, criteria_texts, find_duplicates, load_all_passages
+
+    out = Path(out_dir)
+    manifest = manifest or load_manifest(out)
+    dup_report = DuplicateReport()
+    if duplicates:
+        done = [name for name in manifest.order if (r := manifest.applications.get(name)) and r.status == "done"]
+        try:
+            from ..catalogue import load_catalogue
+
+            excluded = criteria_texts(load_catalogue(framework))
+        except XdtError:
+            excluded = []
+        dup_report = find_duplicates(load_all_passages(out, done), min_chars=min_chars, excluded_texts=excluded)
+        if report is not None:
+            report.duplicate_passages = len(dup_report.passages)
+        (state_dir(out) / "duplicates.json").write_text(dup_report.model_dump_json(indent=1), encoding="utf-8")
+    return write_summary(out, collect(out, manifest, dup_report))

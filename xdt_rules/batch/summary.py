@@ -1,0 +1,355 @@
+"""The batch summary: ``summary.xlsx``, ``summary.csv`` (UTF-8 with BOM, opens right in Excel)
+and ``index.html``, rebuilt from the per-application JSON files in OUT.
+
+Rebuilding from OUT (not from what this process happened to screen) is what makes the summary
+complete after ``--resume`` or an interruption: the manifest names the applications of the
+batch and whether each finished or failed; each finished one's JSON is read back and validated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from pathlib import Path
+from urllib.parse import quote
+
+from pydantic import BaseModel, Field, ValidationError
+
+from ..models import ApplicationResult
+from .duplicates import DuplicateReport
+from .fsutil import atomic_write_bytes, atomic_write_text
+from .resume import Manifest
+
+STATUS_LABELS = {
+    "met": "达标",
+    "partial": "部分达标",
+    "planned": "仅规划",
+    "negated": "明确未实施",
+    "not_found": "未找到",
+}
+STATUS_ORDER = list(STATUS_LABELS)
+# Fill colours for the 明细 sheet and the HTML (light, print-friendly).
+STATUS_COLOURS = {"met": "C6EFCE", "partial": "FFEB9C", "planned": "DDEBF7", "negated": "F8CBAD", "not_found": "EDEDED"}
+CONFIRM_MARK = "（需确认）"
+
+ROW_DONE = "完成"
+ROW_FAILED = "失败"
+ROW_MISSING = "未处理"
+
+
+class ElementColumn(BaseModel):
+    id: str
+    name: str
+    max: float
+
+
+class ItemColumn(BaseModel):
+    id: str
+    name: str
+    max_score: float
+
+
+class SummaryRow(BaseModel):
+    rank: int | None = None
+    application: str
+    state: str = Field(description="完成 / 失败 / 未处理")
+    reason: str | None = None
+    total: float | None = None
+    elements: dict[str, float] = Field(default_factory=dict)
+    counts: dict[str, int] = Field(default_factory=dict)
+    needs_confirmation: int = 0
+    file_errors: int = 0
+    duplicates: int = 0
+    report: str | None = Field(None, description="HTML report file name in OUT")
+    result: ApplicationResult | None = None
+
+
+class ErrorRow(BaseModel):
+    application: str
+    file: str
+    reason: str
+
+
+class SummaryData(BaseModel):
+    rows: list[SummaryRow]
+    elements: list[ElementColumn]
+    items: list[ItemColumn]
+    errors: list[ErrorRow]
+    duplicates: DuplicateReport = Field(default_factory=DuplicateReport)
+    framework: str | None = None
+    rules_version: str | None = None
+
+
+class SummaryPaths(BaseModel):
+    xlsx: str
+    csv: str
+    html: str
+
+
+def _load_result(path: Path) -> ApplicationResult | None:
+    try:
+        return ApplicationResult.model_validate_json(path.read_bytes())
+    except (OSError, ValueError, ValidationError):
+        return None
+
+
+def application_names(out_dir: Path, manifest: Manifest) -> list[str]:
+    if manifest.order:
+        return list(manifest.order)
+    # No batch manifest (e.g. OUT of `xdt screen`): every valid result file in OUT.
+    return sorted(p.stem for p in out_dir.glob("*.json") if _load_result(p) is not None)
+
+
+def collect(out_dir: str | Path, manifest: Manifest, duplicates: DuplicateReport | None = None) -> SummaryData:
+    out_dir = Path(out_dir)
+    duplicates = duplicates or DuplicateReport()
+    dup_counts = duplicates.count_by_application()
+    rows: list[SummaryRow] = []
+    errors: list[ErrorRow] = []
+    elements: dict[str, ElementColumn] = {}
+    items: dict[str, ItemColumn] = {}
+    framework = rules_version = None
+    for name in application_names(out_dir, manifest):
+        record = manifest.applications.get(name)
+        if record is not None and record.status == "failed":
+            rows.append(SummaryRow(application=name, state=ROW_FAILED, reason=record.reason))
+            errors.append(ErrorRow(application=name, file=record.source, reason=record.reason or ""))
+            continue
+        if record is None and manifest.order:
+            rows.append(SummaryRow(application=name, state=ROW_MISSING, reason="批次中断，尚未处理（可用 --resume 继续）"))
+            continue
+        json_name = next((o for o in (record.outputs if record else []) if o.endswith(".json")), f"{name}.json")
+        result = _load_result(out_dir / json_name)
+        if result is None:
+            reason = "结果文件缺失或损坏 / result file missing or invalid"
+            rows.append(SummaryRow(application=name, state=ROW_FAILED, reason=reason))
+            errors.append(ErrorRow(application=name, file=json_name, reason=reason))
+            continue
+        framework, rules_version = result.framework, result.rules_version
+        for element in result.elements:
+            elements.setdefault(element.id, ElementColumn(id=element.id, name=element.name, max=element.max))
+        for item in result.items:
+            items.setdefault(item.id, ItemColumn(id=item.id, name=item.name, max_score=item.max_score))
+        counts = Counter(item.status for item in result.items)
+        html_name = next((o for o in (record.outputs if record else []) if o.endswith(".html")), None)
+        if html_name is None and (out_dir / f"{name}.html").is_file():
+            html_name = f"{name}.html"
+        file_errors = [f for f in result.files if f.error]
+        for file in file_errors:
+            errors.append(ErrorRow(application=name, file=file.path, reason=file.error or ""))
+        listed = {f.error for f in file_errors}
+        for message in result.errors:
+            if message not in listed and not any(f.error and f.error in message for f in file_errors):
+                errors.append(ErrorRow(application=name, file="", reason=message))
+        rows.append(SummaryRow(
+            application=name, state=ROW_DONE, total=result.total.score,
+            elements={e.id: e.score for e in result.elements},
+            counts={status: counts.get(status, 0) for status in STATUS_ORDER},
+            needs_confirmation=sum(1 for item in result.items if item.needs_confirmation),
+            file_errors=len(file_errors), duplicates=dup_counts.get(name, 0), report=html_name, result=result,
+        ))
+    done = sorted((r for r in rows if r.state == ROW_DONE), key=lambda r: (-(r.total or 0.0), r.application))
+    for rank, row in enumerate(done, start=1):
+        row.rank = rank
+    rest = [r for r in rows if r.state != ROW_DONE]
+    return SummaryData(rows=done + rest, elements=sorted(elements.values(), key=lambda e: _id_key(e.id)),
+                       items=sorted(items.values(), key=lambda i: _id_key(i.id)), errors=errors,
+                       duplicates=duplicates, framework=framework, rules_version=rules_version)
+
+
+def _id_key(dotted: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else 0 for p in dotted.split("."))
+
+
+# --------------------------------------------------------------------------- ranking columns (xlsx 排名 + csv)
+
+def ranking_header(data: SummaryData) -> list[str]:
+    return (["排名", "申报", "状态", "总分"]
+            + [f"{e.id} {e.name}（{e.max:g}）" for e in data.elements]
+            + [STATUS_LABELS[s] for s in STATUS_ORDER]
+            + ["需人工确认项", "文件错误", "重复段落", "报告", "说明"])
+
+
+def ranking_values(row: SummaryRow, data: SummaryData) -> list:
+    return ([row.rank, row.application, row.state, row.total]
+            + [row.elements.get(e.id) for e in data.elements]
+            + [row.counts.get(s) if row.state == ROW_DONE else None for s in STATUS_ORDER]
+            + [row.needs_confirmation if row.state == ROW_DONE else None,
+               row.file_errors if row.state == ROW_DONE else None,
+               row.duplicates if row.state == ROW_DONE else None,
+               row.report, row.reason])
+
+
+def write_csv(path: Path, data: SummaryData) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(ranking_header(data))
+    for row in data.rows:
+        writer.writerow(["" if v is None else (f"{v:.2f}" if isinstance(v, float) else v) for v in ranking_values(row, data)])
+    # BOM: Excel on Chinese Windows opens BOM-less CSV as GBK and shows 乱码.
+    return atomic_write_bytes(path, buffer.getvalue().encode("utf-8-sig"))
+
+
+# --------------------------------------------------------------------------- xlsx
+
+def write_xlsx(path: Path, data: SummaryData) -> Path:
+    from openpyxl import Workbook
+    from openpyxl.formatting.rule import FormulaRule
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    header_font = Font(bold=True)
+    header_fill = PatternFill("solid", fgColor="D9E1F2")
+    wrap = Alignment(wrap_text=True, vertical="top")
+
+    def style_header(ws, row: int = 1) -> None:
+        for cell in ws[row]:
+            cell.font = header_font
+            cell.fill = header_fill
+            cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+
+    def widths(ws, values: list[float]) -> None:
+        for index, width in enumerate(values, start=1):
+            ws.column_dimensions[get_column_letter(index)].width = width
+
+    wb = Workbook()
+    # 排名
+    ws = wb.active
+    ws.title = "排名"
+    header = ranking_header(data)
+    ws.append(header)
+    style_header(ws)
+    report_col = header.index("报告") + 1
+    for row in data.rows:
+        ws.append(ranking_values(row, data))
+        r = ws.max_row
+        for col in range(4, 5 + len(data.elements)):
+            ws.cell(r, col).number_format = "0.00"
+        if row.report:
+            cell = ws.cell(r, report_col)
+            cell.value = "打开报告"
+            cell.hyperlink = quote(row.report)
+            cell.style = "Hyperlink"
+        if row.state != ROW_DONE:
+            for cell in ws[r]:
+                cell.fill = PatternFill("solid", fgColor="F8CBAD")
+    ws.freeze_panes = "C2"
+    widths(ws, [6, 28, 8, 8] + [14] * len(data.elements) + [9] * len(STATUS_ORDER) + [11, 9, 9, 10, 50])
+    ws.auto_filter.ref = ws.dimensions
+
+    # 明细: application × item, two columns per item (status, points), coloured by status
+    wd = wb.create_sheet("明细")
+    top = ["申报", "总分"]
+    sub = ["", ""]
+    for item in data.items:
+        top += [f"{item.id} {item.name}（{item.max_score:.4g}）", ""]
+        sub += ["状态", "得分"]
+    wd.append(top)
+    wd.append(sub)
+    for index in range(len(data.items)):
+        col = 3 + 2 * index
+        wd.merge_cells(start_row=1, start_column=col, end_row=1, end_column=col + 1)
+    style_header(wd, 1)
+    style_header(wd, 2)
+    wd.row_dimensions[1].height = 45
+    for row in data.rows:
+        if row.result is None:
+            continue
+        by_id = {item.id: item for item in row.result.items}
+        values: list = [row.application, row.total]
+        for column in data.items:
+            item = by_id.get(column.id)
+            if item is None:
+                values += [None, None]
+                continue
+            label = STATUS_LABELS.get(item.status, item.status) + (CONFIRM_MARK if item.needs_confirmation else "")
+            values += [label, item.score]
+        wd.append(values)
+        r = wd.max_row
+        wd.cell(r, 2).number_format = "0.00"
+        for index in range(len(data.items)):
+            wd.cell(r, 4 + 2 * index).number_format = "0.00"
+    last_row = max(wd.max_row, 3)
+    for index in range(len(data.items)):
+        letter = get_column_letter(3 + 2 * index)
+        cells = f"{letter}3:{letter}{last_row}"
+        for status in STATUS_ORDER:
+            label = STATUS_LABELS[status]
+            # "部分达标" also starts with 部分; test the full label so 达标 does not colour it
+            formula = f'LEFT({letter}3,{len(label)})="{label}"'
+            wd.conditional_formatting.add(cells, FormulaRule(formula=[formula], fill=PatternFill(
+                "solid", fgColor=STATUS_COLOURS[status], bgColor=STATUS_COLOURS[status])))
+    wd.freeze_panes = "C3"
+    widths(wd, [28, 8] + [13, 6] * len(data.items))
+
+    # 错误
+    we = wb.create_sheet("错误")
+    we.append(["申报", "文件", "原因"])
+    style_header(we)
+    for error in data.errors:
+        we.append([error.application, error.file, error.reason])
+    we.freeze_panes = "A2"
+    widths(we, [28, 60, 70])
+
+    # 重复段落
+    wp = wb.create_sheet("重复段落")
+    wp.append(["申报A", "申报B", "字数", "A 文件", "A 页码", "B 文件", "B 页码", "重复段落（申报A原文）"])
+    style_header(wp)
+    for passage in data.duplicates.passages:
+        wp.append([passage.app_a, passage.app_b, passage.chars, passage.file_a, passage.page_a,
+                   passage.file_b, passage.page_b, passage.text])
+        wp.cell(wp.max_row, 8).alignment = wrap
+    wp.freeze_panes = "A2"
+    widths(wp, [24, 24, 7, 28, 7, 28, 7, 90])
+
+    # 说明
+    wn = wb.create_sheet("说明")
+    notes = [
+        ["初步结果，须人工确认 / preliminary results: a reviewer must confirm"],
+        [f"评价框架 / framework: {data.framework or '—'}"],
+        [f"规则版本 / rules version: {data.rules_version or '—'}"],
+        [f"申报数 {len(data.rows)}；完成 {sum(r.state == ROW_DONE for r in data.rows)}；"
+         f"失败 {sum(r.state == ROW_FAILED for r in data.rows)}；未处理 {sum(r.state == ROW_MISSING for r in data.rows)}"],
+        [f"重复段落：两份申报共有 ≥ 80 字（去除空白与标点后）的相同段落，已排除评价要素原文；"
+         f"{data.duplicates.template_fingerprints} 个片段出现在过多申报中，视为申报书模板，未列出"],
+        ["明细表中“（需确认）”表示该项须人工确认"],
+    ]
+    for line in notes:
+        wn.append(line)
+    wn["A1"].font = Font(bold=True, color="C00000")
+    widths(wn, [110])
+
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+# --------------------------------------------------------------------------- index.html
+
+def write_index(path: Path, data: SummaryData) -> Path:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("xdt_rules.batch", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env.filters["url"] = lambda name: quote(name)
+    first_dup: dict[str, int] = {}
+    for index, passage in enumerate(data.duplicates.passages, start=1):
+        first_dup.setdefault(passage.app_a, index)
+        first_dup.setdefault(passage.app_b, index)
+    html = env.get_template("index.html.j2").render(
+        first_dup=first_dup,
+        data=data, labels=STATUS_LABELS, order=STATUS_ORDER, colours=STATUS_COLOURS,
+        done=[r for r in data.rows if r.state == ROW_DONE],
+        not_done=[r for r in data.rows if r.state != ROW_DONE],
+    )
+    return atomic_write_text(path, html)
+
+
+def write_summary(out_dir: str | Path, data: SummaryData) -> SummaryPaths:
+    out_dir = Path(out_dir)
+    return SummaryPaths(
+        xlsx=str(write_xlsx(out_dir / "summary.xlsx", data)),
+        csv=str(write_csv(out_dir / "summary.csv", data)),
+        html=str(write_index(out_dir / "index.html", data)),
+    )

@@ -1,0 +1,202 @@
+"""What a worker does for one application: unpack, load documents through the cache, screen,
+write the outputs, keep the text fingerprints for the duplicate-passage check.
+
+Everything here is picklable and pure apart from files it writes under OUT and the cache: the
+:class:`Pipeline` holds module-level functions (screening, writing, extraction) and plain data,
+so the same :func:`run_application` runs on a local process pool today and on Dask/Ray later.
+Tests and benchmarks swap single stages by building another Pipeline (see ``pipeline_factory``
+in :mod:`xdt_rules.batch.runner`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ..errors import XdtError
+from ..models import Document, FileRecord
+from .executor import Reporter
+from .fsutil import sha256_file
+from .inputs import BatchEntry, ZipLimits, extract_zip
+from .resume import settings_key, state_dir
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The per-application stages, as picklable module-level callables plus their settings.
+
+    ``screen(app_input, settings, load_document=loader) -> outcome`` with ``outcome.result``
+    (ApplicationResult) and ``outcome.documents``; ``write(outcome, out_dir, settings=settings)``
+    returns the written paths; ``extract(path, options) -> Document`` raises IngestError;
+    ``make_input(name=, root=, files=, file_errors=)`` builds the screening input.
+    """
+
+    screen: Callable[..., Any]
+    write: Callable[..., list[Path]]
+    extract: Callable[[Path, Any], Document]
+    make_input: Callable[..., Any]
+    settings: Any
+    extract_options: Any
+    extractor_version: str
+    rules_version: str
+    settings_key: str
+    framework: str = "kunming-xdt"
+
+
+@dataclass(frozen=True)
+class WorkContext:
+    """Sent once to every worker."""
+
+    pipeline: Pipeline
+    out_dir: str
+    cache_dir: str | None
+    zip_limits: ZipLimits = field(default_factory=ZipLimits)
+    passages: bool = True
+
+
+class AppTask(BaseModel):
+    entry: BatchEntry
+    skip: list[FileRecord] = Field(default_factory=list, description="files left out (timed out before)")
+
+
+class AppDone(BaseModel):
+    name: str
+    outputs: list[str] = Field(default_factory=list, description="file names written in OUT")
+    files: int = 0
+    pages: int = 0
+    file_errors: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    seconds: float = 0.0
+
+
+def screen_pipeline(*, framework: str = "kunming-xdt", extract_options: dict[str, Any] | None = None,
+                    crops: bool = True) -> Pipeline:
+    """The real pipeline: ingestion, evidence, rules, reports (``xdt_rules.screen``)."""
+    try:
+        from ..ingest import EXTRACTOR_VERSION, ExtractOptions, extract
+        from ..screen import ApplicationInput, ScreenSettings, screen_application, write_outputs
+        from ..versioning import rules_version
+    except ImportError as exc:  # a stage another engineer has not delivered yet
+        raise XdtError(f"筛查流程不完整，缺少模块：{exc.name}", f"screening pipeline incomplete: missing {exc.name}") from None
+    options = ExtractOptions(**(extract_options or {}))
+    settings = ScreenSettings(framework=framework, extract=options, crops=crops)
+    return Pipeline(
+        screen=screen_application,
+        write=write_outputs,
+        extract=extract,
+        make_input=ApplicationInput,
+        settings=settings,
+        extract_options=options,
+        extractor_version=EXTRACTOR_VERSION,
+        rules_version=rules_version(framework),
+        settings_key=settings_key(settings_material(framework, options.model_dump(), crops, EXTRACTOR_VERSION)),
+        framework=framework,
+    )
+
+
+def settings_material(framework: str, extract_options: dict[str, Any], crops: bool, extractor_version: str) -> dict:
+    """What, besides inputs and rules, changes a result; the password only as a digest."""
+    import hashlib
+
+    from .. import __version__
+
+    options = dict(extract_options)
+    if options.get("password"):
+        options["password"] = hashlib.sha256(str(options["password"]).encode()).hexdigest()[:12]
+    options.pop("cache_dir", None)  # where OCR results are cached does not change them
+    return {"framework": framework, "extract": options, "crops": crops, "extractor": extractor_version,
+            "tool": __version__}
+
+
+class CachingLoader:
+    """``load_document`` for screening: tells the parent which file is being parsed (for the time
+    limit), and reads/writes the parsed-document cache around the real extractor."""
+
+    def __init__(self, pipeline: Pipeline, cache: Any | None, reporter: Reporter, known_sha: dict[str, str]):
+        from ..cache import cache_key
+
+        self._extract = pipeline.extract
+        self._version = pipeline.extractor_version
+        self._cache_key = cache_key
+        self._cache = cache
+        self._reporter = reporter
+        self._known = known_sha
+        self.pages = 0
+        self.files = 0
+
+    def __call__(self, path: str | Path, options: Any = None) -> Document:
+        shown = str(path)
+        self._reporter.file_started(shown)
+        pages = 0
+        try:
+            document = self._cached(shown, options)
+            if document is None:
+                document = self._extract(Path(path), options)
+                if self._cache is not None and document.sha256:
+                    self._cache.put(document, self._cache_key(self._version, options))
+            pages = document.pages or len(document.page_info) or 0
+            self.pages += pages
+            self.files += 1
+            return document
+        finally:
+            self._reporter.file_finished(shown, pages)
+
+    def _cached(self, shown: str, options: Any) -> Document | None:
+        if self._cache is None:
+            return None
+        sha = self._known.get(shown)
+        if sha is None:
+            try:
+                sha = sha256_file(shown)
+            except OSError:
+                return None  # the extractor reports the problem in its own words
+        return self._cache.get(sha, self._cache_key(self._version, options), path=shown, name=Path(shown).name)
+
+
+def known_hashes(entry: BatchEntry) -> dict[str, str]:
+    """sha256 of the entry's files, by the path string the screening stage will be given."""
+    base = Path(entry.path) if entry.kind == "folder" else Path(entry.path).parent
+    return {str(base / rel): sha for rel, sha in entry.inputs.items()}
+
+
+def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppDone:
+    """The work function the executor runs for each application."""
+    from ..cache import DocumentCache
+    from .duplicates import build_passages, passages_path, write_passages
+
+    started = time.perf_counter()
+    entry = task.entry
+    pipeline = ctx.pipeline
+    files = list(entry.files)
+    errors = list(entry.file_errors)
+    if entry.kind == "zip" and not errors:
+        unzipped = extract_zip(entry.path, state_dir(ctx.out_dir) / "unzipped" / entry.name, ctx.zip_limits)
+        files, errors = unzipped.files, errors + unzipped.errors
+    skipped = {record.path for record in task.skip}
+    files = [f for f in files if f not in skipped]
+    errors += task.skip
+    app_input = pipeline.make_input(name=entry.name, root=entry.path, files=files, file_errors=errors)
+
+    cache = DocumentCache(ctx.cache_dir) if ctx.cache_dir else None
+    loader = CachingLoader(pipeline, cache, reporter, known_hashes(entry))
+    outcome = pipeline.screen(app_input, pipeline.settings, load_document=loader)
+    written = pipeline.write(outcome, Path(ctx.out_dir), settings=pipeline.settings)
+    if ctx.passages:
+        write_passages(passages_path(ctx.out_dir, entry.name), build_passages(entry.name, outcome.documents))
+    result = outcome.result
+    return AppDone(
+        name=entry.name,
+        outputs=sorted(Path(p).name for p in written),
+        files=len(result.files),
+        pages=loader.pages,
+        file_errors=sum(1 for f in result.files if f.error),
+        cache_hits=cache.stats.hits if cache else 0,
+        cache_misses=cache.stats.misses if cache else 0,
+        seconds=round(time.perf_counter() - started, 3),
+    )

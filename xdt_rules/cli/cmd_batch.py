@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+HELP = "批量预审：文件夹中每个子文件夹/文件/zip 为一份申报 / screen a folder of applications"
+
+EXIT_STRICT = 3
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("不能为负数 / must not be negative")
+    return value
+
+
+def _default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("batch_dir", metavar="BATCH_DIR",
+                        help="批量目录：每个子文件夹、文件或 .zip 为一份申报 / one application per entry")
+    parser.add_argument("--out", required=True, metavar="OUT", help="输出目录 / output folder")
+    parser.add_argument("--jobs", "-j", type=int, default=_default_jobs(), metavar="N",
+                        help="并行进程数（默认 CPU 数）/ worker processes (default: CPU count)")
+    parser.add_argument("--resume", action="store_true",
+                        help="跳过输入与规则均未变化的已完成申报 / skip applications already done with the same inputs and rules")
+    parser.add_argument("--file-timeout", type=_positive_float, default=120.0, metavar="SECONDS",
+                        help="单个文件解析时限，超时记为解析超时（默认 120，0 为不限）/ per-file parse limit")
+    parser.add_argument("--cache-dir", metavar="DIR", help="解析缓存目录（默认 OUT/.cache）/ parsed-document cache")
+    parser.add_argument("--no-cache", action="store_true", help="不使用解析缓存 / do not cache parsed documents")
+    parser.add_argument("--strict", action="store_true",
+                        help=f"有申报或文件失败时以退出码 {EXIT_STRICT} 结束 / exit {EXIT_STRICT} if anything failed")
+    parser.add_argument("--quiet", "-q", action="store_true", help="不显示进度与汇总表 / no progress output")
+    parser.add_argument("--framework", default="kunming-xdt", help="框架 ID 或路径 / framework ID or path")
+    parser.add_argument("--password", help="加密 PDF 的密码 / password for encrypted PDFs")
+    parser.add_argument("--ocr", choices=["auto", "off", "force"], default="auto", help="扫描页识别 / OCR of scanned pages")
+    parser.add_argument("--no-crops", action="store_true", help="报告中不嵌入证据截图 / no evidence crops in reports")
+    parser.add_argument("--no-duplicates", action="store_true", help="不检查申报间重复段落 / skip the duplicate-passage check")
+    parser.add_argument("--min-duplicate-chars", type=int, default=80, metavar="N",
+                        help="重复段落最少字数（去除空白标点后，默认 80）/ minimum shared passage length")
+    parser.add_argument("--zip-max-mb", type=float, default=2048, metavar="MB",
+                        help="zip 解压后总大小上限（默认 2048）/ limit on a package's uncompressed size")
+    # The seam for other engines and for tests: "module:function" returning a batch Pipeline.
+    parser.add_argument("--pipeline", help=argparse.SUPPRESS)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..batch.inputs import ZipLimits
+    from ..batch.runner import BatchOptions, resolve_reference, run_batch
+    from ..batch.work import screen_pipeline
+
+    extract_options = {"ocr": args.ocr}
+    if args.password:
+        extract_options["password"] = args.password
+    options = BatchOptions(
+        jobs=max(1, args.jobs), file_timeout=args.file_timeout or None, resume=args.resume,
+        cache_dir=args.cache_dir, use_cache=not args.no_cache, quiet=args.quiet,
+        duplicates=not args.no_duplicates, min_duplicate_chars=args.min_duplicate_chars,
+        zip_limits=ZipLimits(max_total_mb=args.zip_max_mb), framework=args.framework,
+        extract_options=extract_options, crops=not args.no_crops,
+    )
+    factory = resolve_reference(args.pipeline) if args.pipeline else screen_pipeline
+    pipeline = factory(framework=args.framework, extract_options=extract_options, crops=not args.no_crops)
+    report = run_batch(args.batch_dir, args.out, options, pipeline=pipeline)
+    if not args.quiet:
+        _print_report(report)
+    if report.interrupted:
+        print("已中断：已完成的结果均已保存，可用 --resume 继续 / interrupted: finished results kept, rerun with --resume",
+              file=sys.stderr)
+        return 130
+    if args.strict and (report.failed or report.file_errors or report.not_run):
+        return EXIT_STRICT
+    return 0
+
+
+def _print_report(report) -> None:  # noqa: ANN001 - a BatchReport
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True)
+    table = Table(title="批量预审完成 / batch finished", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    rows = [
+        ("申报 applications", report.applications),
+        ("完成 done", report.done),
+        ("跳过（未变化）skipped", report.skipped),
+        ("失败 failed", report.failed),
+        ("未处理 not run", report.not_run),
+        ("文件错误 file errors", report.file_errors),
+        ("解析超时 timeouts", report.timeouts),
+        ("页数 pages", report.pages),
+        ("用时 seconds", f"{report.seconds:.1f}"),
+        ("页/秒 pages/s", f"{report.pages_per_second:.1f}"),
+        ("缓存命中/未命中 cache hits/misses", f"{report.cache_hits}/{report.cache_misses}"),
+        ("重复段落 shared passages", report.duplicate_passages),
+        ("工作进程峰值内存 peak RSS per worker", f"{report.peak_rss_mb:.0f} MB"),
+    ]
+    for label, value in rows:
+        table.add_row(label, str(value))
+    console.print(table)
+    for failure in report.failures[:20]:
+        console.print(f"[red]✗[/] {failure.application}：{failure.reason}")
+    if report.summary:
+        console.print(f"汇总 / summary: {report.summary.xlsx}  {report.summary.csv}  {report.summary.html}")
