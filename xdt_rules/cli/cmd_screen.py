@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "预审申报材料，输出 JSON 与 HTML 报告 / screen applications: JSON result + HTML report per application"
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("apps", nargs="+", metavar="APP",
+                        help="申报材料：一个文件，或一个文件夹（申报书+佐证材料）/ a file, or a folder = one application")
+    parser.add_argument("--out", required=True, metavar="DIR", help="输出目录 / output folder")
+    parser.add_argument("--framework", default="kunming-xdt", help="评价框架 ID 或路径 / framework ID or path")
+    parser.add_argument("--password", default=None, help="加密 PDF 的密码 / password of encrypted PDFs")
+    parser.add_argument("--no-crops", action="store_true", help="报告中不嵌入 PDF 原文截图 / no PDF crops in the HTML")
+    parser.add_argument("--ocr", choices=["auto", "off", "force"], default="auto",
+                        help="扫描页识别 / OCR of scanned pages (default auto)")
+
+
+def _unique(name: str, used: set[str]) -> str:
+    """Two applications with the same name (two folders called 申报材料) get distinct outputs."""
+    candidate, n = name, 2
+    while candidate in used:
+        candidate, n = f"{name}-{n}", n + 1
+    used.add(candidate)
+    return candidate
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..errors import XdtError
+    from ..ingest import ExtractOptions
+    from ..screen import ScreenSettings, collect_application, screen_application, write_outputs
+
+    console = Console(stderr=False)
+    errs = Console(stderr=True)
+    settings = ScreenSettings(framework=args.framework, crops=not args.no_crops,
+                              extract=ExtractOptions(password=args.password, ocr=args.ocr))
+    out = Path(args.out)
+    used: set[str] = set()
+    rows = []
+    anything_read = False
+    for given in args.apps:
+        try:
+            app = collect_application(given)
+        except XdtError as exc:
+            errs.print(f"[red]错误 / error:[/] {exc.one_line()}", markup=True, highlight=False)
+            continue
+        app = app.model_copy(update={"name": _unique(app.name, used)})
+        outcome = screen_application(app, settings)
+        paths = write_outputs(outcome, out, settings=settings)
+        result = outcome.result
+        read = sum(1 for f in result.files if not f.error)
+        anything_read = anything_read or read > 0
+        rows.append((result, paths))
+        for error in result.errors:
+            errs.print(f"[yellow]{result.application}[/]: {error}", markup=True, highlight=False)
+    if not rows:
+        raise XdtError("没有可预审的申报材料", "no application could be screened")
+    table = Table(title="预审结果（初步，须人工确认）/ preliminary results — a reviewer must confirm")
+    table.add_column("申报 Application")
+    table.add_column("总分 Total", justify="right")
+    for element in rows[0][0].elements:
+        table.add_column(f"{element.id} {element.name}", justify="right")
+    for label in ("已具备", "较弱", "规划", "未具备", "未找到", "需确认"):
+        table.add_column(label, justify="right")
+    table.add_column("错误 Errors", justify="right")
+    for result, _ in rows:
+        counts = [sum(1 for i in result.items if i.status == s) for s in ("met", "partial", "planned", "negated", "not_found")]
+        confirm = sum(1 for i in result.items if i.needs_confirmation)
+        table.add_row(result.application, f"{result.total.score:.2f}", *[f"{e.score:.2f}" for e in result.elements],
+                      *[str(c) for c in counts], str(confirm), str(len(result.errors)) if result.errors else "")
+    console.print(table)
+    for result, paths in rows:
+        console.print(f"{result.application}: " + "  ".join(str(p) for p in paths), highlight=False)
+    if not anything_read:
+        errs.print("[red]没有任何文件可以读取 / nothing could be read[/]", markup=True)
+        return 1
+    return 0

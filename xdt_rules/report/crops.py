@@ -1,0 +1,143 @@
+"""Crops of PDF pages around an evidence span, with the span's box drawn, as inline PNG data URIs.
+
+The box comes from the block's ``lines`` (visual lines with their block-text offsets and bbox in
+PDF points, top-left origin): the union of the lines the span overlaps. Pages are rendered once
+(pypdfium2 through ``xdt_rules.ingest.pdf.render_pdf_page``) and kept in a small LRU, and crops
+are capped per item and per report so a report stays fast and small.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..models import BBox, Block, Document, EvidenceRef
+
+DPI = 110  # enough to read Chinese text; an A4 page is ~910×1290 px
+MAX_WIDTH_PX = 720
+MARGIN_Y_PT = 30.0
+MARGIN_X_PT = 14.0
+PAGE_CACHE = 6
+
+
+@dataclass(frozen=True)
+class CropLimits:
+    per_item: int = 3
+    per_report: int = 60
+
+
+def _width(ch: str) -> float:
+    """Rough advance of a character relative to a CJK character (Latin and digits are narrower)."""
+    if ch == " ":
+        return 0.3
+    return 0.6 if ord(ch) < 0x2E80 else 1.0
+
+
+def span_boxes(block: Block, start: int, end: int) -> list[BBox]:
+    """Boxes of block.text[start:end], one per visual line it touches.
+
+    A line's box is known; where the span sits inside the line is estimated from the character
+    widths before it (CJK full width, Latin about half), which is close for typeset Chinese.
+    Without lines the whole block box is used.
+    """
+    boxes: list[BBox] = []
+    for ln in block.lines:
+        a, b = max(start, ln.start), min(end, ln.end)
+        if a >= b:
+            continue
+        text = block.text[ln.start:ln.end]
+        total = sum(_width(c) for c in text) or 1.0
+        left = sum(_width(c) for c in text[: a - ln.start]) / total
+        right = sum(_width(c) for c in text[: b - ln.start]) / total
+        w = ln.bbox.x1 - ln.bbox.x0
+        boxes.append(BBox(x0=ln.bbox.x0 + w * left, top=ln.bbox.top, x1=ln.bbox.x0 + w * right, bottom=ln.bbox.bottom))
+    if not boxes and not block.lines and block.bbox is not None:
+        boxes.append(block.bbox)
+    return boxes
+
+
+def union(boxes: Sequence[BBox]) -> BBox:
+    return BBox(x0=min(b.x0 for b in boxes), top=min(b.top for b in boxes),
+                x1=max(b.x1 for b in boxes), bottom=max(b.bottom for b in boxes))
+
+
+class CropRenderer:
+    """Renders evidence crops for one report."""
+
+    def __init__(self, documents: Sequence[Document], *, password: str | None = None, dpi: int = DPI,
+                 limits: CropLimits | None = None):
+        self._docs = {d.name: d for d in documents}
+        self._blocks = {d.name: {b.index: b for b in d.blocks} for d in documents}
+        self._password = password
+        self._dpi = dpi
+        self.limits = limits or CropLimits()
+        self._pages: OrderedDict[tuple[str, int], object] = OrderedDict()
+        self._failed: set[str] = set()
+        self.made = 0
+        self.renders = 0
+
+    def available(self, ev: EvidenceRef) -> bool:
+        doc = self._docs.get(ev.file)
+        return (doc is not None and doc.file_type == "pdf" and ev.page is not None and doc.path not in self._failed
+                and ev.block in self._blocks[ev.file])
+
+    def _page(self, doc: Document, page: int):
+        key = (doc.path, page)
+        if key in self._pages:
+            self._pages.move_to_end(key)
+            return self._pages[key]
+        from ..ingest.pdf import render_pdf_page
+
+        image = render_pdf_page(doc.path, page, self._dpi, password=self._password)
+        self.renders += 1
+        self._pages[key] = image
+        if len(self._pages) > PAGE_CACHE:
+            self._pages.popitem(last=False)
+        return image
+
+    def crop(self, ev: EvidenceRef) -> str | None:
+        """A data URI of the page region around the evidence with its box drawn, or None."""
+        if self.made >= self.limits.per_report or not self.available(ev):
+            return None
+        doc = self._docs[ev.file]
+        block = self._blocks[ev.file][ev.block]
+        boxes = span_boxes(block, ev.start, ev.end)
+        if not boxes or ev.page is None:
+            return None
+        try:
+            image = self._page(doc, ev.page)
+        except Exception:  # noqa: BLE001 - a page that cannot be rendered just has no crop
+            self._failed.add(doc.path)
+            return None
+        from PIL import ImageDraw
+
+        scale = self._dpi / 72.0
+        width, height = image.size  # type: ignore[attr-defined]
+        box = union(boxes)
+        # Show the paragraph's width (a whole table row for a cell) and a few lines around the span.
+        area = union([box] + ([block.bbox] if block.bbox is not None else []))
+        if block.table is not None:
+            x0, x1 = 0, width
+        else:
+            x0 = max(0, int((area.x0 - MARGIN_X_PT) * scale))
+            x1 = min(width, int((area.x1 + MARGIN_X_PT) * scale))
+        y0 = max(0, int((box.top - MARGIN_Y_PT) * scale))
+        y1 = min(height, int((box.bottom + MARGIN_Y_PT) * scale))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return None
+        region = image.crop((x0, y0, x1, y1)).convert("RGB")  # type: ignore[attr-defined]
+        draw = ImageDraw.Draw(region)
+        for b in boxes:
+            # The horizontal position is an estimate: pad by a fraction of the line height.
+            padx = 2 + 0.25 * (b.bottom - b.top) * scale
+            draw.rectangle((b.x0 * scale - x0 - padx, b.top * scale - y0 - 2,
+                            b.x1 * scale - x0 + padx, b.bottom * scale - y0 + 2), outline=(220, 30, 30), width=2)
+        if region.width > MAX_WIDTH_PX:
+            region = region.resize((MAX_WIDTH_PX, max(1, round(region.height * MAX_WIDTH_PX / region.width))))
+        buf = io.BytesIO()
+        region.save(buf, format="PNG", optimize=True)
+        self.made += 1
+        return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
