@@ -267,3 +267,23 @@ def build_zip_bomb(path: Path, *, member_mb: int = 300, docx_shaped: bool = True
             for _ in range(member_mb):
                 member.write(chunk)
     return path
+
+
+def build_raw_pdf(path: Path, objects: Sequence[str]) -> Path:
+    """A PDF from raw object bodies (1-based numbering) with a correct xref table; object 1 is the catalog."""
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for offset in offsets:
+        out += f"{offset:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    path.write_bytes(bytes(out))
+    return path
+
+
+def build_zero_page_pdf(path: Path) -> Path:
+    return build_raw_pdf(path, ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [] /Count 0 >>"])

@@ -35,23 +35,47 @@ PDFIUM_ERR_SECURITY = 5
 
 
 def open_pdf(path: Path, password: str | None, file: str) -> pdfium.PdfDocument:
-    """Open with pdfium; map its errors to IngestError codes."""
+    """Open with pdfium; map its failures to IngestError codes."""
     try:
         return pdfium.PdfDocument(str(path), password=password)
     except pdfium.PdfiumError as exc:
-        code = getattr(exc, "err_code", None)
-        if code == PDFIUM_ERR_PASSWORD:
-            if password:
-                raise IngestError("PDF 密码不正确", "wrong PDF password", file=file, code="encrypted") from exc
-            raise IngestError("PDF 已加密，需要密码（--password）", "the PDF is encrypted; give its password (--password)",
-                              file=file, code="encrypted") from exc
-        if code == PDFIUM_ERR_SECURITY:
-            raise IngestError("PDF 使用了不支持的加密方式", "unsupported PDF security handler", file=file,
-                              code="encrypted") from exc
-        if code == PDFIUM_ERR_FILE:
-            raise IngestError("无法读取文件", "cannot read the file", file=file, code="unreadable") from exc
-        raise IngestError("PDF 文件已损坏或不完整，无法解析", f"the PDF is damaged or truncated ({exc})", file=file,
-                          code="corrupt") from exc
+        raise _classify_failure(path, password, file, getattr(exc, "err_code", None)) from exc
+
+
+def _classify_failure(path: Path, password: str | None, file: str, code: int | None) -> IngestError:
+    """Why pdfium refused the file. pdfium's last-error code is global and is not set on every
+    failure path (an empty page tree leaves a stale code), so pdfminer gives a second opinion."""
+    if code == PDFIUM_ERR_FILE:
+        return IngestError("无法读取文件", "cannot read the file", file=file, code="unreadable")
+    if code == PDFIUM_ERR_SECURITY:
+        return IngestError("PDF 使用了不支持的加密方式", "unsupported PDF security handler", file=file, code="encrypted")
+    verdict = _pdfminer_verdict(path, password)
+    if verdict == "encrypted" or (verdict == "unknown" and code == PDFIUM_ERR_PASSWORD):
+        if password:
+            return IngestError("PDF 密码不正确", "wrong PDF password", file=file, code="encrypted")
+        return IngestError("PDF 已加密，需要密码（--password）", "the PDF is encrypted; give its password (--password)",
+                           file=file, code="encrypted")
+    if verdict == "no_pages":
+        return IngestError("PDF 没有任何页面", "the PDF has no pages", file=file, code="no_pages")
+    return IngestError("PDF 文件已损坏或不完整，无法解析", "the PDF is damaged or truncated", file=file, code="corrupt")
+
+
+def _pdfminer_verdict(path: Path, password: str | None) -> str:
+    """'encrypted' | 'no_pages' | 'corrupt' | 'unknown' (pdfminer could not decide)."""
+    from pdfminer.pdfdocument import PDFDocument, PDFPasswordIncorrect
+    from pdfminer.pdfpage import PDFPage
+    from pdfminer.pdfparser import PDFParser
+
+    try:
+        with path.open("rb") as fh:
+            document = PDFDocument(PDFParser(fh), password=password or "")
+            for _ in PDFPage.create_pages(document):
+                return "corrupt"  # pdfminer finds pages that pdfium cannot load
+            return "no_pages"
+    except PDFPasswordIncorrect:
+        return "encrypted"
+    except Exception:  # noqa: BLE001 - any other pdfminer failure: the file is broken
+        return "unknown"
 
 
 def render_pdf_page(path: str | Path, page_number: int, dpi: int = 200, password: str | None = None) -> Image:
@@ -151,7 +175,7 @@ def _process_page(doc: pdfium.PdfDocument, index: int, plumber: _Plumber, warnin
                             f"({type(exc).__name__})")
         if page.tables:
             lines = split_by_tables(lines, page.tables)
-    page.groups = group_lines(lines, read.width)
+    page.groups = group_lines(lines, read.width, read.height)
     return page
 
 

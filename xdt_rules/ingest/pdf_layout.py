@@ -120,8 +120,11 @@ def _columns(frames: list[Box], body: float) -> tuple[list[float], list[float]]:
     return [edges[c][0] for c in cluster_of], [edges[c][1] for c in cluster_of]
 
 
-def _page_stats(frames: list[Box], lines: list[VisualLine]) -> _Stats:
-    weighted = [line.size for line in lines for _ in range(min(len(line.chars), 200)) if line.size > 0]
+def _page_stats(frames: list[Box], lines: list[VisualLine], page_height: float) -> _Stats:
+    # Running heads and feet are set small; they must not decide the body size of a short page.
+    inner = [line for line in lines
+             if MARGIN_ZONE * page_height < line.bbox[1] and line.bbox[3] < (1 - MARGIN_ZONE) * page_height] or lines
+    weighted = [line.size for line in inner for _ in range(min(len(line.chars), 200)) if line.size > 0]
     body = statistics.median(weighted) if weighted else 10.0
     body_frames = [f for f, line in zip(frames, lines) if abs(line.size - body) <= SIZE_CHANGE * body] or frames
     pitches = []
@@ -134,7 +137,7 @@ def _page_stats(frames: list[Box], lines: list[VisualLine]) -> _Stats:
     return _Stats(body, pitch, left, right)
 
 
-def group_lines(lines: list[VisualLine], page_width: float) -> list[Group]:
+def group_lines(lines: list[VisualLine], page_width: float, page_height: float) -> list[Group]:
     """Split a page's lines (reading order) into blocks and give each its kind."""
     if not lines:
         return []
@@ -144,7 +147,7 @@ def group_lines(lines: list[VisualLine], page_width: float) -> list[Group]:
         steps = [b.bbox[0] - a.bbox[0] for a, b in zip(lines, lines[1:])]
         right_to_left = not steps or statistics.median(steps) <= 0
     frames = [_frame(line, vertical, page_width, right_to_left) for line in lines]
-    stats = _page_stats(frames, lines)
+    stats = _page_stats(frames, lines, page_height)
     groups: list[Group] = []
     current = Group()
     for k, line in enumerate(lines):
@@ -176,7 +179,10 @@ def _breaks(k: int, lines: list[VisualLine], frames: list[Box], s: _Stats, curre
     hanging = is_list_item(current.lines[0].text) and f[0] > frames[k - len(current.lines)][0] + 0.5 * size
     if indented and not hanging:
         return True
-    if pf[2] < s.right[k - 1] - SHORT_LINE_CHARS * size:
+    room = s.right[k - 1] - pf[2]
+    # A short line ends its paragraph, unless the next line's first word would not have fitted
+    # (a long Latin word or number wrapped as a whole).
+    if room > SHORT_LINE_CHARS * size and room > _first_word_width(line, vertical=f != line.bbox) + 0.5 * size:
         return True
     text = line.text
     if is_numbered_heading(text) or is_list_item(text):
@@ -184,6 +190,21 @@ def _breaks(k: int, lines: list[VisualLine], frames: list[Box], s: _Stats, curre
     if is_numbered_heading(prev.text):
         return True
     return False
+
+
+def _first_word_width(line: VisualLine, vertical: bool) -> float:
+    axis = (1, 3) if vertical else (0, 2)
+    first = line.boxes[0] if line.boxes else None
+    if first is None:
+        return 0.0
+    if ord(line.chars[0]) >= 0x2E80:  # CJK: a line can break before any character
+        return first[axis[1]] - first[axis[0]]
+    end = first[axis[1]]
+    for ch, box in zip(line.chars, line.boxes):
+        if box is None or ord(ch) >= 0x2E80:
+            break
+        end = box[axis[1]]
+    return end - first[axis[0]]
 
 
 def _kind(group: Group, s: _Stats) -> BlockKind:

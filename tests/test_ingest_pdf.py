@@ -1,0 +1,257 @@
+"""PDF ingestion on real generated PDFs: text, reading order, headings, tables, boxes, bad input."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from fixtures_build import (CJK_FONT, PdfItem, build_canvas_pdf, build_dense_pdf, build_pdf, build_zero_page_pdf,
+                            dense_paragraphs, scan_like_image)
+from xdt_rules.errors import IngestError
+from xdt_rules.ingest import EXTRACTOR_VERSION, ExtractOptions, extract, pages_needing_ocr
+from xdt_rules.ingest.pdf import render_pdf_page
+
+OFF = ExtractOptions(ocr="off")
+
+
+def _closed(text: str) -> str:
+    """What the matcher sees: line breaks and spaces closed up."""
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.fixture(scope="module")
+def report_pdf(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("pdf") / "申报书.pdf"
+    paras = dense_paragraphs(3, seed=7)
+    build_pdf(path, [
+        PdfItem("heading", text="一、企业基本情况"),
+        PdfItem("para", text=paras[0]),
+        PdfItem("para", text="（一）信息化系统建设"),
+        PdfItem("para", text=paras[1]),
+        PdfItem("table", rows=[["序号", "系统名称", "上线时间"],
+                               ["1", "用友U8 ERP系统", "2021年3月"],
+                               ["2", "鼎捷MES制造执行系统", "2022年6月"]]),
+        PdfItem("para", text=paras[2]),
+        PdfItem("para", text="1. 建立设备台账。"),
+    ])
+    return path
+
+
+def test_paragraphs_headings_and_table_cells_in_reading_order(report_pdf):
+    doc = extract(report_pdf, OFF)
+    assert doc.file_type == "pdf" and doc.pages == 1 and doc.extractor_version == EXTRACTOR_VERSION
+    assert doc.name == "申报书.pdf" and doc.path == str(report_pdf)
+    paras = dense_paragraphs(3, seed=7)
+    kinds = [(b.kind, _closed(b.text)) for b in doc.blocks]
+    assert kinds == [
+        ("heading", "一、企业基本情况"),
+        ("paragraph", _closed(paras[0])),
+        ("heading", "（一）信息化系统建设"),
+        ("paragraph", _closed(paras[1])),
+        ("table_cell", "序号"), ("table_cell", "系统名称"), ("table_cell", "上线时间"),
+        ("table_cell", "1"), ("table_cell", "用友U8ERP系统"), ("table_cell", "2021年3月"),
+        ("table_cell", "2"), ("table_cell", "鼎捷MES制造执行系统"), ("table_cell", "2022年6月"),
+        ("paragraph", _closed(paras[2])),
+        ("list_item", "1.建立设备台账。"),
+    ]
+    cells = [b for b in doc.blocks if b.kind == "table_cell"]
+    assert [(c.table, c.row, c.col) for c in cells] == [(0, r, c) for r in range(3) for c in range(3)]
+    assert [b.index for b in doc.blocks] == list(range(len(doc.blocks)))
+    assert all(b.page == 1 for b in doc.blocks)
+
+
+def test_table_characters_are_not_repeated_in_paragraphs(report_pdf):
+    doc = extract(report_pdf, OFF)
+    outside = "".join(b.text for b in doc.blocks if b.kind != "table_cell")
+    assert "鼎捷" not in outside and "2022年6月" not in outside
+    all_text = _closed("".join(b.text for b in doc.blocks))
+    assert all_text.count("鼎捷MES") == 1
+
+
+def test_multi_line_paragraph_keeps_line_breaks_and_line_boxes(report_pdf):
+    doc = extract(report_pdf, OFF)
+    para = doc.blocks[1]
+    assert "\n" in para.text  # visual lines are kept, not joined
+    assert len(para.lines) == para.text.count("\n") + 1
+    # Line spans tile the text exactly, and the boxes go down the page.
+    pieces = [para.text[s.start:s.end] for s in para.lines]
+    assert "\n".join(pieces) == para.text
+    tops = [s.bbox.top for s in para.lines]
+    assert tops == sorted(tops)
+    for span in para.lines:
+        assert 0 < span.bbox.x0 < span.bbox.x1 <= doc.page_info[0].width
+        assert 0 < span.bbox.top < span.bbox.bottom <= doc.page_info[0].height
+    assert para.bbox and para.bbox.top == tops[0]
+
+
+def test_offsets_are_stable_between_runs(report_pdf):
+    first = extract(report_pdf, OFF).model_dump()
+    second = extract(report_pdf, OFF).model_dump()
+    assert first == second
+
+
+def test_fake_bold_and_spaced_text_are_not_duplicated(tmp_path):
+    def draw(canvas):
+        canvas.setFont(CJK_FONT, 12)
+        canvas.drawString(72, 700, "加粗标题ERP系统")
+        canvas.drawString(72.3, 700, "加粗标题ERP系统")  # the fake-bold overprint
+        text = canvas.beginText(72, 660)
+        text.setFont(CJK_FONT, 12)
+        text.setCharSpace(4)
+        text.textLine("两端对齐的中文")
+        canvas.drawText(text)
+
+    doc = extract(build_canvas_pdf(tmp_path / "bold.pdf", draw), OFF)
+    assert [b.text for b in doc.blocks] == ["加粗标题ERP系统", "两端对齐的中文"]
+
+
+def test_heading_by_font_size(tmp_path):
+    def draw(canvas):
+        canvas.setFont(CJK_FONT, 20)
+        canvas.drawString(72, 760, "智能制造项目概述")
+        canvas.setFont(CJK_FONT, 10.5)
+        for k, line in enumerate(("本项目建设内容包括设备联网与数据采集平台。", "平台已于二〇二二年投入使用。")):
+            canvas.drawString(72, 720 - k * 16, line)
+
+    doc = extract(build_canvas_pdf(tmp_path / "size.pdf", draw), OFF)
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("heading", "智能制造项目概述"),
+        ("paragraph", "本项目建设内容包括设备联网与数据采集平台。\n平台已于二〇二二年投入使用。"),
+    ]
+
+
+def test_image_only_page_is_flagged_and_not_emitted(tmp_path):
+    path = build_pdf(tmp_path / "scan.pdf", [PdfItem("para", text="第一页是正文，说明企业上线了ERP系统。"), PdfItem("break"),
+                                             PdfItem("image", image=scan_like_image()), PdfItem("break"),
+                                             PdfItem("para", text="第三页也是正文。")])
+    doc = extract(path, OFF)
+    assert [p.status for p in doc.page_info] == ["ok", "no_text_layer", "ok"]
+    assert "需要OCR" in doc.page_info[1].reason
+    assert pages_needing_ocr(doc) == [2]
+    assert {b.page for b in doc.blocks} == {1, 3}
+
+
+def test_empty_page_status(tmp_path):
+    path = build_pdf(tmp_path / "blank.pdf", [PdfItem("para", text="正文"), PdfItem("break"), PdfItem("break"),
+                                              PdfItem("para", text="结尾")])
+    doc = extract(path, OFF)
+    statuses = [p.status for p in doc.page_info]
+    assert "empty" in statuses and statuses[0] == "ok" and statuses[-1] == "ok"
+    assert doc.page_info[statuses.index("empty")].reason == "空白页"
+
+
+def test_running_heads_emitted_once_and_page_numbers_dropped(tmp_path):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen.canvas import Canvas
+
+    from fixtures_build import _register_font
+
+    _register_font()
+    path = tmp_path / "heads.pdf"
+    canvas = Canvas(str(path), pagesize=A4)
+    for page in range(1, 4):
+        canvas.setFont(CJK_FONT, 9)
+        canvas.drawString(72, 812, "昆明某某机械有限公司小灯塔申报书")
+        canvas.drawString(290, 25, f"- {page} -")
+        canvas.setFont(CJK_FONT, 10.5)
+        canvas.drawString(72, 700, f"第{page}页正文内容。")
+        canvas.showPage()
+    canvas.save()
+    doc = extract(path, OFF)
+    assert [(b.kind, b.page, b.text) for b in doc.blocks] == [
+        ("header", 1, "昆明某某机械有限公司小灯塔申报书"),
+        ("paragraph", 1, "第1页正文内容。"),
+        ("paragraph", 2, "第2页正文内容。"),
+        ("paragraph", 3, "第3页正文内容。"),
+    ]
+
+
+def test_encrypted_pdf_needs_password(tmp_path):
+    path = build_pdf(tmp_path / "locked.pdf", [PdfItem("para", text="加密的申报材料")], user_password="foo")
+    with pytest.raises(IngestError) as err:
+        extract(path, OFF)
+    assert err.value.code == "encrypted"
+    assert "PDF 已加密，需要密码（--password）" in str(err.value)
+    with pytest.raises(IngestError) as wrong:
+        extract(path, ExtractOptions(ocr="off", password="bar"))
+    assert wrong.value.code == "encrypted" and "密码不正确" in str(wrong.value)
+    doc = extract(path, ExtractOptions(ocr="off", password="foo"))
+    assert [b.text for b in doc.blocks] == ["加密的申报材料"]
+
+
+def test_encrypted_corpus_samples_open_with_password(corpus_dir):
+    for name, password in (("samples_encryption_aes-128.pdf", "foo"), ("samples_encryption_rc4-40.pdf", "foo"),
+                           ("samples_encryption_aes-256-r6.pdf", "usersecret")):
+        with pytest.raises(IngestError) as err:
+            extract(corpus_dir / name, OFF)
+        assert err.value.code == "encrypted"
+        doc = extract(corpus_dir / name, ExtractOptions(ocr="off", password=password))
+        assert doc.blocks and doc.page_info[0].status == "ok"
+
+
+@pytest.mark.parametrize("share", [0.3, 0.7])
+def test_truncated_pdf_is_a_clean_error(tmp_path, report_pdf, share):
+    data = report_pdf.read_bytes()
+    path = tmp_path / "cut.pdf"
+    path.write_bytes(data[: int(len(data) * share)])
+    with pytest.raises(IngestError) as err:
+        extract(path, OFF)
+    assert err.value.code == "corrupt"
+    assert " / " in err.value.one_line() and str(path) in err.value.one_line()
+
+
+@pytest.mark.parametrize("cut", range(1, 400, 7))
+def test_any_cut_of_the_tail_gives_a_document_or_an_ingest_error(tmp_path, report_pdf, cut):
+    data = report_pdf.read_bytes()
+    path = tmp_path / "tail.pdf"
+    path.write_bytes(data[:-cut])
+    try:
+        doc = extract(path, OFF)
+    except IngestError as err:
+        assert err.code == "corrupt"
+    else:  # pdfium rebuilt the cross-reference table: the text must be the same
+        assert doc.blocks[0].text == "一、企业基本情况"
+
+
+def test_zero_page_pdf(tmp_path):
+    with pytest.raises(IngestError) as err:
+        extract(build_zero_page_pdf(tmp_path / "zero.pdf"), OFF)
+    assert err.value.code == "no_pages"
+
+
+def test_page_limit(tmp_path):
+    path = build_dense_pdf(tmp_path / "three.pdf", 3)
+    with pytest.raises(IngestError) as err:
+        extract(path, ExtractOptions(ocr="off", max_pages=2))
+    assert err.value.code == "too_large"
+
+
+def test_render_pdf_page_for_crops_and_ocr(report_pdf):
+    image = render_pdf_page(report_pdf, 1, dpi=72)
+    doc = extract(report_pdf, OFF)
+    assert abs(image.size[0] - doc.page_info[0].width) <= 1 and abs(image.size[1] - doc.page_info[0].height) <= 1
+    big = render_pdf_page(str(report_pdf), 1, dpi=144)
+    assert abs(big.size[0] - 2 * image.size[0]) <= 2
+    # The heading's box is drawn dark on the rendering (text is really where the box says).
+    box = doc.blocks[0].bbox
+    crop = big.convert("L").crop((int(box.x0 * 2), int(box.top * 2), int(box.x1 * 2), int(box.bottom * 2)))
+    assert min(crop.getdata()) < 100
+    with pytest.raises(IngestError):
+        render_pdf_page(report_pdf, 2, dpi=72)
+
+
+def test_dense_document_pages_and_tables(tmp_path):
+    path = build_dense_pdf(tmp_path / "dense.pdf", 6, table_every=2)
+    doc = extract(path, OFF)
+    assert doc.pages == 6 and all(p.status == "ok" for p in doc.page_info)
+    tables = sorted({b.table for b in doc.blocks if b.kind == "table_cell"})
+    assert tables == [0, 1, 2]
+    for page in range(1, 7):
+        expected = [_closed(p) for p in dense_paragraphs(7, seed=page - 1)]
+        got = [_closed(b.text) for b in doc.blocks if b.page == page and b.kind == "paragraph"]
+        assert got == expected
+    # No character appears twice: the text equals the source text exactly, cells included.
+    text = _closed("".join(b.text for b in doc.blocks))
+    assert text.count("序号") == 3
