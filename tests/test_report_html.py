@@ -1,0 +1,254 @@
+"""The HTML report: exact highlights, escaping, crops, self-contained, navigable, printable."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from xdt_rules.catalogue import load_catalogue
+from xdt_rules.ingest import ExtractOptions, extract
+from xdt_rules.models import Block, BBox, Document, EvidenceRef, LineSpan, Mention
+from xdt_rules.report.crops import CropLimits, CropRenderer, span_boxes
+from xdt_rules.report.html import highlight, render_result
+from xdt_rules.scoring import load_rulebook, score_mentions
+from xdt_rules.screen import ApplicationInput, ScreenSettings, load_documents
+
+CATALOGUE = load_catalogue()
+
+PAGE_TEXT = [
+    "一、企业基本情况",
+    "公司于2021年3月上线用友U8 Cloud，覆盖采购、销售、库存和财务。",
+    "2022年6月建成鼎捷MES制造执行系统，实现计划排产与生产调度。",
+    "研发部门全面采用SolidWorks进行三维设计，设计周期缩短30天。",
+    "公司计划于2026年建设WMS仓库管理系统。",
+    "目前尚未建立PLM系统，图纸仍以人工方式管理。",
+]
+TERMS = {"用友U8 Cloud": ("1.3.1", "entity", "implemented"), "MES": ("1.3.2", "term", "implemented"),
+         "SolidWorks": ("1.1.1", "entity", "implemented"), "WMS": ("1.3.3", "term", "planned"),
+         "PLM": ("1.1.3", "term", "negated")}
+
+
+def build_pdf(path: Path, pages: list[list[str]]) -> Path:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    c = canvas.Canvas(str(path), pagesize=A4, invariant=1)
+    for lines in pages:
+        y = 780
+        for line in lines:
+            c.setFont("STSong-Light", 12)
+            c.drawString(60, y, line)
+            y -= 40  # separate paragraphs
+        c.showPage()
+    c.save()
+    return path
+
+
+def mentions_for(docs: list[Document]) -> list[Mention]:
+    """Stand-in for the evidence stage: the fixed terms above, sentence = the block's sentence."""
+    out = []
+    for doc in docs:
+        for block in doc.blocks:
+            for term, (item, kind, polarity) in TERMS.items():
+                for m in re.finditer(re.escape(term), block.text):
+                    s0 = block.text.rfind("。", 0, m.start()) + 1
+                    s1 = block.text.find("。", m.end())
+                    s1 = len(block.text) if s1 < 0 else s1 + 1
+                    out.append(Mention(item_id=item, term=term, matched=m.group(), kind=kind, polarity=polarity,
+                                       file=doc.path, sha256=doc.sha256, page=block.page, block=block.index,
+                                       block_kind=block.kind, start=m.start(), end=m.end(),
+                                       sentence=block.text[s0:s1], sentence_start=s0, sentence_end=s1))
+    return out
+
+
+def result_for(app: ApplicationInput):
+    docs, records, errors, warnings = load_documents(app, ExtractOptions(ocr="off"))
+    names = {d.path: d.name for d in docs}
+    scored = score_mentions(mentions_for(docs), catalogue=CATALOGUE, book=load_rulebook(), documents=docs,
+                            file_names=names)
+    from xdt_rules.models import ApplicationResult
+
+    result = ApplicationResult(application=app.name, files=records, framework="kunming-xdt", rules_version="test",
+                               tool_version="t", total=scored.total, elements=scored.elements, items=scored.items,
+                               errors=errors, warnings=warnings)
+    return result, docs
+
+
+class Collect(HTMLParser):
+    """Tags, attributes, <mark> texts and text inside <script> of an HTML page."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.marks: list[str] = []
+        self._in_mark = 0
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag == "mark":
+            self._in_mark += 1
+            self.marks.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "mark":
+            self._in_mark -= 1
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._in_mark:
+            self.marks[-1] += data
+
+
+def parse(html: str) -> Collect:
+    p = Collect()
+    p.feed(html)
+    p.close()
+    return p
+
+
+@pytest.fixture(scope="module")
+def pdf_app(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("app") / "测试企业"
+    folder.mkdir()
+    build_pdf(folder / "申报书.pdf", [PAGE_TEXT[:3], PAGE_TEXT[3:]])
+    return ApplicationInput(name="测试企业", root=str(folder), files=[str(folder / "申报书.pdf")])
+
+
+def test_each_mark_is_exactly_the_matched_text(pdf_app):
+    result, docs = result_for(pdf_app)
+    html = render_result(result, documents=docs)
+    marks = parse(html).marks
+    expected = [ev.matched for item in result.items for ev in item.evidence]
+    assert len(expected) >= 5
+    assert marks == expected
+    assert "用友U8 Cloud" in marks and "SolidWorks" in marks
+    assert "匹配位置与句子不一致" not in html  # every mark placed by offsets, none by text search
+
+
+def test_mark_is_on_the_occurrence_the_offsets_name():
+    sentence = "先上线ERP，后升级ERP。"
+    second = sentence.rindex("ERP")
+    ev = Mention(item_id="1.3.1", term="ERP", matched="ERP", kind="term", polarity="implemented", file="a.txt",
+                 sha256="0" * 64, block=3, block_kind="paragraph", start=100 + second, end=103 + second,
+                 sentence=sentence, sentence_start=100, sentence_end=100 + len(sentence))
+    scored = score_mentions([ev], catalogue=CATALOGUE, book=load_rulebook())
+    from xdt_rules.models import ApplicationResult
+
+    result = ApplicationResult(application="a", files=[], framework="kunming-xdt", rules_version="t", tool_version="t",
+                               total=scored.total, elements=scored.elements, items=scored.items)
+    html = render_result(result)
+    (before,) = re.findall(r'<blockquote class="sentence">(.*?)<mark>', html)
+    assert before == "先上线ERP，后升级"
+
+
+def test_crops_embedded_for_pdf_evidence_and_pages_rendered_once(pdf_app):
+    result, docs = result_for(pdf_app)
+    renderer = CropRenderer(docs, limits=CropLimits(per_item=1, per_report=3))
+    crops = [renderer.crop(ev) for item in result.items for ev in item.evidence]
+    made = [c for c in crops if c]
+    assert len(made) == 3 and all(c.startswith("data:image/png;base64,") for c in made)
+    assert renderer.renders <= 2  # two pages, each rendered once
+    html = render_result(result, documents=docs)
+    tags = parse(html).tags
+    imgs = [a for t, a in tags if t == "img"]
+    assert imgs and all(a["src"].startswith("data:image/png;base64,") for a in imgs)
+    assert len(imgs) <= sum(1 for i in result.items if i.evidence) * 3
+    assert not any(t == "img" for t, _ in parse(render_result(result, documents=docs, crops=False)).tags)
+
+
+def test_crop_box_covers_the_span(pdf_app):
+    _, docs = result_for(pdf_app)
+    block = next(b for b in docs[0].blocks if "SolidWorks" in b.text)
+    start = block.text.index("SolidWorks")
+    (box,) = span_boxes(block, start, start + len("SolidWorks"))
+    line = next(ln for ln in block.lines if ln.start <= start < ln.end)
+    assert line.bbox.x0 < box.x0 < box.x1 < line.bbox.x1
+    assert (box.top, box.bottom) == (line.bbox.top, line.bbox.bottom)
+
+
+def test_span_over_two_lines_gives_two_boxes():
+    block = Block(index=0, kind="paragraph", text="制造执\n行系统", page=1,
+                  lines=[LineSpan(start=0, end=3, bbox=BBox(x0=100, top=100, x1=136, bottom=112)),
+                         LineSpan(start=4, end=7, bbox=BBox(x0=60, top=116, x1=96, bottom=128))])
+    boxes = span_boxes(block, 0, 7)
+    assert [(b.top, b.bottom) for b in boxes] == [(100, 112), (116, 128)]
+    assert boxes[0].x0 == 100 and boxes[1].x1 == 96
+
+
+def test_document_text_is_escaped(tmp_path):
+    folder = tmp_path / "app"
+    folder.mkdir()
+    evil_name = '<img src=x onerror=alert(1)>.txt'
+    (folder / evil_name).write_text(
+        "公司已上线ERP系统<script>alert('x')</script>，并且<img src=x onerror=alert(2)>全面应用。\n", encoding="utf-8")
+    app = ApplicationInput(name="<script>alert(3)</script>", root=str(folder), files=[str(folder / evil_name)])
+    docs, records, *_ = load_documents(app, ExtractOptions(ocr="off"))
+    block = docs[0].blocks[0]
+    start = block.text.index("ERP")
+    mention = Mention(item_id="1.3.1", term="ERP", matched="ERP", kind="term", polarity="implemented",
+                      file=docs[0].path, sha256=docs[0].sha256, block=0, block_kind=block.kind, start=start,
+                      end=start + 3, sentence=block.text, sentence_start=0, sentence_end=len(block.text))
+    scored = score_mentions([mention], catalogue=CATALOGUE, book=load_rulebook(), documents=docs,
+                            file_names={d.path: d.name for d in docs})
+    from xdt_rules.models import ApplicationResult
+
+    result = ApplicationResult(application=app.name, files=records, framework="kunming-xdt", rules_version="t",
+                               tool_version="t", total=scored.total, elements=scored.elements, items=scored.items)
+    html = render_result(result, documents=docs)
+    page = parse(html)
+    assert [t for t, _ in page.tags].count("script") == 1  # only the report's own filter script
+    assert not any("onerror" in attrs for _, attrs in page.tags)
+    assert [a.get("src") for t, a in page.tags if t == "img"] == []
+    text = "".join(page.text)
+    assert "<script>alert('x')</script>" in text and "<img src=x onerror=alert(2)>" in text
+    assert "<script>alert(3)</script>" in text and evil_name in text
+    assert "&lt;script&gt;alert(&#39;x&#39;)" in html or "&lt;script&gt;alert('x')" in html
+    assert page.marks == ["ERP"]
+
+
+def test_report_is_self_contained_navigable_and_printable(pdf_app):
+    result, docs = result_for(pdf_app)
+    html = render_result(result, documents=docs)
+    page = parse(html)
+    # nothing fetched from elsewhere
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert not any(t == "link" for t, _ in page.tags)
+    assert not any(t == "script" and a.get("src") for t, a in page.tags)
+    assert "@media print" in html and "初步结果，须人工确认" in html
+    # criteria tree with every item, and the filters
+    nav = [a["href"] for t, a in page.tags if t == "a" and a.get("href", "").startswith("#item-")]
+    assert nav == [f"#item-{i}" for i in CATALOGUE.item_ids]
+    ids = {a.get("id") for _, a in page.tags}
+    assert {f"item-{i}" for i in CATALOGUE.item_ids} <= ids and {"f-confirm", "f-planned"} <= ids
+    articles = [a for t, a in page.tags if t == "article"]
+    assert len(articles) == 36 and {a["data-status"] for a in articles} >= {"met", "planned", "negated", "not_found"}
+    # scores and counts
+    text = "".join(page.text)
+    assert f"{result.total.score:.2f}".rstrip("0").rstrip(".") in text
+    assert "需人工确认" in text and "已具备" in text and "仅有规划" in text
+    svg_fills = [a for t, a in page.tags if t == "rect" and a.get("class") == "fill"]
+    assert len(svg_fills) == 1 + len(result.elements)
+
+
+def test_highlight_context_and_fallback():
+    sentence = "甲" * 200 + "ERP" + "乙" * 200
+    ev = EvidenceRef(file="a", block=0, start=1200, end=1203, text=sentence, matched="ERP", polarity="implemented",
+                     sentence_start=1000, sentence_end=1403)
+    hl = highlight(ev, context=20)
+    assert hl.exact and hl.match == "ERP" and hl.before == "甲" * 20 and hl.cut_before and hl.cut_after
+    wrong = ev.model_copy(update={"start": 5, "end": 8})
+    hl = highlight(wrong)
+    assert not hl.exact and hl.match == "ERP"  # found by text, flagged in the report
+    missing = ev.model_copy(update={"matched": "MES", "start": 5, "end": 8})
+    assert highlight(missing).match == ""
+
+
+def test_settings_carry_crops_flag():
+    assert ScreenSettings().crops is True and ScreenSettings(crops=False).crops is False
