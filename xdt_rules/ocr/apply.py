@@ -1,0 +1,300 @@
+"""``apply_ocr``: the OCR stage ingestion calls at the end of ``extract()``.
+
+What is read:
+* PDF pages that ingestion flagged ``no_text_layer`` or ``garbled`` (their garbage is not in the
+  blocks); with ``ocr="force"`` every PDF page, replacing its text layer;
+* image files (one flagged page per frame);
+* images embedded in a DOCX (``word/media/*``) when the document has little text of its own
+  (a Word file wrapping scans), or always with ``ocr="force"``.
+
+What comes back is a NEW Document: the OCR'd pages' blocks are OCR blocks (``source="ocr"``,
+``ocr_confidence``, ``page``, line boxes in PDF points, top-left origin), blocks are re-indexed in
+page order, and the page status is ``ocr`` (or ``empty`` for a blank scan, with a reason).
+Nothing here raises for bad input: a page that cannot be rendered or read is a warning for that
+page, and a missing ``[ocr]`` extra leaves the pages flagged with one warning per file.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..models import Block, Document, PageInfo
+from . import engine as _engine
+from .cache import CachedPage, OcrCache, cache_key, image_digest
+from .grid import GridTable, find_tables
+from .layout import PageGeometry, lines_to_blocks
+from .sources import ImageSourceError, big_enough, docx_images, image_dpi, open_image, render_pdf_page
+
+DEFAULT_DPI = 200
+MIN_DPI, MAX_DPI = 72, 600
+FLAGGED: frozenset[str] = frozenset({"no_text_layer", "garbled"})
+# A DOCX with fewer characters than this is mostly pictures (a Word file wrapping scanned pages,
+# certificates, invoices): its embedded images are OCR'd. A full 申报书 has tens of thousands of
+# characters; OCRing every logo and chart in it would cost seconds per image for nothing.
+DOCX_LITTLE_TEXT_CHARS = 500
+# Below this mean confidence a page's OCR text is flagged for a person to check.
+LOW_CONFIDENCE = 0.80
+# Pixels → points for images that declare no resolution: 1 px = 1 pt (the scale is recorded in
+# PageInfo.width/height, so report crops map boxes back to pixels exactly).
+FALLBACK_IMAGE_DPI = 72.0
+
+MISSING_EXTRA_ZH = "需要OCR（未安装 xdt-rules[ocr]）"
+MISSING_EXTRA_EN = 'OCR needed (install "xdt-rules[ocr]")'
+
+
+@dataclass
+class _Target:
+    kind: Literal["pdf_page", "image_page", "docx_image"]
+    page: int | None = None  # 1-based page / frame
+    flagged: bool = True  # False: a page with a text layer OCR'd only because of ocr="force"
+    media: str | None = None  # zip member for DOCX images
+    data: bytes | None = None
+
+
+@dataclass
+class _Outcome:
+    blocks: list[Block] = field(default_factory=list)
+    page_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    replaced_pages: set[int] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+    unavailable: list[_Target] = field(default_factory=list)
+    unavailable_reason: str = ""
+
+
+def _opt(options: Any, name: str, default: Any) -> Any:
+    value = getattr(options, name, default) if options is not None else default
+    return default if value is None else value
+
+
+def _pages_text(pages: list[int]) -> tuple[str, str]:
+    return "、".join(str(p) for p in pages), ", ".join(str(p) for p in pages)
+
+
+def _plan(document: Document, path: Path, mode: str) -> tuple[list[_Target], list[str]]:
+    """What to OCR, and the names of embedded media that cannot be OCR'd (for a warning)."""
+    if document.file_type in ("pdf", "image"):
+        kind: Literal["pdf_page", "image_page"] = "pdf_page" if document.file_type == "pdf" else "image_page"
+        infos = document.page_info or [PageInfo(number=1, status="no_text_layer")]
+        targets = []
+        for info in infos:
+            flagged = info.status in FLAGGED
+            # force re-reads PDF pages with a text layer; an image page always needs OCR.
+            if flagged or mode == "force" or kind == "image_page":
+                targets.append(_Target(kind=kind, page=info.number, flagged=flagged or kind == "image_page"))
+        return targets, []
+    if document.file_type == "docx" and (mode == "force" or document.text_chars < DOCX_LITTLE_TEXT_CHARS):
+        try:
+            images, skipped = docx_images(path)
+        except ImageSourceError:
+            return [], []
+        return [_Target(kind="docx_image", media=i.name, data=i.data) for i in images], skipped
+    return [], []
+
+
+def _image_for(target: _Target, path: Path, dpi: int, password: str | None) -> tuple[Any, int]:
+    """The image to OCR and the dpi that goes into the cache key (0: the image's own pixels)."""
+    if target.kind == "pdf_page":
+        return render_pdf_page(path, target.page or 1, dpi, password), dpi
+    if target.kind == "image_page":
+        return open_image(path, frame=(target.page or 1) - 1), 0
+    assert target.data is not None
+    return open_image(target.data), 0
+
+
+def _recognise(image: Any, key_dpi: int, cache: OcrCache) -> CachedPage:
+    version = _engine.engine_version()
+    key = cache_key(image_digest(image), version, key_dpi)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    lines = _engine.get_engine().recognise(image)
+    page = CachedPage(key=key, engine=version, dpi=key_dpi, width=image.width, height=image.height, lines=lines)
+    cache.put(page)
+    return page
+
+
+def _geometry(document: Document, target: _Target, image: Any, path: Path, dpi: int) -> tuple[PageGeometry, float, float]:
+    """Pixel → point scale for the target, and the page size in points."""
+    info = next((p for p in document.page_info if p.number == target.page), None)
+    if target.kind != "docx_image" and info is not None and info.width and info.height:
+        width, height = float(info.width), float(info.height)
+    else:
+        if target.kind == "pdf_page":
+            own_dpi: float | None = dpi
+        elif target.kind == "image_page":
+            own_dpi = image_dpi(path)
+        else:
+            own_dpi = None
+        scale = 72.0 / (own_dpi or FALLBACK_IMAGE_DPI)
+        width, height = image.width * scale, image.height * scale
+    return PageGeometry(scale_x=width / image.width, scale_y=height / image.height), width, height
+
+
+def _grids(image: Any, result: CachedPage) -> list[GridTable]:
+    """Ruled tables on the image, sized by the page's typical text height (not cached: ~50 ms)."""
+    heights = [line.box[3] - line.box[1] for line in result.lines]
+    if len(heights) < 2:
+        return []
+    try:
+        return find_tables(image, statistics.median(heights))
+    except Exception:  # noqa: BLE001 - a table-finding failure only costs the table structure
+        return []
+
+
+def _where(target: _Target) -> tuple[str, str]:
+    if target.kind == "docx_image":
+        name = Path(target.media or "").name
+        return f"嵌入图片 {name}", f"embedded image {name}"
+    return f"第 {target.page} 页", f"page {target.page}"
+
+
+def _run(document: Document, path: Path, targets: list[_Target], *, dpi: int, password: str | None,
+         cache: OcrCache) -> _Outcome:
+    out = _Outcome()
+    next_table = 1 + max((b.table for b in document.blocks if b.table is not None), default=-1)
+    for target in targets:
+        where_zh, where_en = _where(target)
+        try:
+            image, key_dpi = _image_for(target, path, dpi, password)
+        except ImageSourceError as exc:
+            out.warnings.append(f"{where_zh}无法OCR：{exc.reason_zh} / {where_en}: cannot OCR: {exc.reason_en}")
+            if target.page is not None and target.flagged:
+                out.page_updates[target.page] = {"reason": f"无法OCR：{exc.reason_zh}"}
+            continue
+        if target.kind == "docx_image" and not big_enough(image):
+            continue  # logos, icons, signatures
+        try:
+            result = _recognise(image, key_dpi, cache)
+        except _engine.OcrUnavailable as exc:
+            out.unavailable.append(target)
+            out.unavailable_reason = str(exc)
+            continue
+        except Exception as exc:  # noqa: BLE001 - one page's OCR failure must not stop the file
+            out.warnings.append(f"{where_zh} OCR 失败（{type(exc).__name__}）/ {where_en}: OCR failed: "
+                                f"{type(exc).__name__}: {exc}")
+            if target.page is not None and target.flagged:
+                out.page_updates[target.page] = {"reason": f"OCR 失败（{type(exc).__name__}）"}
+            continue
+
+        geometry, width, height = _geometry(document, target, image, path, dpi)
+        page_no = target.page if target.kind != "docx_image" else None
+        grids = _grids(image, result)
+        blocks, next_table = lines_to_blocks(result.lines, page=page_no, geometry=geometry,
+                                             first_table=next_table, grids=grids)
+        if target.kind == "docx_image":
+            out.blocks.extend(b.model_copy(update={"image": target.media}) for b in blocks)
+            continue
+
+        assert target.page is not None
+        size = {"width": round(width, 2), "height": round(height, 2)}
+        if not blocks:
+            if target.flagged:
+                out.page_updates[target.page] = {
+                    "status": "empty", "chars": 0, **size,
+                    "reason": "扫描页未识别到文字（空白页？）",
+                }
+            else:  # force on a page with a text layer: keep the text rather than lose it
+                out.warnings.append(f"{where_zh} OCR 未识别到文字，保留原文本层 / {where_en}: OCR found no text, "
+                                    f"text layer kept")
+            continue
+        chars = sum(len(b.text) for b in blocks)
+        confidence = sum((b.ocr_confidence or 0.0) * len(b.text) for b in blocks) / max(1, chars)
+        out.blocks.extend(blocks)
+        out.replaced_pages.add(target.page)
+        out.page_updates[target.page] = {
+            "status": "ocr", "chars": chars, **size,
+            "reason": f"文字由OCR识别（平均置信度 {confidence:.2f}）",
+        }
+        if confidence < LOW_CONFIDENCE:
+            out.warnings.append(f"{where_zh} OCR 置信度低（{confidence:.2f}），请人工核对 / {where_en}: low OCR "
+                                f"confidence ({confidence:.2f}), check by hand")
+    return out
+
+
+def _missing_extra_warning(targets: list[_Target], detail: str = "") -> str:
+    pages = sorted({t.page for t in targets if t.kind != "docx_image" and t.page is not None})
+    media = [Path(t.media or "").name for t in targets if t.kind == "docx_image"]
+    parts_zh: list[str] = []
+    parts_en: list[str] = []
+    if pages:
+        zh, en = _pages_text(pages)
+        parts_zh.append(f"第 {zh} 页")
+        parts_en.append(f"page{'s' if len(pages) > 1 else ''} {en}")
+    if media:
+        parts_zh.append("嵌入图片 " + "、".join(media))
+        parts_en.append("embedded images " + ", ".join(media))
+    head_zh = MISSING_EXTRA_ZH if not detail else f"需要OCR（OCR 组件无法加载：{detail}）"
+    head_en = MISSING_EXTRA_EN if not detail else f"OCR needed (the OCR engine cannot load: {detail})"
+    return f"{head_zh}：{'，'.join(parts_zh)} / {head_en}: {'; '.join(parts_en)}"
+
+
+def _ocr_worthy_docx_targets(targets: list[_Target]) -> list[_Target]:
+    """Without the engine we still say which embedded images would have been read."""
+    worthy = []
+    for target in targets:
+        if target.kind != "docx_image":
+            worthy.append(target)
+            continue
+        try:
+            if big_enough(open_image(target.data or b"")):
+                worthy.append(target)
+        except ImageSourceError:
+            continue
+    return worthy
+
+
+def apply_ocr(document: Document, path: str | Path, options: Any = None) -> Document:
+    """OCR what ingestion could not read (see the module docstring). ``options`` is an
+    ``xdt_rules.ingest.ExtractOptions`` (fields used: ``ocr``, ``ocr_dpi``, ``cache_dir``,
+    ``password``); ``None`` means the defaults (auto, 200 dpi, user cache)."""
+    mode = str(_opt(options, "ocr", "auto"))
+    if mode == "off":
+        return document
+    path = Path(path)
+    dpi = min(MAX_DPI, max(MIN_DPI, int(_opt(options, "ocr_dpi", DEFAULT_DPI))))
+    targets, skipped_media = _plan(document, path, mode)
+    warnings = list(document.warnings)
+    if skipped_media:
+        warnings.append("嵌入图片无法OCR（矢量图或过大）：" + "、".join(skipped_media)
+                        + " / embedded images not OCR'd (vector or too large): " + ", ".join(skipped_media))
+    if not targets:
+        return document.model_copy(update={"warnings": warnings}) if len(warnings) != len(document.warnings) else document
+
+    if not _engine.ocr_available():
+        needing = [t for t in _ocr_worthy_docx_targets(targets) if t.flagged or t.kind == "docx_image"]
+        if mode == "force" and not needing:
+            warnings.append("未安装 xdt-rules[ocr]，--ocr force 未执行 / \"xdt-rules[ocr]\" is not installed; "
+                            "--ocr force ignored")
+        elif needing:
+            warnings.append(_missing_extra_warning(needing))
+        return document.model_copy(update={"warnings": warnings})
+
+    cache = OcrCache(_opt(options, "cache_dir", None))
+    out = _run(document, path, targets, dpi=dpi, password=_opt(options, "password", None), cache=cache)
+    warnings.extend(out.warnings)
+    if out.unavailable:
+        needing = [t for t in out.unavailable if t.flagged or t.kind == "docx_image"]
+        if needing:
+            warnings.append(_missing_extra_warning(needing, out.unavailable_reason))
+
+    kept = [b for b in document.blocks if b.page is None or b.page not in out.replaced_pages]
+    ordered = sorted(
+        enumerate(kept + out.blocks),
+        # Page order; DOCX blocks (page None) keep their order with OCR'd images after the text.
+        key=lambda pair: (pair[1].page if pair[1].page is not None else float("inf"), pair[0]),
+    )
+    blocks = [b.model_copy(update={"index": i}) for i, (_, b) in enumerate(ordered)]
+    page_info = [p.model_copy(update=out.page_updates[p.number]) if p.number in out.page_updates else p
+                 for p in document.page_info]
+    known = {p.number for p in page_info}
+    for number, update in sorted(out.page_updates.items()):
+        if number not in known:  # an image document that came without page info
+            page_info.append(PageInfo(number=number, **update))
+    page_info.sort(key=lambda p: p.number)
+    update: dict[str, Any] = {"blocks": blocks, "page_info": page_info, "warnings": warnings}
+    if document.pages is None and page_info and document.file_type in ("pdf", "image"):
+        update["pages"] = len(page_info)
+    return document.model_copy(update=update)
