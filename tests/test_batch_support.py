@@ -237,3 +237,46 @@ def make_pdf(path: Path, paragraphs: list[str], *, pages: int = 1) -> Path:
         c.showPage()
     c.save()
     return path
+
+
+# --------------------------------------------------------------------------- running the CLI
+
+FAKE = "test_batch_support:fake_pipeline"
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """Environment for ``python -m xdt_rules batch`` subprocesses that use the stand-in pipeline."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS_DIR), env.get("PYTHONPATH", "")) if p)
+    env.update(extra)
+    return env
+
+
+def run_batch_cli(batch: Path, out: Path, *args: str, env: dict[str, str] | None = None,
+                  timeout: float = 120) -> "subprocess.CompletedProcess[str]":
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "xdt_rules", "batch", str(batch), "--out", str(out), *args],
+                          env=env or cli_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def zip_with_raw_names(path: Path, members: dict[bytes, bytes]) -> Path:
+    """A zip whose member names are the given raw bytes WITHOUT the UTF-8 flag — what Windows in a
+    Chinese locale writes (GBK). zipfile would set the flag itself, so ASCII placeholders of the
+    same length are written first and patched (names are outside the CRC)."""
+    import zipfile
+
+    placeholders = {}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for index, (raw, content) in enumerate(members.items()):
+            placeholder = (f"N{index:03d}" + "x" * len(raw))[: len(raw)].encode("ascii")
+            assert len(placeholder) == len(raw)
+            placeholders[placeholder] = raw
+            archive.writestr(placeholder.decode("ascii"), content)
+    data = path.read_bytes()
+    for placeholder, raw in placeholders.items():
+        assert data.count(placeholder) == 2  # local header + central directory
+        data = data.replace(placeholder, raw)
+    path.write_bytes(data)
+    return path

@@ -196,7 +196,7 @@ def _criteria_shingles(texts: tuple[str, ...]) -> frozenset[int]:
     return frozenset(found)
 
 
-def _mask(passages: AppPassages, excluded: frozenset[int]) -> bytearray:
+def _mask(passages: AppPassages, excluded: frozenset[int] | set[int]) -> bytearray:
     """1 for each normalised character inside a shingle of the excluded (criteria) text."""
     mask = bytearray(len(passages.norm))
     if not excluded:
@@ -248,6 +248,7 @@ def find_duplicates(apps: Sequence[AppPassages], *, min_chars: int = MIN_CHARS,
                 keys.append((h << 52) | (app_index << 32) | pos)
     keys.sort()
     seeds: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    template: set[int] = set()
     i = 0
     while i < len(keys):
         h = keys[i] >> 52
@@ -260,7 +261,7 @@ def find_duplicates(apps: Sequence[AppPassages], *, min_chars: int = MIN_CHARS,
             if len(positions) < max_seeds_per_hash:
                 positions.append(key & 0xFFFFFFFF)
         if len(by_app) > max_apps_per_passage:
-            report.template_fingerprints += 1
+            template.add(h)
         elif len(by_app) > 1:
             members = sorted(by_app)
             for x, a in enumerate(members):
@@ -270,11 +271,15 @@ def find_duplicates(apps: Sequence[AppPassages], *, min_chars: int = MIN_CHARS,
                             seeds[(a, b)].append((pa, pb))
         i = j
 
+    report.template_fingerprints = len(template)
+    # Template shingles are masked like the criteria text: a seed found next to the template (where
+    # winnowing picked a different fingerprint in some applications) must not extend through it.
+    masked = excluded | template
     masks: dict[int, bytearray] = {}
 
     def mask_of(index: int) -> bytearray:
         if index not in masks:
-            masks[index] = _mask(apps[index], excluded)
+            masks[index] = _mask(apps[index], masked)
         return masks[index]
 
     for (a, b), pair_seeds in sorted(seeds.items()):

@@ -1,0 +1,93 @@
+"""The parsed-document cache: keyed by content, versioned, corrupt entries rebuilt; a re-score
+after a rules change parses nothing."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+from test_batch_support import FAKE, fake_extract, make_pdf, write_text_app
+
+from xdt_rules.cache import DocumentCache, cache_key
+from xdt_rules.cli import main
+
+
+def _doc(tmp_path: Path):
+    return fake_extract(make_pdf(tmp_path / "a.pdf", ["公司上线ERP系统，实现业财一体化。"], pages=2))
+
+
+def test_round_trip_gives_the_callers_path_and_name(tmp_path: Path):
+    document = _doc(tmp_path)
+    cache = DocumentCache(tmp_path / "cache")
+    key = cache_key("v1")
+    entry = cache.put(document, key)
+    assert entry.name.startswith(document.sha256) and entry.suffixes[-2:] == [".json", ".gz"]
+    again = cache.get(document.sha256, key, path="other/副本.pdf", name="副本.pdf")
+    assert again is not None
+    assert again.model_dump(exclude={"path", "name"}) == document.model_dump(exclude={"path", "name"})
+    assert (again.path, again.name) == ("other/副本.pdf", "副本.pdf")
+    assert cache.stats.hits == 1
+    assert entry.stat().st_size < len(document.model_dump_json().encode()) // 2 + 200  # compact
+
+
+def test_key_changes_with_extractor_version_and_relevant_options():
+    base = cache_key("v1", {"ocr": "auto", "password": None, "max_pages": 2000, "ocr_dpi": 200, "cache_dir": "/a"})
+    assert base == cache_key("v1", {"ocr": "auto", "password": None, "max_pages": 2000, "ocr_dpi": 200, "cache_dir": "/b"})
+    assert base != cache_key("v2", {"ocr": "auto", "password": None, "max_pages": 2000, "ocr_dpi": 200})
+    assert base != cache_key("v1", {"ocr": "off", "password": None, "max_pages": 2000, "ocr_dpi": 200})
+    with_password = cache_key("v1", {"ocr": "auto", "password": "foo", "max_pages": 2000, "ocr_dpi": 200})
+    assert with_password != base and "foo" not in with_password
+
+
+def test_old_version_misses_and_corrupt_entries_are_dropped(tmp_path: Path):
+    document = _doc(tmp_path)
+    cache = DocumentCache(tmp_path / "cache")
+    entry = cache.put(document, cache_key("v1"))
+    assert cache.get(document.sha256, cache_key("v2")) is None
+    for garbage in (b"not gzip at all", gzip.compress(b'{"format": 1}\n{broken json'),
+                    gzip.compress(json.dumps({"format": 1, "sha256": "0" * 64, "key": cache_key("v1")}).encode()
+                                  + b"\n" + document.model_dump_json().encode()),
+                    entry.read_bytes()[:40]):
+        entry.write_bytes(garbage)
+        assert cache.get(document.sha256, cache_key("v1")) is None
+        assert not entry.exists()  # dropped, so the next put rebuilds it
+        cache.put(document, cache_key("v1"))
+    assert cache.stats.corrupt == 4
+    assert cache.get(document.sha256, cache_key("v1")) is not None
+
+
+def _parses(log: Path) -> list[str]:
+    return log.read_text(encoding="utf-8").split() if log.exists() else []
+
+
+def test_rescoring_after_a_rules_change_parses_nothing_again(tmp_path: Path, monkeypatch):
+    batch = tmp_path / "batch"
+    make_pdf(batch / "甲" / "申报书.pdf", ["公司上线ERP系统。"], pages=3)
+    write_text_app(batch / "甲", "合同：MES系统实施", "合同.txt")
+    make_pdf(batch / "乙.pdf", ["建设PLM系统。"], pages=2)
+    out = tmp_path / "out"
+    parse_log = tmp_path / "parse.log"
+    monkeypatch.setenv("XDT_TEST_PARSELOG", str(parse_log))
+    args = ["batch", str(batch), "--out", str(out), "--jobs", "2", "--quiet", "--pipeline", FAKE]
+    assert main(args) == 0
+    assert len(_parses(parse_log)) == 3
+    assert len(list((out / ".cache").rglob("*.json.gz"))) == 3
+
+    monkeypatch.setenv("XDT_TEST_RULES_VERSION", "fake-rules-2")
+    assert main(args) == 0
+    assert len(_parses(parse_log)) == 3  # re-scored from the cache
+    assert json.loads((out / "甲.json").read_text(encoding="utf-8"))["rules_version"] == "fake-rules-2"
+
+    # a corrupt entry is rebuilt; --no-cache parses everything
+    victim = next((out / ".cache").rglob("*.json.gz"))
+    victim.write_bytes(b"garbage")
+    assert main(args) == 0
+    assert len(_parses(parse_log)) == 4
+    assert main(args + ["--no-cache"]) == 0
+    assert len(_parses(parse_log)) == 7
+
+    # --cache-dir elsewhere
+    other = tmp_path / "shared-cache"
+    assert main(args + ["--cache-dir", str(other)]) == 0
+    assert len(list(other.rglob("*.json.gz"))) == 3

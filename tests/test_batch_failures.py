@@ -1,0 +1,131 @@
+"""Bad input never stops a batch: corrupt and encrypted files, a parser that hangs, a worker
+that dies. Each becomes a recorded failure, every other application is screened."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from test_batch_support import CORPUS, FAKE, make_pdf, run_batch_cli, write_text_app
+
+from xdt_rules.batch.executor import LocalProcessExecutor, TaskDone, TaskFailed, describe_exit
+from xdt_rules.batch.resume import load_manifest
+from xdt_rules.cli import main
+
+
+def _results(out: Path) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in out.glob("*.json")}
+
+
+def test_hanging_file_is_killed_recorded_as_timeout_and_the_application_rerun_without_it(tmp_path: Path):
+    batch = tmp_path / "batch"
+    app = batch / "卡住的企业"
+    write_text_app(app, "公司上线ERP系统与MES系统。", "申报书.txt")
+    (app / "hang.pdf").write_bytes(b"%PDF-1.4 never parsed")
+    write_text_app(batch / "正常企业", "建设了PLM系统。")
+    out = tmp_path / "out"
+    started = time.monotonic()
+    code = main(["batch", str(batch), "--out", str(out), "--jobs", "2", "--file-timeout", "1.5", "--quiet",
+                 "--pipeline", FAKE])
+    elapsed = time.monotonic() - started
+    assert code == 0
+    assert elapsed < 30  # the hour-long sleep was cut short
+    results = _results(out)
+    stuck = {Path(f["path"]).name: f for f in results["卡住的企业"]["files"]}
+    assert "解析超时" in stuck["hang.pdf"]["error"]
+    assert stuck["申报书.txt"]["error"] is None and stuck["申报书.txt"]["sha256"]
+    statuses = {i["id"]: i["status"] for i in results["卡住的企业"]["items"]}
+    assert statuses["1.3.1"] == "met" and statuses["1.3.2"] == "met"  # the rest of the application still counts
+    assert results["正常企业"]["total"]["score"] > 0
+    manifest = load_manifest(out)
+    assert {r.status for r in manifest.applications.values()} == {"done"}
+
+
+def test_dead_worker_is_replaced_and_its_application_reported_failed(tmp_path: Path):
+    batch = tmp_path / "batch"
+    write_text_app(batch / "崩溃企业", "x", "crash.txt")
+    write_text_app(batch / "段错误企业", "x", "segv.txt")
+    for name in ("甲", "乙", "丙"):
+        write_text_app(batch / name, f"{name}公司上线ERP系统。")
+    out = tmp_path / "out"
+    assert main(["batch", str(batch), "--out", str(out), "--jobs", "2", "--quiet", "--pipeline", FAKE]) == 0
+    manifest = load_manifest(out)
+    crashed = manifest.applications["崩溃企业"]
+    assert crashed.status == "failed" and "退出码 7" in crashed.reason and "crash.txt" in crashed.reason
+    segv = manifest.applications["段错误企业"]
+    assert segv.status == "failed" and "SIGSEGV" in segv.reason
+    assert all(manifest.applications[n].status == "done" for n in ("甲", "乙", "丙"))
+    assert set(_results(out)) == {"甲", "乙", "丙"}
+    # the failures are in the summary, and --strict makes them an error exit
+    from openpyxl import load_workbook
+
+    errors = [row for row in load_workbook(out / "summary.xlsx")["错误"].iter_rows(min_row=2, values_only=True)]
+    assert {row[0] for row in errors} == {"崩溃企业", "段错误企业"}
+    strict = run_batch_cli(batch, tmp_path / "out2", "--jobs", "2", "--quiet", "--strict", "--pipeline", FAKE)
+    assert strict.returncode == 3
+
+
+def test_corrupt_and_encrypted_files_become_file_errors(tmp_path: Path):
+    batch = tmp_path / "batch"
+    app = batch / "材料有问题"
+    make_pdf(app / "申报书.pdf", ["公司上线ERP系统。"])
+    (app / "截断.pdf").write_bytes((app / "申报书.pdf").read_bytes()[:300])
+    if CORPUS.is_dir():
+        shutil.copy(CORPUS / "samples_encryption_aes-128.pdf", app / "加密.pdf")
+    out = tmp_path / "out"
+    assert main(["batch", str(batch), "--out", str(out), "--jobs", "1", "--quiet", "--pipeline", FAKE]) == 0
+    files = {Path(f["path"]).name: f for f in _results(out)["材料有问题"]["files"]}
+    assert files["申报书.pdf"]["error"] is None and files["申报书.pdf"]["pages"] == 1
+    assert "损坏" in files["截断.pdf"]["error"]
+    if CORPUS.is_dir():
+        assert "加密" in files["加密.pdf"]["error"]
+
+
+def _work_raises(payload, context, reporter):
+    if payload == "boom":
+        raise ValueError("坏数据")
+    return payload * 2
+
+
+def test_executor_reports_an_exception_and_goes_on():
+    with LocalProcessExecutor(_work_raises, None, jobs=1, file_timeout=None) as executor:
+        executor.submit("a", "boom")
+        events = []
+        while executor.busy:
+            events += executor.poll(1.0)
+        executor.submit("b", "ok")
+        while executor.busy:
+            events += executor.poll(1.0)
+    failed = [e for e in events if isinstance(e, TaskFailed)]
+    done = [e for e in events if isinstance(e, TaskDone)]
+    assert failed[0].task_id == "a" and failed[0].kind == "error" and "坏数据" in failed[0].reason
+    assert done[0].value == "okok"
+    assert executor.stats.workers_started == 1  # an exception does not cost the worker
+
+
+def test_describe_exit():
+    assert "退出码 3" in describe_exit(3)
+    assert "SIGKILL" in describe_exit(-9) and "内存" in describe_exit(-9)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
+def test_batch_over_the_real_world_pdf_corpus_completes(tmp_path: Path):
+    """Every corpus PDF as its own application: each gets a result or a recorded failure."""
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    pdfs = sorted(CORPUS.glob("*.pdf"))
+    for pdf in pdfs:
+        (batch / pdf.name).symlink_to(pdf)
+    out = tmp_path / "out"
+    assert main(["batch", str(batch), "--out", str(out), "--jobs", "2", "--file-timeout", "60", "--quiet",
+                 "--pipeline", FAKE]) == 0
+    manifest = load_manifest(out)
+    assert len(manifest.applications) == len(pdfs)
+    assert all(r.status == "done" for r in manifest.applications.values())
+    from openpyxl import load_workbook
+
+    ranking = load_workbook(out / "summary.xlsx")["排名"]
+    assert ranking.max_row == len(pdfs) + 1
