@@ -287,3 +287,28 @@ def build_raw_pdf(path: Path, objects: Sequence[str]) -> Path:
 
 def build_zero_page_pdf(path: Path) -> Path:
     return build_raw_pdf(path, ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [] /Count 0 >>"])
+
+
+def build_unmapped_font_pdf(path: Path) -> Path:
+    """Two pages: Helvetica text, then text in a CID font without ToUnicode (and not embedded).
+
+    pdfminer reads the second page as ``(cid:N)``; pdfium silently emits wrong Latin letters.
+    """
+    glyphs = "".join(f"{0x100 + i * 7:04X}" for i in range(40))
+    good = "BT /F2 12 Tf 72 700 Td (Digital transformation report) Tj ET"
+    bad = f"BT /F1 12 Tf 72 700 Td <{glyphs}> Tj ET"
+    resources = "<< /Font << /F1 7 0 R /F2 10 0 R >> >>"
+    return build_raw_pdf(path, [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R 5 0 R] /Count 2 >>",
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources {resources} /Contents 4 0 R >>",
+        f"<< /Length {len(good)} >>\nstream\n{good}\nendstream",
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources {resources} /Contents 6 0 R >>",
+        f"<< /Length {len(bad)} >>\nstream\n{bad}\nendstream",
+        "<< /Type /Font /Subtype /Type0 /BaseFont /NoMap /Encoding /Identity-H /DescendantFonts [8 0 R] >>",
+        "<< /Type /Font /Subtype /CIDFontType2 /BaseFont /NoMap /CIDSystemInfo << /Registry (Adobe) /Ordering "
+        "(Identity) /Supplement 0 >> /FontDescriptor 9 0 R /DW 1000 >>",
+        "<< /Type /FontDescriptor /FontName /NoMap /Flags 4 /FontBBox [0 -200 1000 800] /ItalicAngle 0 /Ascent 800 "
+        "/Descent -200 /CapHeight 700 /StemV 80 >>",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ])

@@ -69,6 +69,10 @@ def _summary(document) -> None:
             table.add_row(str(info.number), Text(STATUS_ZH.get(info.status, info.status), style=style),
                           str(info.chars), kinds or "—", info.reason or "")
         console.print(table)
+        for info in document.page_info:
+            if info.status != "ok":
+                console.print(Text(f"第 {info.number} 页 {STATUS_ZH.get(info.status, info.status)}：{info.reason or ''}",
+                                   style="yellow"), soft_wrap=True)
     else:
         kinds = Counter(b.kind for b in document.blocks)
         console.print("文本块 / blocks: " + "，".join(f"{KIND_ZH.get(k, k)} {n}" for k, n in kinds.most_common()))
@@ -97,4 +101,4 @@ def _summary(document) -> None:
     else:
         console.print("未提取到文本 / no text extracted", style="yellow")
     for warning in document.warnings:
-        console.print(f"警告 / warning: {warning}", style="yellow")
+        console.print(Text(f"警告 / warning: {warning}", style="yellow"), soft_wrap=True)
