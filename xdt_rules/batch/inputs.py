@@ -243,7 +243,7 @@ def extract_zip(zip_path: str | os.PathLike[str], dest: str | os.PathLike[str],
     limits = limits or ZipLimits()
     zip_path = Path(zip_path)
     dest = Path(dest)
-    shown = str(zip_path)
+    shown = zip_path.name  # problems are named as the applicant knows them: the package, its members
     result = ZipExtraction()
 
     def whole_package_error(zh: str, en: str) -> ZipExtraction:
@@ -278,7 +278,7 @@ def extract_zip(zip_path: str | os.PathLike[str], dest: str | os.PathLike[str],
         used: set[str] = set()
         for info in infos:
             name = decode_member_name(info)
-            shown_member = f"{shown}/{name}"
+            shown_member = name
             if info.is_dir():
                 continue
             rel = _safe_member_path(name)

@@ -28,7 +28,8 @@ from .inputs import BatchEntry, EntrySource, ZipLimits, list_entries, prepare_en
 from .progress import BatchProgress
 from .resume import AppRecord, Manifest, is_up_to_date, load_manifest, now, save_manifest, state_dir
 from .summary import SummaryPaths, collect, write_summary
-from .work import AppDone, AppTask, Pipeline, WorkContext, known_hashes, run_application, screen_pipeline
+from .work import (AppDone, AppTask, Pipeline, WorkContext, display_path, known_hashes, run_application,
+                   screen_pipeline)
 
 
 def default_jobs() -> int:
@@ -75,6 +76,7 @@ class BatchReport(BaseModel):
     duplicate_passages: int = 0
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
+    stage_seconds: dict[str, float] = Field(default_factory=dict, description="worker time per screening stage, summed")
     interrupted: bool = False
     failures: list[Failure] = Field(default_factory=list)
     summary: SummaryPaths | None = None
@@ -196,13 +198,20 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
             report.file_errors += done.file_errors
             report.cache_hits += done.cache_hits
             report.cache_misses += done.cache_misses
+            for stage, seconds in done.stage_seconds.items():
+                report.stage_seconds[stage] = round(report.stage_seconds.get(stage, 0.0) + seconds, 3)
             progress.application_done()
         elif isinstance(event, TaskFailed):
             task = inflight.pop(event.task_id)
             if event.kind == "timeout" and event.file:
                 report.timeouts += 1
                 sha = known_hashes(task.entry).get(event.file)
-                retry = task.model_copy(update={"skip": task.skip + [FileRecord(path=event.file, sha256=sha, error=event.reason)]})
+                root = (str(state_dir(out) / "unzipped" / task.entry.name) if task.entry.kind == "zip"
+                        else task.entry.path)
+                shown = display_path(root, event.file)
+                retry = task.model_copy(update={
+                    "skip_paths": task.skip_paths + [event.file],
+                    "skip": task.skip + [FileRecord(path=shown, sha256=sha, error=event.reason)]})
                 pending.appendleft(retry)  # first in line: its other files are in the cache already
                 progress.note(f"[yellow]⏱ {task.entry.name}[/]：{event.file} {event.reason}，跳过该文件重新处理")
             else:

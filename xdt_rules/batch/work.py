@@ -61,7 +61,8 @@ class WorkContext:
 
 class AppTask(BaseModel):
     entry: BatchEntry
-    skip: list[FileRecord] = Field(default_factory=list, description="files left out (timed out before)")
+    skip_paths: list[str] = Field(default_factory=list, description="files left out (they timed out before)")
+    skip: list[FileRecord] = Field(default_factory=list, description="the error records of those files")
 
 
 class AppDone(BaseModel):
@@ -73,6 +74,7 @@ class AppDone(BaseModel):
     cache_hits: int = 0
     cache_misses: int = 0
     seconds: float = 0.0
+    stage_seconds: dict[str, float] = Field(default_factory=dict, description="time per screening stage")
 
 
 def screen_pipeline(*, framework: str = "kunming-xdt", extract_options: dict[str, Any] | None = None,
@@ -129,17 +131,25 @@ class CachingLoader:
         self._known = known_sha
         self.pages = 0
         self.files = 0
+        self.extract_seconds = 0.0  # parsing on cache misses
+        self.cache_seconds = 0.0  # hashing, reading and writing cache entries
 
     def __call__(self, path: str | Path, options: Any = None) -> Document:
         shown = str(path)
         self._reporter.file_started(shown)
         pages = 0
         try:
+            t0 = time.perf_counter()
             document = self._cached(shown, options)
+            t1 = time.perf_counter()
+            self.cache_seconds += t1 - t0
             if document is None:
                 document = self._extract(Path(path), options)
+                t2 = time.perf_counter()
+                self.extract_seconds += t2 - t1
                 if self._cache is not None and document.sha256:
                     self._cache.put(document, self._cache_key(self._version, options))
+                self.cache_seconds += time.perf_counter() - t2
             pages = document.pages or len(document.page_info) or 0
             self.pages += pages
             self.files += 1
@@ -175,21 +185,30 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppD
     pipeline = ctx.pipeline
     files = list(entry.files)
     errors = list(entry.file_errors)
+    root = entry.path
     if entry.kind == "zip" and not errors:
-        unzipped = extract_zip(entry.path, state_dir(ctx.out_dir) / "unzipped" / entry.name, ctx.zip_limits)
-        files, errors = unzipped.files, errors + unzipped.errors
-    skipped = {record.path for record in task.skip}
+        # Members are named relative to the package (佐证材料/合同.pdf), so the root is where they are.
+        unzipped_dir = state_dir(ctx.out_dir) / "unzipped" / entry.name
+        unzipped = extract_zip(entry.path, unzipped_dir, ctx.zip_limits)
+        files, errors, root = unzipped.files, errors + unzipped.errors, str(unzipped_dir)
+    skipped = set(task.skip_paths)
     files = [f for f in files if f not in skipped]
     errors += task.skip
-    app_input = pipeline.make_input(name=entry.name, root=entry.path, files=files, file_errors=errors)
+    app_input = pipeline.make_input(name=entry.name, root=root, files=files, file_errors=errors)
 
     cache = DocumentCache(ctx.cache_dir) if ctx.cache_dir else None
     loader = CachingLoader(pipeline, cache, reporter, known_hashes(entry))
     outcome = pipeline.screen(app_input, pipeline.settings, load_document=loader)
+    t_screened = time.perf_counter()
     written = pipeline.write(outcome, Path(ctx.out_dir), settings=pipeline.settings)
+    t_written = time.perf_counter()
     if ctx.passages:
         write_passages(passages_path(ctx.out_dir, entry.name), build_passages(entry.name, outcome.documents))
+    t_passages = time.perf_counter()
     result = outcome.result
+    stages = dict(getattr(outcome, "seconds", None) or {})
+    stages.update({"extract": loader.extract_seconds, "cache": loader.cache_seconds,
+                   "write": t_written - t_screened, "passages": t_passages - t_written})
     return AppDone(
         name=entry.name,
         outputs=sorted(Path(p).name for p in written),
@@ -199,4 +218,15 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppD
         cache_hits=cache.stats.hits if cache else 0,
         cache_misses=cache.stats.misses if cache else 0,
         seconds=round(time.perf_counter() - started, 3),
+        stage_seconds={k: round(v, 4) for k, v in stages.items()},
     )
+
+
+def display_path(root: str, file: str) -> str:
+    """A file as the reviewer knows it: relative to its application folder, else its name."""
+    try:
+        if Path(root).is_dir():
+            return Path(file).relative_to(root).as_posix()
+    except ValueError:
+        pass
+    return Path(file).name
