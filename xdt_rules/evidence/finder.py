@@ -1,0 +1,245 @@
+"""Documents → Mentions: matching, patterns, quantities and context for every block.
+
+Per block: normalise (OCR blocks also get the confusion table applied), find exact term hits,
+fuzzy hits on what is left, pattern words and quantified outcomes; then split sentences, read
+the cues once per sentence and decide each mention's polarity. Offsets in a Mention point into
+``block.text`` of the original document, so ``block.text[start:end] == matched`` always.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+
+from ..catalogue import Catalogue
+from ..models import Block, Document, Mention, Quantity
+from .context import ContextRules, Cue, Decision
+from .fuzzy import FuzzyMatcher
+from .keywords import KeywordSet, Pattern
+from .matcher import Hit, Matcher
+from .normalize import NormText, normalize, normalize_key
+from .quantities import QuantityFinder
+from .segment import Sentence, sentence_at, sentences
+
+OCR_SLIP_FACTOR = 0.85  # confidence of a term that needed an OCR correction
+FUZZY_FACTOR = 0.8  # confidence of a rapidfuzz match, times its similarity
+_NO_STATEMENT_KINDS = {"heading": "标题", "header": "页眉", "footer": "页脚"}
+
+
+@dataclass
+class _Found:
+    item_id: str
+    term: str
+    kind: str
+    confidence: float
+    start: int  # normalised
+    end: int
+    quantity: Quantity | None = None
+    only_when: frozenset[str] | None = None
+
+
+class EvidenceFinder:
+    def __init__(self, keywords: KeywordSet, catalogue: Catalogue):
+        self.keywords = keywords
+        self.matcher = Matcher(keywords)
+        self.fuzzy = FuzzyMatcher(keywords, self.matcher)
+        self.context = ContextRules(keywords, catalogue)
+        self.quantities = QuantityFinder(keywords)
+        self.confusions = [(normalize_key(c.ocr), normalize_key(c.correct)) for c in keywords.confusions]
+        self.by_word: dict[str, list[Pattern]] = defaultdict(list)
+        self.by_item: dict[str, list[Pattern]] = defaultdict(list)
+        for pattern in keywords.patterns:
+            for group in pattern.groups:
+                for word in group.words:
+                    if pattern not in self.by_word[word]:
+                        self.by_word[word].append(pattern)
+                for item in group.items:
+                    if pattern not in self.by_item[item]:
+                        self.by_item[item].append(pattern)
+
+    # ------------------------------------------------------------------ documents
+    def document(self, doc: Document) -> list[Mention]:
+        rows: dict[tuple[int, int], list[Block]] = defaultdict(list)
+        first_row: dict[int, int] = {}
+        for block in doc.blocks:
+            if block.kind == "table_cell" and block.table is not None and block.row is not None:
+                rows[(block.table, block.row)].append(block)
+                first_row[block.table] = min(first_row.get(block.table, block.row), block.row)
+        headers: dict[int, dict[int | None, str]] = defaultdict(dict)
+        for (table, row), cells in rows.items():
+            if first_row.get(table) == row:
+                for cell in cells:
+                    headers[table][cell.col] = normalize_key(cell.text)
+        row_cache: dict[tuple[int, int], Decision | None] = {}
+        heading: str | None = None
+        out: list[Mention] = []
+        for block in doc.blocks:
+            out.extend(self._block(doc, block, heading, rows, headers, row_cache))
+            if block.kind == "heading":
+                heading = normalize_key(block.text)
+        return out
+
+    def _ocr_text(self, nt: NormText) -> tuple[NormText, set[int]]:
+        """Apply the OCR confusion table (same-length replacements keep the offset map)."""
+        text = nt.text
+        fixed: set[int] = set()
+        for wrong, right in self.confusions:
+            pos = text.find(wrong)
+            while pos != -1:
+                text = text[:pos] + right + text[pos + len(wrong) :]
+                fixed.update(range(pos, pos + len(wrong)))
+                pos = text.find(wrong, pos + len(right))
+        return (replace(nt, text=text) if fixed else nt), fixed
+
+    def _block(self, doc: Document, block: Block, heading: str | None, rows: dict[tuple[int, int], list[Block]],
+               headers: dict[int, dict[int | None, str]], row_cache: dict[tuple[int, int], Decision | None]) -> list[Mention]:
+        if not block.text.strip():
+            return []
+        nt = normalize(block.text)
+        ocr = block.source == "ocr"
+        fixed: set[int] = set()
+        if ocr:
+            nt, fixed = self._ocr_text(nt)
+        hits, words = self.matcher.scan(nt)
+        fuzzy_hits = self.fuzzy.scan(nt, hits)
+        outcomes = self.quantities.scan(nt.text)
+        if not hits and not words and not fuzzy_hits and not outcomes:
+            return []
+        found: list[_Found] = []
+        for hit in hits:
+            entry = hit.info.term
+            assert entry is not None
+            kind, conf = entry.kind, entry.confidence
+            if fixed and any(p in fixed for p in range(hit.start, hit.end)):
+                kind, conf = "fuzzy", round(conf * OCR_SLIP_FACTOR, 3)
+            found.append(_Found(entry.item_id, entry.canonical, kind, conf, hit.start, hit.end))
+        for hit, score in fuzzy_hits:
+            entry = hit.info.term
+            assert entry is not None
+            found.append(_Found(entry.item_id, entry.canonical, "fuzzy", round(entry.confidence * FUZZY_FACTOR * score, 3),
+                                hit.start, hit.end))
+        for outcome in outcomes:
+            found.append(_Found(outcome.indicator.item_id, outcome.indicator.canonical, "quantity", 0.9,
+                                outcome.start, outcome.end, quantity=outcome.quantity))
+        sents = sentences(nt)
+        all_term_hits = hits + [h for h, _ in fuzzy_hits]
+        found.extend(self._patterns(nt, sents, all_term_hits, words))
+        if not found:
+            return []
+        masks = sorted({(h.start, h.end) for h in all_term_hits} | {(h.start, h.end) for h in words})
+        cue_cache: dict[int, list[Cue]] = {}
+        out: list[Mention] = []
+        for f in found:
+            sent = sentence_at(sents, f.start)
+            if sent.start not in cue_cache:
+                local = [m for m in masks if m[0] < sent.end and sent.start < m[1]]
+                cue_cache[sent.start] = self.context.cues(nt.text, sent.start, sent.end, local)
+            decision = self._polarity(block, nt, sent, cue_cache[sent.start], f, heading, rows, headers, row_cache)
+            if f.only_when is not None and decision.polarity not in f.only_when:
+                continue
+            start, end = nt.span(f.start, f.end)
+            s_start, s_end = nt.span(sent.start, sent.end)
+            quantity = f.quantity.model_copy(update={"text": block.text[start:end]}) if f.quantity else None
+            out.append(
+                Mention(
+                    item_id=f.item_id, term=f.term, matched=block.text[start:end], kind=f.kind,  # type: ignore[arg-type]
+                    polarity=decision.polarity, cue=decision.cue, confidence=f.confidence,  # type: ignore[arg-type]
+                    file=doc.path, sha256=doc.sha256, page=block.page, block=block.index, block_kind=block.kind,
+                    start=start, end=end, sentence=block.text[s_start:s_end], sentence_start=s_start, sentence_end=s_end,
+                    in_table=block.kind in ("table_cell", "sheet_cell"), ocr=ocr, quantity=quantity,
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------------ polarity
+    def _polarity(self, block: Block, nt: NormText, sent: Sentence, cues: list[Cue], f: _Found, heading: str | None,
+                  rows: dict[tuple[int, int], list[Block]], headers: dict[int, dict[int | None, str]],
+                  row_cache: dict[tuple[int, int], Decision | None]) -> Decision:
+        if block.kind in _NO_STATEMENT_KINDS:
+            return Decision("generic", _NO_STATEMENT_KINDS[block.kind])
+        source = self.context.restater.source_of(nt.text[sent.start : sent.end])
+        if source is not None:
+            return Decision("restates_criteria", f"照抄评价内容 {source}")
+        decision = self.context.decide(sent, cues, f.start, f.end)
+        if decision is not None:
+            return decision
+        if block.kind == "table_cell" and block.table is not None and block.row is not None:
+            key = (block.table, block.row)
+            if key not in row_cache:
+                cells = [normalize_key(c.text) for c in rows[key] if c.index != block.index]
+                row_cache[key] = self.context.row_polarity(cells, self._row_headers(rows[key], headers.get(block.table, {})))
+            if row_cache[key] is not None:
+                return row_cache[key]  # type: ignore[return-value]
+        plan = self.context.heading_is_plan(heading)
+        if plan:
+            return Decision("planned", f"章节：{plan}")
+        return Decision("implemented", None)
+
+    @staticmethod
+    def _row_headers(cells: list[Block], head: dict[int | None, str]) -> list[str]:
+        """Column headers of a data row (none for the header row itself)."""
+        out = []
+        for cell in cells:
+            text = head.get(cell.col)
+            if text is not None and normalize_key(cell.text) != text:
+                out.append(text)
+        return out
+
+    # ------------------------------------------------------------------ patterns
+    def _patterns(self, nt: NormText, sents: list[Sentence], term_hits: list[Hit], words: list[Hit]) -> list[_Found]:
+        if not self.keywords.patterns or (not words and not term_hits):
+            return []
+        out: list[_Found] = []
+        for sent in sents:
+            s_terms = [h for h in term_hits if sent.start <= h.start < sent.end]
+            s_words = [h for h in words if sent.start <= h.start < sent.end]
+            if not s_terms and not s_words:
+                continue
+            candidates: list[Pattern] = []
+            for h in s_words:
+                for p in self.by_word.get(h.info.key, ()):
+                    if p not in candidates:
+                        candidates.append(p)
+            for h in s_terms:
+                assert h.info.term is not None
+                for p in self.by_item.get(h.info.term.item_id, ()):
+                    if p not in candidates:
+                        candidates.append(p)
+            for pattern in candidates:
+                scopes = [(sent.start, sent.end)]
+                if pattern.within == "clause":
+                    scopes = sorted({sent.clause(h.start) for h in s_terms + s_words})
+                for lo, hi in scopes:
+                    span = self._pattern_span(nt, pattern, lo, hi, s_terms, s_words)
+                    if span:
+                        out.append(_Found(pattern.item_id, pattern.name, "cue", pattern.confidence, span[0], span[1],
+                                          only_when=pattern.only_when))
+                        break
+        return out
+
+    @staticmethod
+    def _pattern_span(nt: NormText, pattern: Pattern, lo: int, hi: int, terms: list[Hit], words: list[Hit]) -> tuple[int, int] | None:
+        starts: list[int] = []
+        ends: list[int] = []
+        for group in pattern.groups:
+            matched: dict[str, tuple[int, int]] = {}
+            for h in words:
+                if lo <= h.start and h.end <= hi and h.info.key in group.words:
+                    matched.setdefault(h.info.key, (h.start, h.end))
+            for h in terms:
+                if lo <= h.start and h.end <= hi:
+                    entry = h.info.term
+                    assert entry is not None
+                    if entry.item_id in group.items:
+                        matched.setdefault("item:" + entry.canonical, (h.start, h.end))
+                    elif h.info.key in group.words:
+                        matched.setdefault(h.info.key, (h.start, h.end))
+            for rx in group.regexes:
+                for m in rx.finditer(nt.text, lo, hi):
+                    matched.setdefault("re:" + m.group(), (m.start(), m.end()))
+            if len(matched) < group.min_distinct:
+                return None
+            spans = sorted(matched.values())[: group.min_distinct]
+            starts.append(min(s for s, _ in spans))
+            ends.append(max(e for _, e in spans))
+        return min(starts), max(ends)

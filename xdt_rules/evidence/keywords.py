@@ -1,0 +1,485 @@
+"""Keyword dictionaries (``keywords/*.yaml``): models, validation and the compiled KeywordSet.
+
+Layout of the folder (all human-editable YAML, Chinese comments welcome):
+
+- ``<family>.yaml`` — one file per item family (e.g. ``1_3_production.yaml``) with
+  ``items: {"<item id>": {terms, entities, patterns, indicators}}``;
+- ``_context.yaml`` — polarity cues (implemented / planned / negated / generic), pseudo cues
+  that look like cues but are not (无纸化, 生产计划, 模拟…), regular-expression cues and the
+  restates-criteria thresholds;
+- ``_quantities.yaml`` — directions (提升/降低…) and units (%, 万元, 天, 吨标煤…) of outcomes;
+- ``_ocr_confusions.yaml`` — characters OCR confuses (己/已, 糸/系, 引人/引入…).
+
+Every normalised term belongs to exactly one item: a term that could serve two items is listed
+once, under the item that wins, with ``contested_by: {other item: why}`` so the audit can show
+the decision. Errors name the file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..catalogue import Catalogue, load_catalogue
+from ..datapaths import keywords_dir
+from ..errors import DataFileError
+from ..yamlio import LoadedYaml, load_model
+from .normalize import is_ascii_alnum, is_cjk, latin_breaks, normalize_key
+
+Polarity = Literal["implemented", "planned", "negated", "generic", "restates_criteria"]
+CueType = Literal["implemented", "planned", "negated", "generic"]
+SPECIAL_FILES = ("_context.yaml", "_quantities.yaml", "_ocr_confusions.yaml")
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _strip(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("不能为空 / must not be empty")
+    return value
+
+
+def _shorthand(value: Any) -> Any:
+    """``- ERP`` is short for ``- {term: ERP}``."""
+    return {"term": value} if isinstance(value, str) else value
+
+
+class TermSpec(_Spec):
+    term: str = Field(description="canonical name shown in reports")
+    aliases: list[str] = Field(default_factory=list, description="other spellings, full names, abbreviations")
+    confidence: float | None = Field(None, gt=0, le=1)
+    fuzzy: bool = Field(True, description="allow OCR-like fuzzy variants of the longer spellings")
+    whole_word: bool | None = Field(
+        None, description="reject matches that cut a jieba word (default: automatic for short Chinese terms)"
+    )
+    contested_by: dict[str, str] = Field(
+        default_factory=dict, description="other items this term could serve: item id → why this item wins"
+    )
+
+    @field_validator("term")
+    @classmethod
+    def _strip_term(cls, value: str) -> str:
+        return _strip(value)
+
+    @field_validator("aliases")
+    @classmethod
+    def _strip_aliases(cls, values: list[str]) -> list[str]:
+        return [_strip(v) for v in values]
+
+
+class GroupSpec(_Spec):
+    any_of: list[str] = Field(default_factory=list, description="words, any of which satisfies the group")
+    terms_of: list[str] = Field(default_factory=list, description="any term/entity of these items")
+    regex: list[str] = Field(default_factory=list, description="regular expressions over the normalised sentence")
+    min_distinct: int = Field(1, ge=1, description="how many different words/terms the group needs")
+
+    @field_validator("any_of")
+    @classmethod
+    def _strip_words(cls, values: list[str]) -> list[str]:
+        return [_strip(v) for v in values]
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"正则表达式无效 / invalid regular expression: {exc}") from None
+        return values
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> GroupSpec:
+        if not self.any_of and not self.terms_of and not self.regex:
+            raise ValueError("组至少需要 any_of、terms_of 或 regex / a group needs any_of, terms_of or regex")
+        return self
+
+
+class PatternSpec(_Spec):
+    name: str
+    within: Literal["sentence", "clause"] = "sentence"
+    all_of: list[GroupSpec] = Field(min_length=1)
+    confidence: float = Field(0.8, gt=0, le=1)
+    only_when: list[Polarity] | None = Field(None, description="emit only when the context has one of these polarities")
+
+    @model_validator(mode="after")
+    def _has_words(self) -> PatternSpec:
+        # A pattern is looked at only where one of its words occurs; a pattern of regexes only would never fire.
+        if not any(g.any_of or g.terms_of for g in self.all_of):
+            raise ValueError("模式至少需要一组 any_of 或 terms_of / a pattern needs a group with any_of or terms_of")
+        return self
+
+    @field_validator("name")
+    @classmethod
+    def _strip_name(cls, value: str) -> str:
+        return _strip(value)
+
+
+class IndicatorSpec(_Spec):
+    term: str
+    aliases: list[str] = Field(default_factory=list)
+    needs_direction: bool = Field(True, description="a number counts only with 提升/降低… (营收 alone is a fact, not an outcome)")
+
+    @field_validator("term")
+    @classmethod
+    def _strip_term(cls, value: str) -> str:
+        return _strip(value)
+
+    @field_validator("aliases")
+    @classmethod
+    def _strip_aliases(cls, values: list[str]) -> list[str]:
+        return [_strip(v) for v in values]
+
+
+class ItemKeywordsSpec(_Spec):
+    terms: list[TermSpec] = Field(default_factory=list)
+    entities: list[TermSpec] = Field(default_factory=list, description="vendor products that imply the item")
+    patterns: list[PatternSpec] = Field(default_factory=list)
+    indicators: list[IndicatorSpec] = Field(default_factory=list, description="outcome indicators (4.1.x)")
+
+    @field_validator("terms", "entities", "indicators", mode="before")
+    @classmethod
+    def _expand(cls, values: Any) -> Any:
+        return [_shorthand(v) for v in values] if isinstance(values, list) else values
+
+
+class KeywordFileSpec(_Spec):
+    description: str | None = None
+    items: dict[str, ItemKeywordsSpec]
+
+
+class RestateSpec(_Spec):
+    min_chars: int = Field(14, ge=4, description="shorter sentences are never called copies")
+    threshold: float = Field(82, gt=0, le=100, description="rapidfuzz partial_ratio to call a sentence a copy")
+    min_coverage: float = Field(0.6, gt=0, le=1, description="share of the sentence the aligned criteria text must cover")
+
+
+class ContextSpec(_Spec):
+    implemented: list[str] = Field(min_length=1)
+    planned: list[str] = Field(min_length=1)
+    negated: list[str] = Field(min_length=1)
+    generic: list[str] = Field(min_length=1)
+    pseudo: list[str] = Field(default_factory=list, description="look like cues but are not (无纸化, 生产计划…)")
+    regex: dict[CueType, list[str]] = Field(default_factory=dict)
+    heading_planned: list[str] = Field(default_factory=list, description="headings whose text turns plain statements into plans")
+    table_negated_cells: list[str] = Field(default_factory=list, description="whole table cells that mean 'no'")
+    restate: RestateSpec = Field(default_factory=RestateSpec)
+
+
+class QuantitySpec(_Spec):
+    up: list[str] = Field(min_length=1)
+    down: list[str] = Field(min_length=1)
+    units: list[str] = Field(min_length=1)
+    max_gap: int = Field(12, ge=0, description="max chars between indicator and direction/number")
+
+
+class ConfusionSpec(_Spec):
+    ocr: str
+    correct: str
+
+    @model_validator(mode="after")
+    def _same_length(self) -> ConfusionSpec:
+        if len(self.ocr) != len(self.correct) or not self.ocr or self.ocr == self.correct:
+            raise ValueError("ocr 与 correct 须等长且不同 / ocr and correct must differ and have equal length")
+        return self
+
+
+class FuzzySpec(_Spec):
+    min_chars: int = Field(6, ge=4, description="shorter spellings get no free fuzzy matching (only confusion variants)")
+    two_edits_from: int = Field(10, ge=6, description="spellings this long may differ in two characters")
+    generic_suffixes: list[str] = Field(default_factory=list, description="endings that do not make a term distinctive")
+    min_head_chars: int = Field(4, ge=2, description="chars a spelling needs besides a generic ending to be fuzzy-matched")
+
+
+class ConfusionFileSpec(_Spec):
+    confusions: list[ConfusionSpec] = Field(min_length=1)
+    fuzzy: FuzzySpec = Field(default_factory=FuzzySpec)
+
+
+# --------------------------------------------------------------------------- compiled form
+
+
+@dataclass(frozen=True)
+class TermEntry:
+    """One spelling of one term, as the matcher sees it."""
+
+    item_id: str
+    canonical: str
+    spelling: str
+    key: str
+    kind: Literal["term", "entity", "fuzzy"]
+    confidence: float
+    breaks: frozenset[int]
+    whole_word: bool
+    fuzzy_ok: bool
+    latin_start: bool
+    latin_end: bool
+    file: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class PatternGroup:
+    words: frozenset[str]  # normalised keys
+    items: frozenset[str]
+    regexes: tuple[re.Pattern[str], ...]
+    min_distinct: int
+
+
+@dataclass(frozen=True)
+class Pattern:
+    item_id: str
+    name: str
+    within: str
+    groups: tuple[PatternGroup, ...]
+    confidence: float
+    only_when: frozenset[str] | None
+    file: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Indicator:
+    item_id: str
+    canonical: str
+    key: str
+    needs_direction: bool
+
+
+@dataclass(frozen=True)
+class Ambiguity:
+    term: str
+    winner: str
+    others: dict[str, str]
+    file: str
+    line: int | None
+
+
+@dataclass
+class KeywordSet:
+    """Everything the evidence finder needs, compiled from one keywords folder."""
+
+    folder: str
+    content_hash: str
+    entries: list[TermEntry]
+    patterns: list[Pattern]
+    indicators: list[Indicator]
+    context: ContextSpec
+    quantities: QuantitySpec
+    confusions: list[ConfusionSpec]
+    fuzzy: FuzzySpec
+    ambiguities: list[Ambiguity]
+    item_ids: list[str]
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def terms_of(self, item_id: str) -> list[TermEntry]:
+        return [e for e in self.entries if e.item_id == item_id]
+
+    def jieba_words(self) -> list[str]:
+        """Spellings jieba's user dictionary can hold (no spaces, no '/')."""
+        words = {e.spelling for e in self.entries if e.kind != "fuzzy"}
+        words |= {i.canonical for i in self.indicators}
+        return sorted(w for w in words if not re.search(r"[\s/]", w) and len(w) >= 2)
+
+
+def _is_short_cjk(key: str) -> bool:
+    return len(key) <= 4 and any(is_cjk(c) for c in key)
+
+
+class _Builder:
+    def __init__(self, catalogue: Catalogue):
+        self.catalogue = catalogue
+        self.entries: list[TermEntry] = []
+        self.patterns: list[Pattern] = []
+        self.indicators: list[Indicator] = []
+        self.ambiguities: list[Ambiguity] = []
+        self.item_files: dict[str, tuple[str, int | None]] = {}
+        self.keys: dict[str, tuple[str, str, int | None, str]] = {}  # key → (item, file, line, spelling)
+
+    def fail(self, loaded: LoadedYaml, loc: tuple[str | int, ...], zh: str, en: str) -> None:
+        raise DataFileError(loaded.path, loaded.line_of(loc), zh, en)
+
+    def claim(self, key: str, item_id: str, spelling: str, loaded: LoadedYaml, loc: tuple[str | int, ...]) -> bool:
+        """Register a normalised key; the same spelling twice in one item is tolerated only once."""
+        line = loaded.line_of(loc)
+        if not key:
+            self.fail(loaded, loc, f"“{spelling}”规范化后为空", f"'{spelling}' is empty after normalisation")
+        if key in self.keys:
+            other_item, other_file, other_line, other_spelling = self.keys[key]
+            where = f"{Path(other_file).name}:{other_line}"
+            if other_item == item_id:
+                self.fail(loaded, loc, f"术语“{spelling}”重复（{where} 已有“{other_spelling}”）",
+                          f"duplicate term '{spelling}' (already at {where})")
+            self.fail(loaded, loc,
+                      f"术语“{spelling}”同时属于 {other_item}（{where}）与 {item_id}；只在胜出的评价项下保留，"
+                      f"并用 contested_by 写明另一项及理由",
+                      f"term '{spelling}' is claimed by {other_item} ({where}) and {item_id}; keep it under the "
+                      f"winning item and record the other with contested_by")
+        self.keys[key] = (item_id, loaded.path, line, spelling)
+        return True
+
+    def add_file(self, spec: KeywordFileSpec, loaded: LoadedYaml) -> None:
+        for item_id, item in spec.items.items():
+            loc: tuple[str | int, ...] = ("items", item_id)
+            if item_id not in self.catalogue:
+                self.fail(loaded, loc, f"未知评价项编号 {item_id}", f"unknown item ID {item_id}")
+            if item_id in self.item_files:
+                other = self.item_files[item_id]
+                self.fail(loaded, loc, f"评价项 {item_id} 已在 {Path(other[0]).name}:{other[1]} 定义",
+                          f"item {item_id} is already defined in {Path(other[0]).name}:{other[1]}")
+            self.item_files[item_id] = (loaded.path, loaded.line_of(loc))
+            if not (item.terms or item.entities or item.patterns or item.indicators):
+                self.fail(loaded, loc, f"评价项 {item_id} 没有任何术语、实体、模式或指标",
+                          f"item {item_id} has no terms, entities, patterns or indicators")
+            for kind, specs in (("term", item.terms), ("entity", item.entities)):
+                for n, term in enumerate(specs):
+                    tloc = loc + (f"{kind}s" if kind == "term" else "entities", n)
+                    self.add_term(item_id, kind, term, loaded, tloc)
+            for n, pattern in enumerate(item.patterns):
+                self.add_pattern(item_id, pattern, loaded, loc + ("patterns", n))
+            for n, ind in enumerate(item.indicators):
+                iloc = loc + ("indicators", n)
+                for spelling in [ind.term, *ind.aliases]:
+                    key = normalize_key(spelling)
+                    self.claim("ind:" + key, item_id, spelling, loaded, iloc)
+                    self.indicators.append(Indicator(item_id, ind.term, key, ind.needs_direction))
+
+    def add_term(self, item_id: str, kind: str, term: TermSpec, loaded: LoadedYaml, loc: tuple[str | int, ...]) -> None:
+        for other, why in term.contested_by.items():
+            if other not in self.catalogue:
+                self.fail(loaded, loc + ("contested_by", other), f"未知评价项编号 {other}", f"unknown item ID {other}")
+            if other == item_id:
+                self.fail(loaded, loc + ("contested_by", other), "contested_by 不能指向本项自身",
+                          "contested_by must name another item")
+            if not why.strip():
+                self.fail(loaded, loc + ("contested_by", other), "contested_by 须写明理由", "contested_by needs a reason")
+        if term.contested_by:
+            self.ambiguities.append(Ambiguity(term.term, item_id, dict(term.contested_by), loaded.path, loaded.line_of(loc)))
+        base_conf = term.confidence if term.confidence is not None else (1.0 if kind == "term" else 0.95)
+        spellings = [term.term, *term.aliases]
+        seen_here: set[str] = set()
+        for n, spelling in enumerate(spellings):
+            key = normalize_key(spelling)
+            sloc = loc + (("term",) if n == 0 else ("aliases", n - 1))
+            if key in seen_here:
+                continue  # "ERP" and "ＥＲＰ" are one key; listing both is harmless
+            seen_here.add(key)
+            self.claim(key, item_id, spelling, loaded, sloc)
+            whole = term.whole_word if term.whole_word is not None else _is_short_cjk(key)
+            self.entries.append(
+                TermEntry(
+                    item_id=item_id, canonical=term.term, spelling=spelling, key=key,
+                    kind=kind,  # type: ignore[arg-type]
+                    confidence=base_conf, breaks=latin_breaks(spelling), whole_word=whole,
+                    fuzzy_ok=term.fuzzy, latin_start=is_ascii_alnum(key[0]), latin_end=is_ascii_alnum(key[-1]),
+                    file=loaded.path, line=loaded.line_of(sloc),
+                )
+            )
+
+    def add_pattern(self, item_id: str, pattern: PatternSpec, loaded: LoadedYaml, loc: tuple[str | int, ...]) -> None:
+        groups = []
+        for g, group in enumerate(pattern.all_of):
+            for other in group.terms_of:
+                if other not in self.catalogue:
+                    self.fail(loaded, loc + ("all_of", g, "terms_of"), f"未知评价项编号 {other}", f"unknown item ID {other}")
+            words = frozenset(normalize_key(w) for w in group.any_of)
+            if "" in words:
+                self.fail(loaded, loc + ("all_of", g), "模式中有规范化后为空的词", "a pattern word is empty after normalisation")
+            groups.append(PatternGroup(words, frozenset(group.terms_of), tuple(re.compile(r) for r in group.regex),
+                                       group.min_distinct))
+        self.patterns.append(
+            Pattern(item_id, pattern.name, pattern.within, tuple(groups), pattern.confidence,
+                    frozenset(pattern.only_when) if pattern.only_when else None, loaded.path, loaded.line_of(loc))
+        )
+
+
+def _content_hash(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.yaml")):
+        digest.update(path.name.encode("utf-8") + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _check_context(spec: ContextSpec, loaded: LoadedYaml) -> None:
+    for kind, patterns in spec.regex.items():
+        for n, pattern in enumerate(patterns):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise DataFileError(loaded.path, loaded.line_of(("regex", kind, n)),
+                                    f"正则表达式无效：{exc}", f"invalid regular expression: {exc}") from None
+    seen: dict[str, tuple[str, int | None]] = {}
+    for kind in ("implemented", "planned", "negated", "generic", "pseudo"):
+        for n, cue in enumerate(getattr(spec, kind)):
+            key = normalize_key(cue)
+            line = loaded.line_of((kind, n))
+            if not key:
+                raise DataFileError(loaded.path, line, f"{kind} 中有空的提示词", f"empty cue in {kind}")
+            if key in seen:
+                other_kind, other_line = seen[key]
+                raise DataFileError(loaded.path, line, f"提示词“{cue}”重复（第 {other_line} 行，{other_kind}）",
+                                    f"duplicate cue '{cue}' (line {other_line}, {other_kind})")
+            seen[key] = (kind, line)
+
+
+def load_keyword_folder(folder: Path, catalogue: Catalogue | None = None) -> KeywordSet:
+    """Load and validate a keywords folder (no cache)."""
+    catalogue = catalogue or load_catalogue()
+    if not folder.is_dir():
+        raise DataFileError(str(folder), None, "关键词目录不存在", "keywords folder not found")
+    for name in SPECIAL_FILES:
+        if not (folder / name).is_file():
+            raise DataFileError(str(folder / name), None, "缺少必需的关键词数据文件", "required keyword data file is missing")
+    builder = _Builder(catalogue)
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name.startswith("_"):
+            if path.name not in SPECIAL_FILES:
+                raise DataFileError(str(path), None, f"未知的数据文件（只认 {', '.join(SPECIAL_FILES)}）",
+                                    f"unknown data file (only {', '.join(SPECIAL_FILES)})")
+            continue
+        spec, loaded = load_model(KeywordFileSpec, path)
+        builder.add_file(spec, loaded)
+    missing = [i for i in catalogue.item_ids if i not in builder.item_files]
+    if missing:
+        raise DataFileError(str(folder), None, f"以下评价项没有关键词：{', '.join(missing)}",
+                            f"items without keywords: {', '.join(missing)}")
+    for pattern in builder.patterns:
+        for group in pattern.groups:
+            for other in group.items:
+                if not any(e.item_id == other for e in builder.entries):
+                    raise DataFileError(pattern.file, pattern.line, f"terms_of 引用的 {other} 没有术语",
+                                        f"terms_of refers to {other}, which has no terms")
+    context, cloaded = load_model(ContextSpec, folder / "_context.yaml")
+    _check_context(context, cloaded)
+    quantities, _ = load_model(QuantitySpec, folder / "_quantities.yaml")
+    confusions, _ = load_model(ConfusionFileSpec, folder / "_ocr_confusions.yaml")
+    return KeywordSet(
+        folder=str(folder), content_hash=_content_hash(folder), entries=builder.entries,
+        patterns=builder.patterns, indicators=builder.indicators, context=context, quantities=quantities,
+        confusions=confusions.confusions, fuzzy=confusions.fuzzy, ambiguities=builder.ambiguities, item_ids=list(catalogue.item_ids),
+    )
+
+
+_LOADED: dict[tuple[str, str], KeywordSet] = {}
+
+
+def load_keyword_set(folder: Path | None = None) -> KeywordSet:
+    """The keyword set of ``folder`` (default: the shipped ``keywords/``), cached per process
+    by folder and content hash, so an edited file is picked up on the next call."""
+    folder = Path(folder) if folder is not None else keywords_dir()
+    resolved = folder.resolve()
+    key = (str(resolved), _content_hash(resolved) if resolved.is_dir() else "")
+    cached = _LOADED.get(key)
+    if cached is None:
+        cached = load_keyword_folder(resolved)
+        _LOADED[key] = cached
+    return cached

@@ -1,0 +1,143 @@
+"""Exact multi-pattern matching of keywords on normalised text (Aho-Corasick).
+
+- every spelling of every term/entity, their OCR-confusion variants (kind ``fuzzy``) and the
+  words of co-occurrence patterns are keys of one automaton;
+- Latin edges only match on ASCII word boundaries, checked on the ORIGINAL text (MES not inside
+  MESSAGE, CAD not in CADENCE);
+- a space between two Latin letters inside a match is accepted only where the term itself is
+  written with a space ("U8 Cloud"); line breaks are always closed up (PDF wraps);
+- short Chinese terms are rejected where they cut a jieba word (京东 in 北京东路);
+- where matches overlap, the longest wins (财务机器人 over 机器人, 5G专网 over 5G).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ahocorasick
+
+from .keywords import KeywordSet, TermEntry
+from .normalize import NormText, is_ascii_alnum, normalize_key
+from .tokens import cuts_word
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    key: str
+    term: TermEntry | None  # None: a pattern word only
+    pattern_word: bool
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A match in normalised coordinates [start, end)."""
+
+    start: int
+    end: int
+    info: KeyInfo
+
+
+class Matcher:
+    def __init__(self, keywords: KeywordSet):
+        self.keywords = keywords
+        infos: dict[str, KeyInfo] = {}
+        for entry in keywords.entries:
+            infos[entry.key] = KeyInfo(entry.key, entry, False)
+        for variant in _confusion_variants(keywords):
+            infos.setdefault(variant.key, KeyInfo(variant.key, variant, False))
+        words = {w for p in keywords.patterns for g in p.groups for w in g.words}
+        for word in words:
+            known = infos.get(word)
+            infos[word] = KeyInfo(word, known.term if known else None, True)
+        self.infos = infos
+        self.automaton = ahocorasick.Automaton()
+        for key, info in infos.items():
+            self.automaton.add_word(key, info)
+        self.automaton.make_automaton()
+
+    def scan(self, nt: NormText) -> tuple[list[Hit], list[Hit]]:
+        """(term hits: longest, non-overlapping; pattern-word hits not inside a term hit)."""
+        text = nt.text
+        if not text:
+            return [], []
+        candidates: list[Hit] = []
+        for end_idx, info in self.automaton.iter(text):
+            start = end_idx - len(info.key) + 1
+            hit = Hit(start, end_idx + 1, info)
+            if self.valid(nt, hit):
+                candidates.append(hit)
+        if not candidates:
+            return [], []
+        terms = [h for h in candidates if h.info.term is not None]
+        terms.sort(key=lambda h: (-(h.end - h.start), h.start))
+        owner = [-1] * len(text)  # which selected hit covers each position
+        selected: list[Hit] = []
+        for hit in terms:
+            if any(owner[p] != -1 for p in range(hit.start, hit.end)):
+                continue
+            if hit.info.term is not None and hit.info.term.whole_word and cuts_word(self.keywords, text, hit.start, hit.end):
+                continue
+            for p in range(hit.start, hit.end):
+                owner[p] = len(selected)
+            selected.append(hit)
+        chosen = set(selected)
+        words = []
+        for h in candidates:
+            if not h.info.pattern_word:
+                continue
+            # a pattern word inside a longer selected term is masked (机器人 inside 财务机器人)
+            covering = owner[h.start]
+            if h not in chosen and covering != -1 and owner[h.end - 1] == covering:
+                continue
+            words.append(h)
+        selected.sort(key=lambda h: h.start)
+        words.sort(key=lambda h: (h.start, h.end))
+        return selected, words
+
+    def valid(self, nt: NormText, hit: Hit) -> bool:
+        text = nt.text
+        entry = hit.info.term
+        key = hit.info.key
+        latin_start = is_ascii_alnum(key[0])
+        latin_end = is_ascii_alnum(key[-1])
+        original = nt.original
+        if latin_start or latin_end:
+            o_start, o_end = nt.span(hit.start, hit.end)
+            if latin_start and o_start > 0 and is_ascii_alnum(original[o_start - 1]):
+                return False
+            if latin_end and o_end < len(original) and is_ascii_alnum(original[o_end]):
+                return False
+        breaks = entry.breaks if entry is not None else frozenset()
+        for pos in range(hit.start + 1, hit.end):
+            gap = nt.gaps[pos]
+            if gap and "\n" not in gap and "\r" not in gap:
+                if is_ascii_alnum(text[pos - 1]) and is_ascii_alnum(text[pos]) and (pos - hit.start) not in breaks:
+                    return False
+        return True
+
+
+def _confusion_variants(keywords: KeywordSet) -> list[TermEntry]:
+    """Spellings as OCR misreads them (金蝶 → 金碟), as lower-confidence fuzzy keys."""
+    pairs = [(normalize_key(c.correct), normalize_key(c.ocr)) for c in keywords.confusions]
+    existing = {e.key for e in keywords.entries}
+    out: list[TermEntry] = []
+    seen: set[str] = set()
+    for entry in keywords.entries:
+        if not entry.fuzzy_ok:
+            continue
+        for correct, wrong in pairs:
+            start = entry.key.find(correct)
+            while start != -1:
+                variant = entry.key[:start] + wrong + entry.key[start + len(correct) :]
+                if variant not in existing and variant not in seen:
+                    seen.add(variant)
+                    out.append(
+                        TermEntry(
+                            item_id=entry.item_id, canonical=entry.canonical, spelling=variant, key=variant,
+                            kind="fuzzy", confidence=round(entry.confidence * 0.8, 3), breaks=entry.breaks,
+                            whole_word=entry.whole_word, fuzzy_ok=False, latin_start=entry.latin_start,
+                            latin_end=entry.latin_end, file=entry.file, line=entry.line,
+                        )
+                    )
+                start = entry.key.find(correct, start + 1)
+    return out

@@ -1,0 +1,117 @@
+"""Quantified outcomes: indicator + direction + number + unit ("生产效率提升 23%").
+
+Indicators belong to 4.1.x items (``keywords/4_1_outcomes.yaml``); directions and units are in
+``keywords/_quantities.yaml``. Everything runs on the normalised text, inside one comma clause:
+"生产效率提升了23%，运营成本降低12%" gives two outcomes, each with its own indicator.
+Years ("2023年") are never quantities; where a clause has a "before" and an "after" figure
+(合格率从95%提升至99.2%) the figure after the direction word is taken.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+
+import ahocorasick
+
+from ..models import Quantity
+from .keywords import Indicator, KeywordSet
+from .normalize import normalize_key
+
+_YEAR = re.compile(r"(?:19|20)\d\d$")
+_CLAUSE_END = re.compile(r"[,;:。!?]")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    start: int  # normalised coordinates
+    end: int
+    indicator: Indicator
+    quantity: Quantity
+
+
+class QuantityFinder:
+    def __init__(self, keywords: KeywordSet):
+        spec = keywords.quantities
+        self.max_gap = spec.max_gap
+        units = sorted({normalize_key(u) for u in spec.units}, key=len, reverse=True)
+        self.number = re.compile(
+            r"(?<![\d.a-z])(\d+(?:,\d{3})*(?:\.\d+)?)(" + "|".join(re.escape(u) for u in units) + ")"
+        )
+        self.indicators = ahocorasick.Automaton()
+        for ind in keywords.indicators:
+            self.indicators.add_word(ind.key, ind)
+        self.indicators.make_automaton()
+        self.directions = ahocorasick.Automaton()
+        for kind, words in (("up", spec.up), ("down", spec.down)):
+            for word in words:
+                key = normalize_key(word)
+                self.directions.add_word(key, (key, kind))
+        self.directions.make_automaton()
+
+    @staticmethod
+    def _longest(hits: list[tuple[int, int, object]]) -> list[tuple[int, int, object]]:
+        hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
+        out: list[tuple[int, int, object]] = []
+        last = -1
+        for hit in hits:
+            if hit[0] >= last:
+                out.append(hit)
+                last = hit[1]
+        return out
+
+    def scan(self, text: str) -> list[Outcome]:
+        numbers = [m for m in self.number.finditer(text) if not (m.group(2) == "年" and _YEAR.match(m.group(1)))]
+        if not numbers:
+            return []
+        inds = self._longest([(e - len(i.key) + 1, e + 1, i) for e, i in self.indicators.iter(text)])
+        if not inds:
+            return []
+        dirs = self._longest([(e - len(k) + 1, e + 1, kind) for e, (k, kind) in self.directions.iter(text)])
+        cuts = [m.end() for m in _CLAUSE_END.finditer(text)]
+
+        def clause(pos: int) -> int:
+            return bisect_right(cuts, pos)
+
+        used: set[int] = set()
+        out: list[Outcome] = []
+        for m in numbers:
+            n_start, n_end = m.start(), m.end()
+            c = clause(n_start)
+            direction = None
+            for d in reversed(dirs):
+                if d[1] <= n_start and clause(d[0]) == c and n_start - d[1] <= self.max_gap:
+                    direction = d
+                    break
+            anchor = direction[0] if direction else n_start
+            indicator = None
+            for ind in reversed(inds):
+                if clause(ind[0]) != c or id(ind) in used:
+                    continue
+                if ind[1] <= anchor and anchor - ind[1] <= self.max_gap:
+                    indicator = ind
+                    break
+                if direction and ind[1] <= n_start and ind[0] >= direction[1]:
+                    indicator = ind  # 提升生产效率23%
+                    break
+            if indicator is None:
+                for ind in inds:  # 节约126吨标煤 / 降低30%的能耗
+                    if clause(ind[0]) == c and id(ind) not in used and n_start <= ind[0] <= n_end + 2:
+                        indicator = ind
+                        break
+            if indicator is None:
+                continue
+            ind_obj: Indicator = indicator[2]  # type: ignore[assignment]
+            if ind_obj.needs_direction and direction is None:
+                continue
+            used.add(id(indicator))
+            start = min(indicator[0], direction[0] if direction else n_start)
+            end = max(n_end, indicator[1])
+            value = float(m.group(1).replace(",", ""))
+            out.append(
+                Outcome(start, end, ind_obj,
+                        Quantity(indicator=ind_obj.canonical, direction=direction[2] if direction else "none",  # type: ignore[arg-type]
+                                 value=value, unit=m.group(2), text=text[start:end]))
+            )
+        return out

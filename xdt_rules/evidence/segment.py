@@ -1,0 +1,69 @@
+"""Sentences and clauses of a normalised block text.
+
+Sentences end at 。！？；(and their ASCII forms after NFKC); a PDF line break starts a new
+sentence only where the next line begins with a list marker (1、 / (一) / 一、 / • …), since
+ordinary visual lines of a paragraph are wrapped mid-sentence. Inside a sentence, *clauses* are
+the comma/colon pieces and *segments* the pieces between contrastive joints (，但 / ，而 /
+，然而 / ，不过 / ，却 …) where a cue stops applying to the other side.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from .normalize import NormText
+
+_END = re.compile(r"[。!?;]+[\"'”’」』)\]]*")
+# After NFKC: （一）→ (一), ①→1, full-width digits → ASCII.
+_LIST = re.compile(r"(?:\d{1,2}[、.)]|\(\s*[一二三四五六七八九十\d]{1,3}\s*\)|[一二三四五六七八九十]{1,3}[、.]|[•·●▪■◆◇○√□☑-])")
+_CLAUSE = re.compile(r"[,:]")
+_CONTRAST = re.compile(r",(?=但是|但|而且|而|然而|不过|却|可是|只是)")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int  # normalised coordinates
+    end: int
+    clause_bounds: tuple[int, ...]  # starts of clauses (first = start)
+    segment_bounds: tuple[int, ...]
+
+    def clause(self, pos: int) -> tuple[int, int]:
+        return _piece(self.clause_bounds, self.end, pos)
+
+    def segment(self, pos: int) -> tuple[int, int]:
+        return _piece(self.segment_bounds, self.end, pos)
+
+
+def _piece(bounds: tuple[int, ...], end: int, pos: int) -> tuple[int, int]:
+    i = bisect_right(bounds, pos) - 1
+    lo = bounds[max(i, 0)]
+    hi = bounds[i + 1] if i + 1 < len(bounds) else end
+    return lo, hi
+
+
+def sentences(nt: NormText) -> list[Sentence]:
+    text = nt.text
+    cuts = {0, len(text)}
+    for m in _END.finditer(text):
+        cuts.add(m.end())
+    for i in range(1, len(text)):
+        gap = nt.gaps[i]
+        if gap and ("\n" in gap or "\r" in gap) and _LIST.match(text, i):
+            cuts.add(i)
+    ordered = sorted(cuts)
+    out: list[Sentence] = []
+    for lo, hi in zip(ordered, ordered[1:]):
+        if hi <= lo:
+            continue
+        piece = text[lo:hi]
+        clauses = [lo] + [lo + m.end() for m in _CLAUSE.finditer(piece) if lo + m.end() < hi]
+        segments = [lo] + [lo + m.start() + 1 for m in _CONTRAST.finditer(piece)]
+        out.append(Sentence(lo, hi, tuple(clauses), tuple(segments)))
+    return out
+
+
+def sentence_at(sents: list[Sentence], pos: int) -> Sentence:
+    starts = [s.start for s in sents]
+    return sents[max(bisect_right(starts, pos) - 1, 0)]
