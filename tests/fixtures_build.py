@@ -124,12 +124,13 @@ def build_pdf(path: Path, items: Sequence[PdfItem], *, user_password: str | None
     return path
 
 
-def build_dense_pdf(path: Path, pages: int, *, table_every: int = 0, seed: int = 0) -> Path:
-    """About ``pages`` dense Chinese pages (≈1,500 characters each); a grid table every N pages."""
+def build_dense_pdf(path: Path, pages: int, *, table_every: int = 0, seed: int = 0, paragraphs: int = 7) -> Path:
+    """``pages`` dense Chinese pages (7 paragraphs ≈ 1,100 characters, 10 ≈ 1,500; a table may push
+    text onto an extra page); a ruled grid table every ``table_every`` pages."""
     items: list[PdfItem] = []
     for p in range(pages):
         items.append(PdfItem("heading", text=f"{_cn_number(p + 1)}、第{p + 1}部分 数字化改造情况"))
-        for para in dense_paragraphs(7, seed=seed * 1000 + p):
+        for para in dense_paragraphs(paragraphs, seed=seed * 1000 + p):
             items.append(PdfItem("para", text=para))
         if table_every and p % table_every == 0:
             items.append(PdfItem("table", rows=[["序号", "系统名称", "上线时间", "应用情况"],

@@ -255,3 +255,47 @@ def test_dense_document_pages_and_tables(tmp_path):
     # No character appears twice: the text equals the source text exactly, cells included.
     text = _closed("".join(b.text for b in doc.blocks))
     assert text.count("序号") == 3
+
+
+def _cell_key(tables) -> list[tuple]:
+    return sorted((t_index, c.row, c.col, *(round(v * 2) / 2 for v in c.box))
+                  for t_index, t in enumerate(tables) for c in t.cells)
+
+
+@pytest.mark.parametrize("name", ["generated", "samples_contrib_issue-00352-asw-oct96-p41.pdf",
+                                  "samples_contrib_issue-00369-excel.pdf", "samples_contrib_issue-598-cmap-other-fonts.pdf",
+                                  "samples_contrib_issue-625-identity-cmap.pdf"])
+def test_edge_table_finder_matches_pdfplumber(tmp_path, report_pdf, name):
+    """Tables found on pdfium's ruling lines equal pdfplumber's own find_tables (full parse)."""
+    import pdfplumber
+    import pypdfium2 as pdfium
+
+    from xdt_rules.ingest.pdf_page import read_page
+    from xdt_rules.ingest.pdf_tables import find_tables, find_tables_from_edges
+
+    if name == "generated":
+        path = report_pdf
+    else:
+        path = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pdfminer-samples" / name
+        if not path.is_file():
+            pytest.skip("shared PDF corpus not present")
+    doc = pdfium.PdfDocument(str(path))
+    with pdfplumber.open(str(path)) as plumber:
+        read = read_page(doc, 0)
+        assert read.objects.may_hold_table
+        mine = find_tables_from_edges(read.objects.edges)
+        reference = find_tables(plumber.pages[0])
+    doc.close()
+    assert mine and _cell_key(mine) == _cell_key(reference)
+
+
+def test_framed_page_is_not_a_table(tmp_path):
+    def draw(canvas):
+        canvas.rect(40, 40, 515, 760)          # a page border
+        canvas.line(40, 760, 555, 760)         # and a rule under the title: one column, two rows
+        canvas.setFont(CJK_FONT, 10.5)
+        canvas.drawString(72, 770, "申报书标题")
+        canvas.drawString(72, 700, "正文在边框里面。")
+
+    doc = extract(build_canvas_pdf(tmp_path / "frame.pdf", draw), OFF)
+    assert [b.kind for b in doc.blocks] == ["paragraph", "paragraph"]

@@ -19,7 +19,7 @@ from ..errors import IngestError
 from ..models import BBox, PageInfo
 from .pdf_layout import Group, group_lines, is_page_number, margin_position, running_key
 from .pdf_page import PageRead, VisualLine, read_page
-from .pdf_tables import TableGeom, find_tables, split_by_tables
+from .pdf_tables import TableGeom, find_tables_from_edges, split_by_tables
 from .quality import MAP_ERROR_MIN, MAP_ERROR_SHARE, assess_page
 from .structure import BlockSink
 
@@ -167,9 +167,9 @@ def _process_page(doc: pdfium.PdfDocument, index: int, plumber: _Plumber, warnin
     if not verdict.usable:
         return page
     lines = read.lines
-    if read.objects.may_hold_table and read.rotation == 0:
+    if read.objects.may_hold_table:
         try:
-            page.tables = find_tables(plumber.page(number), *_plumber_offset(doc, index))
+            page.tables = find_tables_from_edges(read.objects.edges)
         except Exception as exc:  # noqa: BLE001 - a table finder failure must not lose the page's text
             warnings.append(f"第 {number} 页表格识别失败，按正文处理 / page {number}: table detection failed "
                             f"({type(exc).__name__})")

@@ -1,8 +1,12 @@
-"""Tables on PDF pages: pdfplumber finds ruled tables, pdfium's characters fill the cells.
+"""Tables on PDF pages: pdfplumber's table finder on pdfium's ruling lines; pdfium's
+characters fill the cells.
 
-pdfplumber is ~30× slower than pdfium, so it only runs on pages whose drawing objects show
-enough ruling lines (``PageObjects.may_hold_table``). Its cell boxes then claim the characters
-whose centres fall inside; those characters leave the paragraph text, so nothing is emitted twice.
+Only pages whose drawing objects show enough ruling lines (``PageObjects.may_hold_table``) are
+looked at. pdfplumber's own ``find_tables`` would re-parse the page with pdfminer (~30× slower
+than pdfium), so its table algorithm — snap and join edges, intersections, cells, tables; the
+same functions with the same default tolerances — runs on the straight segments pdfium already
+read. The cell boxes then claim the characters whose centres fall inside; those characters
+leave the paragraph text, so nothing is emitted twice.
 """
 
 from __future__ import annotations
@@ -30,10 +34,36 @@ class TableGeom:
         return self.box[1]
 
 
+def find_tables_from_edges(edges: list[Box]) -> list[TableGeom]:
+    """Ruled tables from straight segments (x0, top, x1, bottom) with pdfplumber's algorithm."""
+    from pdfplumber import table as pt
+    from pdfplumber.utils import filter_edges
+
+    settings = pt.TableSettings.resolve(None)
+    objects = []
+    for x0, top, x1, bottom in edges:
+        horizontal = bottom - top < 0.01
+        objects.append({"x0": x0, "x1": x1, "top": top, "bottom": bottom, "width": x1 - x0, "height": bottom - top,
+                        "orientation": "h" if horizontal else "v", "object_type": "line"})
+    merged = pt.merge_edges(filter_edges(objects, min_length=settings.edge_min_length_prefilter),
+                            settings.snap_x_tolerance, settings.snap_y_tolerance,
+                            settings.join_x_tolerance, settings.join_y_tolerance)
+    merged = filter_edges(merged, min_length=settings.edge_min_length)
+    intersections = pt.edges_to_intersections(merged, settings.intersection_x_tolerance,
+                                              settings.intersection_y_tolerance)
+    cells = pt.intersections_to_cells(intersections)
+    return _geometries([pt.Table(None, group) for group in pt.cells_to_tables(cells)])  # type: ignore[arg-type]
+
+
 def find_tables(plumber_page, dx: float = 0.0, dy: float = 0.0) -> list[TableGeom]:
-    """Ruled tables of a pdfplumber page, boxes shifted by (dx, dy) into pdfium's frame."""
+    """Ruled tables of a pdfplumber page (full pdfminer parse), shifted by (dx, dy) into pdfium's
+    frame. Slower; kept as the reference the edge-based finder is tested against."""
+    return _geometries(plumber_page.find_tables(), dx, dy)
+
+
+def _geometries(found, dx: float = 0.0, dy: float = 0.0) -> list[TableGeom]:
     tables: list[TableGeom] = []
-    for table in plumber_page.find_tables():
+    for table in found:
         cells: list[CellGeom] = []
         for r, row in enumerate(table.rows):
             for c, cell in enumerate(row.cells):
@@ -41,8 +71,9 @@ def find_tables(plumber_page, dx: float = 0.0, dy: float = 0.0) -> list[TableGeo
                     continue
                 x0, top, x1, bottom = cell
                 cells.append(CellGeom(r, c, (x0 + dx, top + dy, x1 + dx, bottom + dy)))
-        # A "table" of one cell is a framed paragraph (text box, border), not a table.
-        if len(cells) >= 2:
+        # A frame of one row or one column (a page border with a rule, a boxed note) is not a
+        # table: its text stays paragraphs.
+        if len({c.row for c in cells}) >= 2 and len({c.col for c in cells}) >= 2:
             x0, top, x1, bottom = table.bbox
             tables.append(TableGeom((x0 + dx, top + dy, x1 + dx, bottom + dy), cells))
     tables.sort(key=lambda t: (t.box[1], t.box[0]))

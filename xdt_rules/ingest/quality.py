@@ -53,13 +53,17 @@ _USUAL_RANGES: tuple[tuple[int, int], ...] = (
 )
 
 
-def _is_usual(cp: int) -> bool:
-    for lo, hi in _USUAL_RANGES:
-        if cp < lo:
-            return False
-        if cp <= hi:
-            return True
-    return False
+def _class(ranges: tuple[tuple[int, int], ...], negate: bool = False) -> re.Pattern[str]:
+    """A character class of code-point ranges; the negated one also leaves whitespace out."""
+    body = "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges)
+    return re.compile(f"[^{body}\\s]" if negate else f"[{body}]")
+
+
+# Counting with regular expressions keeps the gate cheap on 1,500-character pages.
+_UNUSUAL = _class(_USUAL_RANGES, negate=True)
+_PRIVATE = _class(((0xE000, 0xF8FF), (0xF0000, 0x10FFFF)))
+_CONTROL = _class(((0x00, 0x08), (0x0E, 0x1F), (0x7F, 0x9F), (0xFFFE, 0xFFFF)))
+_SPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True)
@@ -80,21 +84,10 @@ def char_stats(text: str) -> CharStats:
     cid = len(CID_PLACEHOLDER.findall(text))
     if cid:
         text = CID_PLACEHOLDER.sub("", text)
-    total = replacement = private = control = unusual = 0
-    for ch in text:
-        if ch.isspace():
-            continue
-        total += 1
-        cp = ord(ch)
-        if cp == 0xFFFD:
-            replacement += 1
-        elif 0xE000 <= cp <= 0xF8FF or cp >= 0xF0000:
-            private += 1
-        elif cp < 0x20 or 0x7F <= cp <= 0x9F or cp in (0xFFFE, 0xFFFF):
-            control += 1
-        if not _is_usual(cp):
-            unusual += 1
-    return CharStats(total + cid, cid, replacement, private, control, unusual + cid)
+    total = len(text) - len(_SPACE.findall(text))
+    return CharStats(total=total + cid, cid=cid, replacement=text.count("\ufffd"),
+                     private_use=len(_PRIVATE.findall(text)), control=len(_CONTROL.findall(text)),
+                     unusual=len(_UNUSUAL.findall(text)) + cid)
 
 
 @dataclass(frozen=True)
