@@ -283,3 +283,31 @@ def test_cli_as_a_process(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["blocks"][0] == {**json.loads(result.stdout)["blocks"][0], "kind": "heading",
                                                       "text": "标题"}
+
+
+# ----------------------------------------------------------------------------- samples
+
+SAMPLE_SUFFIXES = {".pdf", ".docx", ".xlsx", ".txt", ".md", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+
+
+def _sample_files() -> list[Path]:
+    root = Path(__file__).resolve().parents[1] / "samples"
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SAMPLE_SUFFIXES
+                  and "gold" not in p.parts)
+
+
+@pytest.mark.skipif(not _sample_files(), reason="no sample applications yet")
+@pytest.mark.parametrize("path", _sample_files(), ids=lambda p: "/".join(p.parts[-3:]))
+def test_sample_applications_extract(path):
+    doc = extract(path, OFF)
+    if doc.file_type in ("pdf", "image"):
+        assert doc.pages == len(doc.page_info)
+        readable = [p for p in doc.page_info if p.status == "ok"]
+        assert doc.blocks or not readable
+    else:
+        assert doc.blocks
+    # Offsets of every visual line stay inside its block.
+    for block in doc.blocks:
+        assert all(0 <= s.start < s.end <= len(block.text) for s in block.lines)

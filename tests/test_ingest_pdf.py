@@ -237,7 +237,7 @@ def test_render_pdf_page_for_crops_and_ocr(report_pdf):
     # The heading's box is drawn dark on the rendering (text is really where the box says).
     box = doc.blocks[0].bbox
     crop = big.convert("L").crop((int(box.x0 * 2), int(box.top * 2), int(box.x1 * 2), int(box.bottom * 2)))
-    assert min(crop.getdata()) < 100
+    assert crop.getextrema()[0] < 100
     with pytest.raises(IngestError):
         render_pdf_page(report_pdf, 2, dpi=72)
 
@@ -299,3 +299,43 @@ def test_framed_page_is_not_a_table(tmp_path):
 
     doc = extract(build_canvas_pdf(tmp_path / "frame.pdf", draw), OFF)
     assert [b.kind for b in doc.blocks] == ["paragraph", "paragraph"]
+
+
+def _fill(prefix: str, width_chars: int) -> str:
+    """A line of exactly ``width_chars`` CJK characters starting with ``prefix``."""
+    filler = "数字化转型推动企业管理水平全面提升"
+    text = prefix
+    while len(text) < width_chars:
+        text += filler[len(text) % len(filler)]
+    return text[:width_chars]
+
+
+def test_wrapped_number_at_line_start_continues_the_paragraph(tmp_path):
+    first = _fill("公司已建立物料编码体系", 31) + "约"
+    second = "1.8" + _fill("万个物料编码纳入产品数据库，系统升级至", 32)
+    third = "3.5" + _fill("版本后实现了全部车间的数据采集", 32)  # looks like a "3.5 …" heading number
+    lines = [(114, first), (90, second), (90, third), (90, "全过程在系统中管理。")]
+
+    def draw(canvas):
+        canvas.setFont(CJK_FONT, 12)
+        for k, (x, text) in enumerate(lines):
+            canvas.drawString(x, 700 - 22 * k, text)
+        canvas.drawString(114, 700 - 22 * 4, "1.2 下一节标题")
+
+    doc = extract(build_canvas_pdf(tmp_path / "wrap.pdf", draw), OFF)
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("paragraph", "\n".join(t for _, t in lines)),
+        ("heading", "1.2 下一节标题"),
+    ]
+
+
+def test_cover_page_fields_are_separate_blocks(tmp_path):
+    fields = ["申报单位（盖章）：昆明某某精密机械制造有限公司", "所属行业：通用设备制造业（C34）", "联系人：周建明"]
+
+    def draw(canvas):
+        canvas.setFont(CJK_FONT, 14)
+        for k, text in enumerate(fields):
+            canvas.drawString(130, 500 - 36 * k, text)
+
+    doc = extract(build_canvas_pdf(tmp_path / "cover.pdf", draw), OFF)
+    assert [b.text for b in doc.blocks] == fields

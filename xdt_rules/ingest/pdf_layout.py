@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ..models import BBox, BlockKind, LineSpan
 from .pdf_page import Box, VisualLine
-from .structure import HEADING_MAX_CHARS, is_list_item, is_numbered_heading
+from .structure import HEADING_MAX_CHARS, SENTENCE_END, is_list_item, is_numbered_heading
 
 # Font sizes differing by more than this share start a new block.
 SIZE_CHANGE = 0.12
@@ -29,6 +29,8 @@ INDENT_CHARS = 1.2
 SHORT_LINE_CHARS = 2.0
 # Running heads/feet live in the top/bottom share of the page.
 MARGIN_ZONE = 0.09
+# "申报单位（盖章）：" — a short label and a colon opening a line.
+FIELD_LABEL = re.compile(r"^[^，。；：:,.;！？!?\s]{1,12}[：:]")
 PAGE_NUMBER = re.compile(r"^[\s\-–—_·•]*(?:第\s*\d+\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+|[Pp]age\s*\d+(?:\s*of\s*\d+)?|\d{1,4})[\s\-–—_·•]*$")
 
 
@@ -94,6 +96,7 @@ class _Stats:
     pitch: float
     left: list[float]   # per line: left edge of the column it belongs to
     right: list[float]  # per line: right edge of that column
+    vertical: bool = False
 
 
 def _columns(frames: list[Box], body: float) -> tuple[list[float], list[float]]:
@@ -148,6 +151,7 @@ def group_lines(lines: list[VisualLine], page_width: float, page_height: float) 
         right_to_left = not steps or statistics.median(steps) <= 0
     frames = [_frame(line, vertical, page_width, right_to_left) for line in lines]
     stats = _page_stats(frames, lines, page_height)
+    stats.vertical = vertical
     groups: list[Group] = []
     current = Group()
     for k, line in enumerate(lines):
@@ -182,12 +186,18 @@ def _breaks(k: int, lines: list[VisualLine], frames: list[Box], s: _Stats, curre
     room = s.right[k - 1] - pf[2]
     # A short line ends its paragraph, unless the next line's first word would not have fitted
     # (a long Latin word or number wrapped as a whole).
-    if room > SHORT_LINE_CHARS * size and room > _first_word_width(line, vertical=f != line.bbox) + 0.5 * size:
+    if room > SHORT_LINE_CHARS * size and room > _first_word_width(line, vertical=s.vertical) + 0.5 * size:
         return True
+    # The previous line is full: a number or label at the start of this line may just be where
+    # the text wrapped ("…达到\n1.8万个…"), unless the previous line closed a sentence.
+    closed = prev.text.rstrip()[-1:] in SENTENCE_END
     text = line.text
-    if is_numbered_heading(text) or is_list_item(text):
+    if closed and (is_numbered_heading(text) or is_list_item(text)):
         return True
-    if is_numbered_heading(prev.text):
+    if is_numbered_heading(prev.text) and len(current.lines) == 1:
+        return True
+    # Form fields on a cover page ("申报单位：…", "所属行业：…"), one under the other.
+    if FIELD_LABEL.match(text) and FIELD_LABEL.match(prev.text):
         return True
     return False
 
