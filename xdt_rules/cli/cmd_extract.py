@@ -52,7 +52,8 @@ def _summary(document) -> None:
     pages = f"，{document.pages} 页" if document.pages is not None else ""
     console.print(Text(f"{document.name}", style="bold"), Text(f"  类型 {document.file_type}{pages}，"
                   f"{len(document.blocks)} 个文本块，{document.text_chars} 字符，{document.size:,} 字节"))
-    console.print(f"sha256 {document.sha256}  extractor {document.extractor_version}", style="dim")
+    console.print(f"sha256 {document.sha256}", style="dim")
+    console.print(f"extractor {document.extractor_version}", style="dim")
 
     if document.page_info:
         counts = Counter((b.page, b.kind) for b in document.blocks)
@@ -61,13 +62,12 @@ def _summary(document) -> None:
         table.add_column("状态 Status")
         table.add_column("字符 Chars", justify="right")
         table.add_column("文本块 Blocks")
-        table.add_column("原因 Reason")
         for info in document.page_info:
             kinds = "，".join(f"{KIND_ZH.get(k, k)} {n}" for (page, k), n in sorted(counts.items(), key=str)
                              if page == info.number)
             style = "" if info.status == "ok" else "yellow"
             table.add_row(str(info.number), Text(STATUS_ZH.get(info.status, info.status), style=style),
-                          str(info.chars), kinds or "—", info.reason or "")
+                          str(info.chars), kinds or "—")
         console.print(table)
         for info in document.page_info:
             if info.status != "ok":

@@ -1,9 +1,11 @@
-"""PDF extraction: pdfium for text and boxes, pdfplumber only for table pages and for pages
-whose fonts pdfium cannot map to Unicode; plus page rendering for OCR and report crops.
+"""PDF extraction: pdfium for text, boxes and ruling lines; pdfplumber's table algorithm on
+candidate pages; pdfminer (through pdfplumber) only for pages whose fonts pdfium cannot map to
+Unicode; plus page rendering for OCR and report crops.
 
-Per page: ``read_page`` (pdfium chars → visual lines, objects) → quality gate → tables
-(pdfplumber, candidate pages only) → ``group_lines`` (paragraphs/headings) → blocks.
-Running heads/feet are recognised across pages before blocks are numbered.
+Per page: ``read_page`` (pdfium chars → visual lines, page objects) → quality gate → tables
+(pages with enough ruling lines) → ``group_lines`` (paragraphs/headings) → blocks. Running
+heads/feet are recognised across pages before blocks are numbered. A flagged page keeps its
+``PageInfo`` (status, reason) and emits no blocks, so the OCR stage can fill it in.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from ..models import BBox, PageInfo
 from .pdf_layout import Group, group_lines, is_page_number, margin_position, running_key
 from .pdf_page import PageRead, VisualLine, read_page
 from .pdf_tables import TableGeom, find_tables_from_edges, split_by_tables
-from .quality import MAP_ERROR_MIN, MAP_ERROR_SHARE, assess_page
+from .quality import CID_PLACEHOLDER, MAP_ERROR_MIN, MAP_ERROR_SHARE, assess_page
 from .structure import BlockSink
 
 if TYPE_CHECKING:
@@ -196,40 +198,41 @@ _WS = re.compile(r"\s+")
 def _cross_check_unicode(read: PageRead, plumber: _Plumber, offset: tuple[float, float], warnings: list[str]) -> bool:
     """pdfium flagged fonts without a usable ToUnicode map: its characters may be wrong.
 
-    pdfminer is explicit where it cannot map (``(cid:N)``). If it decodes the page cleanly we
-    trust it (and use its characters when they differ); otherwise the page is unreliable.
+    pdfminer is explicit where it cannot map (``(cid:N)``). If its text passes the quality
+    gate (a few unmapped symbols such as Wingdings bullets are tolerated and dropped), it is
+    trusted, and used where it differs from pdfium's; otherwise the page is unreliable.
     Returns True when the page's text can be used.
     """
     try:
         plumber_page = plumber.page(read.number).dedupe_chars()
-        plumber_lines = _plumber_lines(plumber_page, *offset)
+        raw_lines = plumber_page.extract_text_lines(return_chars=True, layout=False)
     except Exception as exc:  # noqa: BLE001 - pdfminer failing here means: cannot verify
         warnings.append(f"第 {read.number} 页无法核对字体编码 / page {read.number}: cannot cross-check fonts "
                         f"({type(exc).__name__})")
         return False
-    plumber_text = "".join(line.text for line in plumber_lines)
-    if "(cid:" in plumber_text or not plumber_text.strip():
+    plumber_text = "\n".join(line["text"] for line in raw_lines)
+    if not plumber_text.strip() or assess_page(plumber_text).status != "ok":
         return False
-    if assess_page(plumber_text).status != "ok":
-        return False
+    plumber_lines = _plumber_lines(raw_lines, *offset)
     pdfium_text = "".join(line.text for line in read.lines)
-    if _WS.sub("", pdfium_text) != _WS.sub("", plumber_text):
+    if _WS.sub("", pdfium_text) != _WS.sub("", "".join(line.text for line in plumber_lines)):
         read.lines = plumber_lines
         warnings.append(f"第 {read.number} 页字体缺少 Unicode 映射，已改用 pdfminer 解码 / page {read.number}: "
                         "fonts without a Unicode map, decoded with pdfminer")
     return True
 
 
-def _plumber_lines(plumber_page, dx: float, dy: float) -> list[VisualLine]:
+def _plumber_lines(raw_lines: list[dict], dx: float, dy: float) -> list[VisualLine]:
+    """pdfplumber text lines as VisualLines in pdfium's frame; unmapped glyphs are dropped."""
     result: list[VisualLine] = []
-    for line in plumber_page.extract_text_lines(return_chars=True, layout=False):
+    for line in raw_lines:
         chars: list[str] = []
         boxes: list[tuple[float, float, float, float] | None] = []
         prev_x1: float | None = None
         size = 0.0
         for ch in line["chars"]:
             text = ch["text"]
-            if not text or text.isspace():
+            if not text or text.isspace() or CID_PLACEHOLDER.fullmatch(text):
                 continue
             size = size or float(ch.get("size", 0) or 0)
             if prev_x1 is not None and ch["x0"] - prev_x1 > 0.25 * (size or 10):
