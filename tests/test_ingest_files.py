@@ -311,3 +311,26 @@ def test_sample_applications_extract(path):
     # Offsets of every visual line stay inside its block.
     for block in doc.blocks:
         assert all(0 <= s.start < s.end <= len(block.text) for s in block.lines)
+
+
+def test_ocr_stage_called_for_docx_with_embedded_scans(monkeypatch, tmp_path):
+    import docx
+
+    calls: list = []
+    module = types.ModuleType("xdt_rules.ocr")
+    module.__spec__ = importlib.machinery.ModuleSpec("xdt_rules.ocr", None)
+    module.apply_ocr = lambda document, path, options: calls.append(Path(path).name) or document
+    monkeypatch.setitem(sys.modules, "xdt_rules.ocr", module)
+    plain = tmp_path / "plain.docx"
+    document = docx.Document()
+    document.add_paragraph("只有文字。")
+    document.save(str(plain))
+    extract(plain, ExtractOptions(ocr="auto"))
+    assert calls == []
+    scan = tmp_path / "scan.png"
+    scan_like_image(size=(600, 800)).save(scan)
+    document.add_picture(str(scan))
+    wrapped = tmp_path / "wrapped.docx"
+    document.save(str(wrapped))
+    extract(wrapped, ExtractOptions(ocr="auto"))
+    assert calls == ["wrapped.docx"]

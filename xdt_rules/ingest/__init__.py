@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import zipfile
 from pathlib import Path
 from typing import Literal
 
@@ -58,6 +59,18 @@ def extract(path: str | Path, options: ExtractOptions | None = None) -> Document
         raise IngestError("文件无法解析（可能已损坏）", f"cannot parse the file, possibly damaged ({type(exc).__name__}: "
                           f"{_short(exc)})", file=file, code="corrupt") from exc
     return _maybe_ocr(document, p, options)
+
+
+RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
+
+
+def _docx_has_raster_images(path: Path) -> bool:
+    """Embedded photos/scans in word/media (read from the ZIP directory only)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(n.startswith("word/media/") and n.lower().endswith(RASTER_SUFFIXES) for n in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
 
 
 def pages_needing_ocr(document: Document) -> list[int]:
@@ -142,12 +155,15 @@ def _dispatch(p: Path, file: str, sniffed: Sniffed, size: int, sha256: str, opti
 def _maybe_ocr(document: Document, path: Path, options: ExtractOptions) -> Document:
     """The OCR seam: hand the document to xdt_rules.ocr when it is installed and pages need it.
 
-    ``ocr="force"`` always hands PDFs and images over (the OCR stage decides which pages);
-    ``"auto"`` only when some page is flagged; ``"off"`` never.
+    ``"auto"`` when some page is flagged, or a DOCX embeds raster images (a Word file wrapping
+    scans: the OCR stage decides from the amount of text whether to read them); ``"force"``
+    also for every PDF; ``"off"`` never.
     """
     if options.ocr == "off":
         return document
     wanted = bool(pages_needing_ocr(document))
+    if document.file_type == "docx":
+        wanted = wanted or _docx_has_raster_images(path)
     if options.ocr == "force":
         wanted = wanted or document.file_type in ("pdf", "image")
     if not wanted or importlib.util.find_spec("xdt_rules.ocr") is None:
