@@ -3,7 +3,7 @@
 Each application is a folder with a 申报书 (PDF, or DOCX for about one in five) and two or three
 佐证材料 PDFs (contract, invoice, acceptance report). Pages are dense (~1,400 characters),
 written with reportlab's built-in CID font STSong-Light (a real text layer, no font file).
-Every third page of a 申报书 holds a ruled table of systems (名称 / 厂商 / 上线时间 / 状态), which
+Every sixth page of a PDF 申报书 (~17 %) holds a ruled table of systems (名称 / 厂商 / 上线时间 / 状态), which
 sends the ingestion to its table path. Texts mix implemented systems with vendors and dates,
 plans, admitted gaps and quantified outcomes; a few consultancies' boilerplate paragraphs are
 shared by groups of applications, so the duplicate-passage check has something to find.
@@ -17,7 +17,7 @@ import argparse
 import random
 from pathlib import Path
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 CHARS_PER_LINE = 42
 LINES_PER_PAGE = 44
 
@@ -133,7 +133,7 @@ def write_pdf(path: Path, rng: random.Random, pages: int, content: list[str], *,
     for page in range(pages):
         top = 800.0
         lines = _page_text(rng, content)
-        if tables and page % 3 == 1:
+        if tables and page % 6 == 1:
             top = _draw_table(c, font, rng, top)
             lines = lines[: int((top - 50) / 16)]
         c.setFont(font, 11)

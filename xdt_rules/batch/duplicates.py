@@ -29,9 +29,10 @@ import gzip
 import json
 import unicodedata
 import zlib
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -51,9 +52,22 @@ def _keep(ch: str) -> bool:
     return not unicodedata.category(ch).startswith(_DROP_CATEGORIES)
 
 
+def _char_normal(ch: str) -> str:
+    """What one source character becomes: NFKC, case-folded, only letters/digits/marks kept."""
+    return "".join(c for c in unicodedata.normalize("NFKC", ch).casefold() if _keep(c))
+
+
+# Per-character translation table, filled for the characters met so far: str.translate then
+# normalises a whole document at C speed (a Python loop per character took ~1 µs each).
+_TABLE: dict[int, str | None] = {}
+
+
 def normalise(text: str) -> str:
-    """NFKC, case-folded, without whitespace, punctuation or symbols."""
-    return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if _keep(ch))
+    """NFKC, case-folded, without whitespace, punctuation or symbols (character by character, so
+    that offsets map back exactly: see :func:`normalise_with_map`)."""
+    for ch in [c for c in set(text) if ord(c) not in _TABLE]:
+        _TABLE[ord(ch)] = _char_normal(ch) or None
+    return text.translate(_TABLE)
 
 
 def normalise_with_map(text: str) -> tuple[str, list[int]]:
@@ -61,38 +75,48 @@ def normalise_with_map(text: str) -> tuple[str, list[int]]:
     out: list[str] = []
     origin: list[int] = []
     for index, ch in enumerate(text):
-        for norm in unicodedata.normalize("NFKC", ch).casefold():
-            if _keep(norm):
-                out.append(norm)
-                origin.append(index)
+        norm = _TABLE[ord(ch)] if ord(ch) in _TABLE else _char_normal(ch)
+        for piece in norm or "":
+            out.append(piece)
+            origin.append(index)
     return "".join(out), origin
 
 
 def shingle_hashes(norm: str, k: int = K) -> list[int]:
     """crc32 of every k-character shingle (deterministic across processes, unlike ``hash``)."""
     crc = zlib.crc32
-    return [crc(norm[i:i + k].encode("utf-8")) for i in range(len(norm) - k + 1)]
+    data = memoryview(norm.encode("utf-32-le"))  # fixed width: shingle i is bytes [4i, 4i + 4k)
+    width = 4 * k
+    return [crc(data[i:i + width]) for i in range(0, len(data) - width + 4, 4)]
 
 
 def winnow(hashes: Sequence[int], w: int = W) -> list[tuple[int, int]]:
-    """(hash, position) of the rightmost minimum of every window of ``w`` hashes, each kept once."""
-    if not hashes:
+    """(hash, position) of the minimum of every window of ``w`` hashes (leftmost on ties), each once.
+
+    Sliding minimum by blocks (van Herk / Gil-Werman): prefix minima and suffix minima of each
+    block of w, combined per window by a C-level ``map(min, …)``; keys pack hash and position so
+    that one integer comparison picks both.
+    """
+    n = len(hashes)
+    if n == 0:
         return []
-    if len(hashes) <= w:
-        pos = min(range(len(hashes)), key=lambda i: (hashes[i], -i))
-        return [(hashes[pos], pos)]
+    keys = [(h << 32) | i for i, h in enumerate(hashes)]
+    if n <= w:
+        best = min(keys)
+        return [(best >> 32, best & 0xFFFFFFFF)]
+    prefix: list[int] = []
+    suffix: list[int] = []
+    for start in range(0, n, w):
+        block = keys[start:start + w]
+        prefix.extend(accumulate(block, min))
+        suffix.extend(reversed(list(accumulate(reversed(block), min))))
+    minima = list(map(min, suffix[: n - w + 1], prefix[w - 1:]))
     picked: list[tuple[int, int]] = []
-    window: deque[int] = deque()  # positions with increasing hashes
     last = -1
-    for i, h in enumerate(hashes):
-        while window and hashes[window[-1]] >= h:
-            window.pop()
-        window.append(i)
-        if window[0] <= i - w:
-            window.popleft()
-        if i >= w - 1 and window[0] != last:
-            last = window[0]
-            picked.append((hashes[last], last))
+    for key in minima:
+        if key != last:
+            last = key
+            picked.append((key >> 32, key & 0xFFFFFFFF))
     return picked
 
 
@@ -115,9 +139,14 @@ class AppPassages(BaseModel):
     norm: str
     segments: list[Segment] = Field(default_factory=list)
     fingerprints: list[tuple[int, int]] = Field(default_factory=list)
+    masked: list[tuple[int, int]] = Field(default_factory=list, description="[start, end) runs of criteria text")
 
 
-def build_passages(application: str, documents: Iterable[Document]) -> AppPassages:
+def build_passages(application: str, documents: Iterable[Document], *,
+                   excluded_texts: Sequence[str] = ()) -> AppPassages:
+    """Normalised text, block provenance, winnowed fingerprints, and where the official criteria
+    text (``excluded_texts``) is quoted — computed here, in the worker, where every shingle is
+    hashed anyway."""
     pieces: list[str] = []
     segments: list[Segment] = []
     length = 0
@@ -130,8 +159,23 @@ def build_passages(application: str, documents: Iterable[Document]) -> AppPassag
             pieces.append(norm)
             length += len(norm)
     norm_text = "".join(pieces)
+    hashes = shingle_hashes(norm_text)
     return AppPassages(application=application, norm=norm_text, segments=segments,
-                       fingerprints=winnow(shingle_hashes(norm_text)))
+                       fingerprints=winnow(hashes), masked=_runs(hashes, _criteria_shingles(tuple(excluded_texts))))
+
+
+def _runs(hashes: Sequence[int], excluded: frozenset[int] | set[int]) -> list[tuple[int, int]]:
+    """Merged [start, end) character runs covered by shingles whose hash is excluded."""
+    runs: list[tuple[int, int]] = []
+    if not excluded:
+        return runs
+    for i, h in enumerate(hashes):
+        if h in excluded:
+            if runs and i <= runs[-1][1]:
+                runs[-1] = (runs[-1][0], i + K)
+            else:
+                runs.append((i, i + K))
+    return runs
 
 
 def passages_path(out_dir: str | Path, application: str) -> Path:
@@ -196,14 +240,15 @@ def _criteria_shingles(texts: tuple[str, ...]) -> frozenset[int]:
     return frozenset(found)
 
 
-def _mask(passages: AppPassages, excluded: frozenset[int] | set[int]) -> bytearray:
-    """1 for each normalised character inside a shingle of the excluded (criteria) text."""
+def _mask(passages: AppPassages, template: set[int]) -> bytearray:
+    """1 for each normalised character of quoted criteria text or of the form's template."""
     mask = bytearray(len(passages.norm))
-    if not excluded:
-        return mask
-    for i, h in enumerate(shingle_hashes(passages.norm)):
-        if h in excluded:
-            mask[i:i + K] = b"\x01" * len(mask[i:i + K])
+    runs = list(passages.masked)
+    if template:
+        runs += [(pos, pos + K) for h, pos in passages.fingerprints if h in template]
+    for start, end in runs:
+        end = min(end, len(mask))
+        mask[start:end] = b"\x01" * (end - start)
     return mask
 
 
@@ -228,9 +273,9 @@ def _locate(passages: AppPassages, start: int, end: int) -> tuple[str, int | Non
 
 
 def find_duplicates(apps: Sequence[AppPassages], *, min_chars: int = MIN_CHARS,
-                    excluded_texts: Sequence[str] = (), max_apps_per_passage: int | None = None,
-                    max_seeds_per_hash: int = 4) -> DuplicateReport:
-    """Passages of ≥ ``min_chars`` normalised characters shared by two applications."""
+                    max_apps_per_passage: int | None = None, max_seeds_per_hash: int = 4) -> DuplicateReport:
+    """Passages of ≥ ``min_chars`` normalised characters shared by two applications, outside the
+    criteria text each application quotes (``AppPassages.masked``) and the form's template."""
     report = DuplicateReport(applications=len(apps))
     if len(apps) < 2:
         return report
@@ -238,14 +283,11 @@ def find_duplicates(apps: Sequence[AppPassages], *, min_chars: int = MIN_CHARS,
         # boilerplate of one consultancy spans a handful to a few dozen applications; a passage in
         # most of the batch is the application form itself
         max_apps_per_passage = max(8, len(apps) // 2)
-    excluded = _criteria_shingles(tuple(excluded_texts))
-
     # inverted index as one sorted list: hash << 52 | app << 32 | position
     keys: list[int] = []
     for app_index, app in enumerate(apps):
         for h, pos in app.fingerprints:
-            if h not in excluded:
-                keys.append((h << 52) | (app_index << 32) | pos)
+            keys.append((h << 52) | (app_index << 32) | pos)
     keys.sort()
     seeds: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
     template: set[int] = set()
@@ -272,14 +314,14 @@ def find_duplicates(apps: Sequence[AppPassages], *, min_chars: int = MIN_CHARS,
         i = j
 
     report.template_fingerprints = len(template)
-    # Template shingles are masked like the criteria text: a seed found next to the template (where
-    # winnowing picked a different fingerprint in some applications) must not extend through it.
-    masked = excluded | template
+    # Template fingerprints are masked like the criteria text: a seed found next to the template
+    # (where winnowing picked a different fingerprint in some applications) must not extend through
+    # it. Between two masked fingerprints at most W - 1 characters stay open, well under min_chars.
     masks: dict[int, bytearray] = {}
 
     def mask_of(index: int) -> bytearray:
         if index not in masks:
-            masks[index] = _mask(apps[index], masked)
+            masks[index] = _mask(apps[index], template)
         return masks[index]
 
     for (a, b), pair_seeds in sorted(seeds.items()):

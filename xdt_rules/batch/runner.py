@@ -239,29 +239,21 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
     report.interrupted = interrupted
     report.not_run = report.applications - report.done - report.failed - report.skipped
     report.summary = rebuild_summary(out, manifest=manifest, duplicates=options.duplicates,
-                                     min_chars=options.min_duplicate_chars, framework=pipeline.framework,
-                                     report=report)
+                                     min_chars=options.min_duplicate_chars, report=report)
     return report
 
 
 def rebuild_summary(out_dir: str | os.PathLike[str], *, manifest: Manifest | None = None, duplicates: bool = True,
-                    min_chars: int = 80, framework: str = "kunming-xdt",
-                    report: BatchReport | None = None) -> SummaryPaths:
+                    min_chars: int = 80, report: BatchReport | None = None) -> SummaryPaths:
     """summary.xlsx / summary.csv / index.html from what is in OUT (also usable on its own)."""
-    from .duplicates import DuplicateReport, criteria_texts, find_duplicates, load_all_passages
+    from .duplicates import DuplicateReport, find_duplicates, load_all_passages
 
     out = Path(out_dir)
     manifest = manifest or load_manifest(out)
     dup_report = DuplicateReport()
     if duplicates:
         done = [name for name in manifest.order if (r := manifest.applications.get(name)) and r.status == "done"]
-        try:
-            from ..catalogue import load_catalogue
-
-            excluded = criteria_texts(load_catalogue(framework))
-        except XdtError:
-            excluded = []
-        dup_report = find_duplicates(load_all_passages(out, done), min_chars=min_chars, excluded_texts=excluded)
+        dup_report = find_duplicates(load_all_passages(out, done), min_chars=min_chars)
         if report is not None:
             report.duplicate_passages = len(dup_report.passages)
         (state_dir(out) / "duplicates.json").write_text(dup_report.model_dump_json(indent=1), encoding="utf-8")

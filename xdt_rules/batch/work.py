@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -203,7 +204,8 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppD
     written = pipeline.write(outcome, Path(ctx.out_dir), settings=pipeline.settings)
     t_written = time.perf_counter()
     if ctx.passages:
-        write_passages(passages_path(ctx.out_dir, entry.name), build_passages(entry.name, outcome.documents))
+        passages = build_passages(entry.name, outcome.documents, excluded_texts=criteria_of(pipeline.framework))
+        write_passages(passages_path(ctx.out_dir, entry.name), passages)
     t_passages = time.perf_counter()
     result = outcome.result
     stages = dict(getattr(outcome, "seconds", None) or {})
@@ -220,6 +222,18 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppD
         seconds=round(time.perf_counter() - started, 3),
         stage_seconds={k: round(v, 4) for k, v in stages.items()},
     )
+
+
+@lru_cache(maxsize=4)
+def criteria_of(framework: str) -> tuple[str, ...]:
+    """The official criteria texts, excluded from duplicate passages (empty if not loadable)."""
+    from ..catalogue import load_catalogue
+    from .duplicates import criteria_texts
+
+    try:
+        return tuple(criteria_texts(load_catalogue(framework)))
+    except XdtError:
+        return ()
 
 
 def display_path(root: str, file: str) -> str:
