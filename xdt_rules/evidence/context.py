@@ -2,19 +2,23 @@
 
 The cue lists are data (``keywords/_context.yaml``); this module only applies them:
 
-1. a sentence that nearly copies the criteria text → ``restates_criteria``;
+1. a sentence that nearly copies the criteria text → ``restates_criteria`` (see :mod:`.restate`);
 2. headings, page headers and footers → ``generic`` (a title states nothing);
-3. cues in the mention's comma clause: a ``generic`` cue (企业应, 行业普遍, 供应商已…) wins;
-   otherwise the cue nearest to the mention (ties: negated > planned > implemented).
-   A plain implemented verb right after a plan/negation marker belongs to it
-   (计划**建成**, 尚未**部署**) and is dropped; explicit 已… forms never are
+3. "<party>…的 <term>" (客户的供应商门户) → ``generic``: the system is someone else's;
+4. cues in the mention's comma clause: a ``generic`` cue (企业应, 行业普遍, 供应商已…) wins; a
+   pre-implementation stage (选型, 招标) makes it a plan; otherwise the cue nearest to the mention
+   (ties: negated > planned > implemented). A plain completion verb after a plan/negation marker in
+   the same clause belongs to it (计划**建成**, 尚未**部署**) and is dropped; forms with 已 never are
    ("2022年计划建设的WMS**已于**2023年上线" is implemented);
-4. no cue in the clause → the same over the sentence segment (up to ，但/，而…);
-5. table cells → the other cells of the same row and the column headers
+5. no cue in the clause → the nearest earlier clause of the sentence segment that has cues, then
+   the later ones (a segment ends at ，但 / ，而 / ，然而…);
+6. table cells → the other cells of the same row and their column headers
    (| MES系统 | 鼎捷 | 2022年6月 | 已上线 |);
-6. still nothing → under a heading such as 下一步计划 the statement is a plan, otherwise a
+7. still nothing → under a heading such as 下一步计划 the statement is a plan, otherwise a
    plain statement of fact → ``implemented``.
-Cue words inside any matched term are ignored (企业资源**计划**, **无线**网络).
+A plan opener ("下一步，" / "…以下工作：") or a plan heading also turns a completion verb without
+已 into a plan ("一是2025年建成5G专网"). Cue words inside any matched term are ignored
+(企业资源**计划**, **无线**网络).
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from .restate import Restater
 from .segment import Sentence
 
 PRIORITY = {"negated": 0, "planned": 1, "generic": 2, "implemented": 3}
-ABSORB_GAP = 8  # chars between a plan/negation marker and the verb it governs
+OPENER_MAX = 8  # a sentence-initial clause this short with a plan cue ("下一步，") sets the tense of the sentence
+POSSESSIVE_GAP = 10  # chars allowed between "<party>" and the "的" right before a mention
 
 
 @dataclass(frozen=True)
@@ -53,14 +58,16 @@ class ContextRules:
         spec = keywords.context
         self.spec = spec
         self.automaton = ahocorasick.Automaton()
-        for kind in ("implemented", "planned", "negated", "generic", "pseudo"):
+        for kind in ("implemented", "planned", "negated", "generic", "pseudo", "stages"):
             for cue in getattr(spec, kind):
                 key = normalize_key(cue)
-                self.automaton.add_word(key, (key, kind))
+                self.automaton.add_word(key, (key, "stage" if kind == "stages" else kind))
         self.automaton.make_automaton()
         self.regexes = [(kind, re.compile(p)) for kind, patterns in spec.regex.items() for p in patterns]
         self.heading_planned = [normalize_key(h) for h in spec.heading_planned]
         self.negated_cells = {normalize_key(c) for c in spec.table_negated_cells}
+        parties = "|".join(re.escape(normalize_key(p)) for p in sorted(spec.other_parties, key=len, reverse=True))
+        self.possessive = re.compile(rf"(?:{parties})[^,;:。!?]{{0,{POSSESSIVE_GAP}}}的$") if parties else None
         self.restater = Restater(catalogue, spec.restate)
 
     # ------------------------------------------------------------------ cue scanning
@@ -90,16 +97,23 @@ class ContextRules:
 
     # ------------------------------------------------------------------ decisions
     @staticmethod
-    def _absorb(cues: list[Cue]) -> list[Cue]:
-        """Drop implemented verbs governed by a preceding plan/negation marker (计划建成, 未部署)."""
+    def explicit(cue: Cue) -> bool:
+        """A completion stated with 已 (已上线, 已于…, 现已): never governed by a plan marker."""
+        return cue.kind == "implemented" and "已" in cue.text
+
+    def _absorb(self, cues: list[Cue], sentence: Sentence | None) -> list[Cue]:
+        """Drop completion verbs governed by an earlier plan/negation marker of the same clause."""
         kept: list[Cue] = []
         marker: Cue | None = None
+        clause = None
         for cue in cues:
-            if cue.kind in ("planned", "negated"):
+            here = sentence.clause(cue.start) if sentence else None
+            if here != clause:
+                marker, clause = None, here
+            if cue.kind in ("planned", "negated", "stage"):
                 marker = cue
             elif cue.kind == "implemented":
-                explicit = cue.text.startswith("已") or cue.text.startswith("现已") or cue.text.startswith("目前已")
-                if marker is not None and not explicit and 0 <= cue.start - marker.end <= ABSORB_GAP:
+                if marker is not None and not self.explicit(cue):
                     continue
                 marker = None
             kept.append(cue)
@@ -115,34 +129,72 @@ class ContextRules:
             elif cue.start >= end:
                 dist = cue.start - end
             else:
-                continue
-            rank = (dist, PRIORITY[cue.kind])
+                dist = 0  # inside a long pattern span
+            rank = (dist, PRIORITY["planned" if cue.kind == "stage" else cue.kind])
             if best is None or rank < best:
                 best, chosen = rank, cue
         return chosen
 
-    def decide_in(self, cues: list[Cue], lo: int, hi: int, start: int, end: int) -> Decision | None:
-        scope = self._absorb([c for c in cues if lo <= c.start and c.end <= hi])
-        generic = [c for c in scope if c.kind == "generic"]
+    def _decide_scope(self, cues: list[Cue], start: int, end: int) -> Decision | None:
+        generic = [c for c in cues if c.kind == "generic"]
         if generic:
             return Decision("generic", generic[0].text)
-        cue = self._nearest([c for c in scope if c.kind != "generic"], start, end)
+        stage = [c for c in cues if c.kind == "stage"]
+        if stage:
+            return Decision("planned", stage[0].text)
+        cue = self._nearest(cues, start, end)
         return Decision(cue.kind, cue.text) if cue else None
 
-    def decide(self, sentence: Sentence, cues: list[Cue], start: int, end: int) -> Decision | None:
-        """Polarity from the clause, then the sentence segment; None when no cue applies."""
-        lo, hi = sentence.clause(start)
-        decision = self.decide_in(cues, lo, hi, start, end)
+    def decide(self, sentence: Sentence, cues: list[Cue], start: int, end: int, text: str = "") -> Decision | None:
+        """Polarity from the mention's clause, then the other clauses of its segment; None when no cue applies."""
+        c_lo, _ = sentence.clause(start)
+        _, c_hi = sentence.clause(max(end - 1, start))
+        if text and self.possessive is not None:
+            m = self.possessive.search(text, c_lo, start)
+            if m:
+                return Decision("generic", f"他方：{m.group()}")
+        cues = self._absorb(cues, sentence)
+        decision = self._decide_scope([c for c in cues if c_lo <= c.start and c.end <= c_hi], start, end)
         if decision is None:
-            lo, hi = sentence.segment(start)
-            decision = self.decide_in(cues, lo, hi, start, end)
+            s_lo, s_hi = sentence.segment(start)
+            clauses = [b for b in sentence.clause_bounds if s_lo <= b < s_hi]
+            before = [b for b in clauses if b < c_lo][::-1]
+            after = [b for b in clauses if b >= c_hi]
+            for lo in before + after:
+                hi = sentence.clause(lo)[1]
+                decision = self._decide_scope([c for c in cues if lo <= c.start and c.end <= hi], start, end)
+                if decision is not None:
+                    break
+        if decision is not None and decision.polarity == "implemented" and not any(
+                self.explicit(c) for c in cues if c_lo <= c.start and c.end <= c_hi):
+            opener = self._plan_opener(sentence, cues, c_lo, text)
+            if opener:
+                return Decision("planned", opener)
         return decision
+
+    @staticmethod
+    def _plan_opener(sentence: Sentence, cues: list[Cue], before: int, text: str) -> str | None:
+        """A plan cue in a short first clause ("下一步，") or a clause ending in a colon before the mention."""
+        for lo in sentence.clause_bounds:
+            if lo >= before:
+                break
+            hi = sentence.clause(lo)[1]
+            short_first = lo == sentence.start and hi - lo <= OPENER_MAX
+            colon = text[hi - 1 : hi] == ":"
+            if short_first or colon:
+                for c in cues:
+                    if lo <= c.start and c.end <= hi and c.kind == "planned":
+                        return c.text
+        return None
 
     def cell_polarity(self, text: str) -> Decision | None:
         """What one table cell says on its own (已上线 / 规划中 / 否)."""
         if text in self.negated_cells:
             return Decision("negated", text)
-        cues = self._absorb(self.cues(text, 0, len(text), []))
+        cues = self._absorb(self.cues(text, 0, len(text), []), None)
+        for cue in cues:
+            if cue.kind == "stage":
+                return Decision("planned", cue.text)
         for kind in ("planned", "negated", "implemented"):
             for cue in cues:
                 if cue.kind == kind:

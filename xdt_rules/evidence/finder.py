@@ -36,6 +36,7 @@ class _Found:
     end: int
     quantity: Quantity | None = None
     only_when: frozenset[str] | None = None
+    parts: tuple[tuple[int, int], ...] = ()  # the words a pattern mention is made of
 
 
 class EvidenceFinder:
@@ -126,7 +127,9 @@ class EvidenceFinder:
         found.extend(self._patterns(nt, sents, all_term_hits, words))
         if not found:
             return []
-        masks = sorted({(h.start, h.end) for h in all_term_hits} | {(h.start, h.end) for h in words})
+        # Cue words inside a matched term are not cues (企业资源计划, 无线网络); pattern words mask
+        # cues only for their own pattern mention (未发生安全事故), not for the rest of the sentence.
+        masks = sorted({(h.start, h.end) for h in all_term_hits})
         cue_cache: dict[int, list[Cue]] = {}
         out: list[Mention] = []
         for f in found:
@@ -134,7 +137,12 @@ class EvidenceFinder:
             if sent.start not in cue_cache:
                 local = [m for m in masks if m[0] < sent.end and sent.start < m[1]]
                 cue_cache[sent.start] = self.context.cues(nt.text, sent.start, sent.end, local)
-            decision = self._polarity(block, nt, sent, cue_cache[sent.start], f, heading, rows, headers, row_cache)
+            entity_here = any(h.info.term is not None and h.info.term.kind == "entity" and sent.start <= h.start < sent.end
+                              for h in hits)
+            cues = cue_cache[sent.start]
+            if f.parts:
+                cues = [c for c in cues if not any(c.start < b and a < c.end for a, b in f.parts)]
+            decision = self._polarity(block, nt, sent, cues, f, heading, entity_here, rows, headers, row_cache)
             if f.only_when is not None and decision.polarity not in f.only_when:
                 continue
             start, end = nt.span(f.start, f.end)
@@ -153,15 +161,23 @@ class EvidenceFinder:
 
     # ------------------------------------------------------------------ polarity
     def _polarity(self, block: Block, nt: NormText, sent: Sentence, cues: list[Cue], f: _Found, heading: str | None,
+                  entity_here: bool,
                   rows: dict[tuple[int, int], list[Block]], headers: dict[int, dict[int | None, str]],
                   row_cache: dict[tuple[int, int], Decision | None]) -> Decision:
         if block.kind in _NO_STATEMENT_KINDS:
             return Decision("generic", _NO_STATEMENT_KINDS[block.kind])
-        source = self.context.restater.source_of(nt.text[sent.start : sent.end])
+        c_lo, c_hi = sent.clause(f.start)
+        prev_lo = sent.clause(c_lo - 1)[0] if c_lo > sent.start else c_lo
+        next_hi = sent.clause(c_hi)[1] if c_hi < sent.end else c_hi
+        windows = [nt.text[c_lo:c_hi], nt.text[prev_lo:c_hi], nt.text[c_lo:next_hi]]
+        source = self.context.restater.copied(nt.text[sent.start : sent.end], windows, names_entity=entity_here)
         if source is not None:
             return Decision("restates_criteria", f"照抄评价内容 {source}")
-        decision = self.context.decide(sent, cues, f.start, f.end)
+        decision = self.context.decide(sent, cues, f.start, f.end, nt.text)
+        plan = self.context.heading_is_plan(heading)
         if decision is not None:
+            if plan and decision.polarity == "implemented" and not (decision.cue and "已" in decision.cue):
+                return Decision("planned", f"章节：{plan}")
             return decision
         if block.kind == "table_cell" and block.table is not None and block.row is not None:
             key = (block.table, block.row)
@@ -170,7 +186,6 @@ class EvidenceFinder:
                 row_cache[key] = self.context.row_polarity(cells, self._row_headers(rows[key], headers.get(block.table, {})))
             if row_cache[key] is not None:
                 return row_cache[key]  # type: ignore[return-value]
-        plan = self.context.heading_is_plan(heading)
         if plan:
             return Decision("planned", f"章节：{plan}")
         return Decision("implemented", None)
@@ -210,17 +225,19 @@ class EvidenceFinder:
                 if pattern.within == "clause":
                     scopes = sorted({sent.clause(h.start) for h in s_terms + s_words})
                 for lo, hi in scopes:
-                    span = self._pattern_span(nt, pattern, lo, hi, s_terms, s_words)
-                    if span:
-                        out.append(_Found(pattern.item_id, pattern.name, "cue", pattern.confidence, span[0], span[1],
-                                          only_when=pattern.only_when))
+                    parts = self._pattern_parts(nt, pattern, lo, hi, s_terms, s_words)
+                    if parts:
+                        out.append(_Found(pattern.item_id, pattern.name, "cue", pattern.confidence,
+                                          min(a for a, _ in parts), max(b for _, b in parts),
+                                          only_when=pattern.only_when, parts=parts))
                         break
         return out
 
     @staticmethod
-    def _pattern_span(nt: NormText, pattern: Pattern, lo: int, hi: int, terms: list[Hit], words: list[Hit]) -> tuple[int, int] | None:
-        starts: list[int] = []
-        ends: list[int] = []
+    def _pattern_parts(nt: NormText, pattern: Pattern, lo: int, hi: int, terms: list[Hit],
+                       words: list[Hit]) -> tuple[tuple[int, int], ...] | None:
+        """The spans that satisfy every group of ``pattern`` within [lo, hi), or None."""
+        parts: list[tuple[int, int]] = []
         for group in pattern.groups:
             matched: dict[str, tuple[int, int]] = {}
             for h in words:
@@ -239,7 +256,5 @@ class EvidenceFinder:
                     matched.setdefault("re:" + m.group(), (m.start(), m.end()))
             if len(matched) < group.min_distinct:
                 return None
-            spans = sorted(matched.values())[: group.min_distinct]
-            starts.append(min(s for s, _ in spans))
-            ends.append(max(e for _, e in spans))
-        return min(starts), max(ends)
+            parts.extend(sorted(matched.values())[: group.min_distinct])
+        return tuple(sorted(set(parts)))

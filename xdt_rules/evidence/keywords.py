@@ -160,6 +160,7 @@ class RestateSpec(_Spec):
     min_chars: int = Field(14, ge=4, description="shorter sentences are never called copies")
     threshold: float = Field(82, gt=0, le=100, description="rapidfuzz partial_ratio to call a sentence a copy")
     min_coverage: float = Field(0.6, gt=0, le=1, description="share of the sentence the aligned criteria text must cover")
+    containment: float = Field(0.85, gt=0, le=1, description="share of a shorter sentence's bigrams found in the criteria text")
 
 
 class ContextSpec(_Spec):
@@ -168,6 +169,8 @@ class ContextSpec(_Spec):
     negated: list[str] = Field(min_length=1)
     generic: list[str] = Field(min_length=1)
     pseudo: list[str] = Field(default_factory=list, description="look like cues but are not (无纸化, 生产计划…)")
+    stages: list[str] = Field(default_factory=list, description="pre-implementation stages (选型, 招标…): the clause is a plan")
+    other_parties: list[str] = Field(default_factory=list, description="'<party>…的 <term>': the system belongs to someone else")
     regex: dict[CueType, list[str]] = Field(default_factory=dict)
     heading_planned: list[str] = Field(default_factory=list, description="headings whose text turns plain statements into plans")
     table_negated_cells: list[str] = Field(default_factory=list, description="whole table cells that mean 'no'")
@@ -418,7 +421,7 @@ def _check_context(spec: ContextSpec, loaded: LoadedYaml) -> None:
                 raise DataFileError(loaded.path, loaded.line_of(("regex", kind, n)),
                                     f"正则表达式无效：{exc}", f"invalid regular expression: {exc}") from None
     seen: dict[str, tuple[str, int | None]] = {}
-    for kind in ("implemented", "planned", "negated", "generic", "pseudo"):
+    for kind in ("implemented", "planned", "negated", "generic", "pseudo", "stages"):
         for n, cue in enumerate(getattr(spec, kind)):
             key = normalize_key(cue)
             line = loaded.line_of((kind, n))

@@ -3,8 +3,11 @@
 Applicants often paste an item's 评价内容 back ("采用计算机辅助设计（CAD）等技术，实现产品数字化
 设计。") as if it were an answer. Such a sentence is not evidence of anything. A sentence counts
 as a copy when, ignoring punctuation and spaces, rapidfuzz's partial_ratio against one official
-sentence (item texts, section and element descriptions) reaches the threshold and the two have
-comparable lengths (a short statement that merely reuses an official noun phrase is not a copy).
+sentence (item texts, section and element descriptions) reaches the threshold — checked for the
+whole sentence and for the mention's comma clause (parrots paste clauses into longer sentences) —
+and the sentence adds nothing specific: no vendor product, no number and no Latin name that the
+official text does not already have. "公司采用供应链管理系统（SCM），实现…五流合一" is a copy;
+"2021年上线用友U8，实现人、财、物管理" is not, however official its wording.
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ from rapidfuzz import fuzz
 
 from ..catalogue import Catalogue
 from .keywords import RestateSpec
+from .normalize import normalize_key
 
 _KEEP = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
+_DIGITS = re.compile(r"\d+")
+_LATIN = re.compile(r"[a-z]{2,}")
 _SPLIT = re.compile(r"[。；;]")
 
 
@@ -41,16 +47,17 @@ class Restater:
             for section in element.sections:
                 if section.description:
                     texts.append((section.id, section.description))
-        self.corpus: list[tuple[str, str, set[str]]] = []
+        # (source id, squashed text, its bigrams, normalised text — keeps "OA、ERP" apart for the specifics check)
+        self.corpus: list[tuple[str, str, set[str], str]] = []
         for source_id, text in texts:
-            pieces = [text, *_SPLIT.split(text)]
-            for piece in dict.fromkeys(squash(p) for p in pieces):
-                if len(piece) >= spec.min_chars:
-                    self.corpus.append((source_id, piece, _bigrams(piece)))
-        self._cache: dict[str, str | None] = {}
+            for piece in dict.fromkeys([text, *_SPLIT.split(text)]):
+                squashed = squash(normalize_key(piece))
+                if len(squashed) >= spec.min_chars:
+                    self.corpus.append((source_id, squashed, _bigrams(squashed), normalize_key(piece)))
+        self._cache: dict[str, tuple[str, str] | None] = {}
 
-    def source_of(self, sentence: str) -> str | None:
-        """The catalogue ID whose text the (normalised) sentence copies, or None."""
+    def match(self, sentence: str) -> tuple[str, str] | None:
+        """(catalogue ID, official text) that the normalised text nearly copies, or None."""
         s = squash(sentence)
         if s in self._cache:
             return self._cache[s]
@@ -58,14 +65,38 @@ class Restater:
         if len(s) >= self.spec.min_chars:
             grams = _bigrams(s)
             best = 0.0
-            for source_id, text, text_grams in self.corpus:
-                shorter, longer = (len(s), len(text)) if len(s) <= len(text) else (len(text), len(s))
-                if shorter / longer < self.spec.min_coverage:
-                    continue
-                if len(grams & text_grams) < 0.5 * min(len(grams), len(text_grams)):
+            for source_id, text, text_grams, official in self.corpus:
+                if len(s) > len(text) and len(text) / len(s) < self.spec.min_coverage:
+                    continue  # the official text is only a small part of a longer statement
+                shared = len(grams & text_grams)
+                if shared < 0.5 * min(len(grams), len(text_grams)):
                     continue
                 score = fuzz.partial_ratio(s, text)
+                if len(s) <= len(text):
+                    # pasted with words cut out ("在产业链内开展网络化协作，对接融入大企业供应链体系…"):
+                    # nearly every bigram of the sentence is official wording
+                    score = max(score, 100 * shared / len(grams) if shared / len(grams) >= self.spec.containment else 0)
                 if score >= self.spec.threshold and score > best:
-                    best, found = score, source_id
+                    best, found = score, (source_id, official)
+        if len(self._cache) > 50_000:
+            self._cache.clear()
         self._cache[s] = found
         return found
+
+    @staticmethod
+    def adds_specifics(sentence: str, official: str) -> bool:
+        """Numbers or Latin names in the sentence that the official text does not have."""
+        s = sentence.casefold()
+        return bool(set(_DIGITS.findall(s)) - set(_DIGITS.findall(official))
+                    or set(_LATIN.findall(s)) - set(_LATIN.findall(official)))
+
+    def copied(self, sentence: str, clauses: list[str], *, names_entity: bool = False) -> str | None:
+        """The catalogue ID whose text the sentence (or the mention's clause, alone or with a
+        neighbour) pastes, unless the sentence adds specifics."""
+        if names_entity:
+            return None
+        for piece in (sentence, *clauses):
+            found = self.match(piece)
+            if found and not self.adds_specifics(sentence, found[1]):
+                return found[0]
+        return None
