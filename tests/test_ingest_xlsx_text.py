@@ -103,3 +103,12 @@ def test_markdown_headings_lists_and_paragraphs(tmp_path):
         ("heading", "项目概述"), ("paragraph", "本项目建设MES系统，\n覆盖三个车间。"),
         ("list_item", "- 设备联网"), ("list_item", "- 数据采集"), ("heading", "成效"), ("paragraph", "结论段落。"),
     ]
+
+
+def test_xlsx_cell_limit_stops_with_a_warning(tmp_path, monkeypatch):
+    import xdt_rules.ingest.xlsx as xlsx
+
+    monkeypatch.setattr(xlsx, "XLSX_MAX_CELLS", 3)
+    doc = extract(_workbook(tmp_path / "big.xlsx"), OFF)
+    assert [b.text for b in doc.blocks] == ["系统名称", "投资额（万元）", "上线日期"]
+    assert any("单元格超过 3 个" in w for w in doc.warnings)

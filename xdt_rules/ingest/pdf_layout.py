@@ -31,7 +31,11 @@ SHORT_LINE_CHARS = 2.0
 MARGIN_ZONE = 0.09
 # "申报单位（盖章）：" — a short label and a colon opening a line.
 FIELD_LABEL = re.compile(r"^[^，。；：:,.;！？!?\s]{1,12}[：:]")
-PAGE_NUMBER = re.compile(r"^[\s\-–—_·•]*(?:第\s*\d+\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+|[Pp]age\s*\d+(?:\s*of\s*\d+)?|\d{1,4})[\s\-–—_·•]*$")
+PAGE_NUMBER = re.compile(
+    r"^[\s\-–—_·•]*"
+    r"(?:第\s*\d+\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+|[Pp]age\s*\d+(?:\s*of\s*\d+)?|\d{1,4})"
+    r"[\s\-–—_·•]*$"
+)
 
 
 @dataclass

@@ -63,7 +63,8 @@ def extract_xlsx(path: Path, file: str, sink: BlockSink) -> list[str]:
                         continue
                     cells += 1
                     if cells > XLSX_MAX_CELLS:
-                        warnings.append(f"单元格超过 {XLSX_MAX_CELLS} 个，其余未读取 / more than {XLSX_MAX_CELLS} cells; the rest was skipped")
+                        warnings.append(f"单元格超过 {XLSX_MAX_CELLS} 个，其余未读取 / "
+                                        f"more than {XLSX_MAX_CELLS} cells; the rest was skipped")
                         return warnings
                     text = format_value(value, getattr(cell, "number_format", None))
                     sink.add("sheet_cell", text, sheet=sheet.title, row=cell.row - 1, col=cell.column - 1)
