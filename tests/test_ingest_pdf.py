@@ -228,18 +228,30 @@ def test_page_limit(tmp_path):
     assert err.value.code == "too_large"
 
 
-def test_render_pdf_page_for_crops_and_ocr(report_pdf):
+def test_render_pdf_page_for_crops_and_ocr(report_pdf, tmp_path):
     image = render_pdf_page(report_pdf, 1, dpi=72)
     doc = extract(report_pdf, OFF)
     assert abs(image.size[0] - doc.page_info[0].width) <= 1 and abs(image.size[1] - doc.page_info[0].height) <= 1
     big = render_pdf_page(str(report_pdf), 1, dpi=144)
     assert abs(big.size[0] - 2 * image.size[0]) <= 2
-    # The heading's box is drawn dark on the rendering (text is really where the box says).
-    box = doc.blocks[0].bbox
-    crop = big.convert("L").crop((int(box.x0 * 2), int(box.top * 2), int(box.x1 * 2), int(box.bottom * 2)))
-    assert crop.getextrema()[0] < 100
     with pytest.raises(IngestError):
         render_pdf_page(report_pdf, 2, dpi=72)
+
+
+def test_boxes_land_on_the_rendered_text(tmp_path):
+    """A block's box × dpi/72 is where its ink is (Helvetica: rendered without a system CJK font)."""
+    def draw(canvas):
+        canvas.setFont("Helvetica", 14)
+        canvas.drawString(300, 500, "ERP online since 2021")
+
+    path = build_canvas_pdf(tmp_path / "latin.pdf", draw)
+    block = extract(path, OFF).blocks[0]
+    page = render_pdf_page(path, 1, dpi=144).convert("L")
+    box = block.bbox
+    inside = page.crop((int(box.x0 * 2), int(box.top * 2), int(box.x1 * 2), int(box.bottom * 2)))
+    assert inside.getextrema()[0] < 100  # ink inside the box
+    above = page.crop((int(box.x0 * 2), int(box.top * 2) - 60, int(box.x1 * 2), int(box.top * 2) - 10))
+    assert above.getextrema()[0] > 200  # and none just above it
 
 
 def test_dense_document_pages_and_tables(tmp_path):

@@ -28,13 +28,14 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..ingest import ExtractOptions, extract
 
-    options = ExtractOptions(password=args.password, ocr=args.ocr)
-    if args.max_mb is not None:
-        if args.max_mb <= 0:
-            from ..errors import XdtError
+    if args.max_mb is not None and args.max_mb <= 0:
+        from ..errors import XdtError
 
-            raise XdtError("--max-mb 必须大于 0", "--max-mb must be positive", code="usage")
-        options.max_file_mb = args.max_mb
+        raise XdtError("--max-mb 必须大于 0", "--max-mb must be positive", code="usage")
+    settings: dict = {"password": args.password, "ocr": args.ocr}
+    if args.max_mb is not None:
+        settings["max_file_mb"] = args.max_mb
+    options = ExtractOptions(**settings)
     document = extract(args.file, options)
     if args.json:
         print(json.dumps(document.model_dump(mode="json"), ensure_ascii=False, indent=2))
