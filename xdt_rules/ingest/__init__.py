@@ -97,7 +97,7 @@ def _read_identity(p: Path, file: str, options: ExtractOptions) -> tuple[int, st
         limit = options.max_file_mb * 1024 * 1024
         if size > limit:
             raise IngestError(f"文件过大（{size / 1048576:.1f} MB，上限 {options.max_file_mb:g} MB）",
-                              f"file too large ({size / 1048576:.1f} MB, limit {options.max_file_mb:g} MB)",
+                              f"file too large ({size / 1048576:.2f} MB, limit {options.max_file_mb:g} MB)",
                               file=file, code="too_large")
         digest = hashlib.sha256()
         head = b""
