@@ -96,7 +96,7 @@ def _read_identity(p: Path, file: str, options: ExtractOptions) -> tuple[int, st
             raise IngestError("文件为空（0 字节）", "the file is empty (0 bytes)", file=file, code="empty")
         limit = options.max_file_mb * 1024 * 1024
         if size > limit:
-            raise IngestError(f"文件过大（{size / 1048576:.1f} MB，上限 {options.max_file_mb:g} MB）",
+            raise IngestError(f"文件过大（{size / 1048576:.2f} MB，上限 {options.max_file_mb:g} MB）",
                               f"file too large ({size / 1048576:.2f} MB, limit {options.max_file_mb:g} MB)",
                               file=file, code="too_large")
         digest = hashlib.sha256()
