@@ -351,3 +351,22 @@ def test_cover_page_fields_are_separate_blocks(tmp_path):
 
     doc = extract(build_canvas_pdf(tmp_path / "cover.pdf", draw), OFF)
     assert [b.text for b in doc.blocks] == fields
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_boxes_follow_page_rotation(tmp_path, rotation):
+    """Boxes are in the frame of the rendered (rotated) page: they hold the rendered ink."""
+    def draw(canvas):
+        canvas.setPageRotation(rotation)
+        canvas.setFont("Helvetica", 14)
+        canvas.drawString(100, 300, "ERP online since 2021")
+
+    path = build_canvas_pdf(tmp_path / f"rot{rotation}.pdf", draw)
+    doc = extract(path, OFF)
+    box = doc.blocks[0].bbox
+    assert doc.blocks[0].text == "ERP online since 2021"
+    ink = render_pdf_page(path, 1, dpi=72).convert("L").point(lambda v: 255 if v < 128 else 0).getbbox()
+    assert ink is not None
+    assert box.x0 - 1 <= ink[0] and ink[2] <= box.x1 + 1 and box.top - 1 <= ink[1] and ink[3] <= box.bottom + 1
+    # and tightly: the box is not much larger than the ink
+    assert (box.x1 - box.x0) * (box.bottom - box.top) < 1.6 * (ink[2] - ink[0]) * (ink[3] - ink[1])
