@@ -110,8 +110,9 @@ def _recognise(image: Any, key_dpi: int, cache: OcrCache) -> CachedPage:
     cached = cache.get(key)
     if cached is not None:
         return cached
-    lines = _engine.get_engine().recognise(image)
-    page = CachedPage(key=key, engine=version, dpi=key_dpi, width=image.width, height=image.height, lines=lines)
+    rotation, lines = _engine.upright_recognise(_engine.get_engine(), image)
+    page = CachedPage(key=key, engine=version, dpi=key_dpi, width=image.width, height=image.height,
+                      rotation=rotation, lines=lines)
     cache.put(page)
     return page
 
@@ -130,18 +131,42 @@ def _geometry(document: Document, target: _Target, image: Any, path: Path, dpi: 
             own_dpi = None
         scale = 72.0 / (own_dpi or FALLBACK_IMAGE_DPI)
         width, height = image.width * scale, image.height * scale
-    return PageGeometry(scale_x=width / image.width, scale_y=height / image.height), width, height
+    return PageGeometry(scale_x=width / image.width, scale_y=height / image.height,
+                        width=image.width, height=image.height), width, height
+
+
+def _upright(image: Any, rotation: int) -> Any:
+    return image.rotate(rotation, expand=True) if rotation else image
 
 
 def _grids(image: Any, result: CachedPage) -> list[GridTable]:
-    """Ruled tables on the image, sized by the page's typical text height (not cached: ~50 ms)."""
-    heights = [line.box[3] - line.box[1] for line in result.lines]
+    """Ruled tables on the upright image, sized by the page's typical text height (~50 ms, not cached)."""
+    return _grids_for_lines(_upright(image, result.rotation), result.lines)
+
+
+def _grids_for_lines(image: Any, lines: list[_engine.OcrLine]) -> list[GridTable]:
+    heights = [line.box[3] - line.box[1] for line in lines]
     if len(heights) < 2:
         return []
     try:
         return find_tables(image, statistics.median(heights))
     except Exception:  # noqa: BLE001 - a table-finding failure only costs the table structure
         return []
+
+
+def ocr_image(image: Any, *, page: int | None = None, points_per_pixel: float = 1.0,
+              engine: _engine.OcrEngine | None = None) -> list[Block]:
+    """OCR one PIL image into blocks (no cache, no Document): for benchmarks, tools and tests.
+
+    Boxes are ``pixels × points_per_pixel`` (72/dpi for a page rendered at dpi). Raises
+    :class:`OcrUnavailable` without the [ocr] extra.
+    """
+    rotation, lines = _engine.upright_recognise(engine or _engine.get_engine(), image)
+    geometry = PageGeometry(scale_x=points_per_pixel, scale_y=points_per_pixel, rotation=rotation,
+                            width=image.width, height=image.height)
+    grids = _grids_for_lines(_upright(image, rotation), lines)
+    blocks, _ = lines_to_blocks(lines, page=page, geometry=geometry, grids=grids)
+    return [b.model_copy(update={"index": i}) for i, b in enumerate(blocks)]
 
 
 def _where(target: _Target) -> tuple[str, str]:
@@ -180,6 +205,7 @@ def _run(document: Document, path: Path, targets: list[_Target], *, dpi: int, pa
             continue
 
         geometry, width, height = _geometry(document, target, image, path, dpi)
+        geometry.rotation = result.rotation
         page_no = target.page if target.kind != "docx_image" else None
         grids = _grids(image, result)
         blocks, next_table = lines_to_blocks(result.lines, page=page_no, geometry=geometry,
@@ -206,7 +232,8 @@ def _run(document: Document, path: Path, targets: list[_Target], *, dpi: int, pa
         out.replaced_pages.add(target.page)
         out.page_updates[target.page] = {
             "status": "ocr", "chars": chars, **size,
-            "reason": f"文字由OCR识别（平均置信度 {confidence:.2f}）",
+            "reason": f"文字由OCR识别（平均置信度 {confidence:.2f}）"
+                      + (f"，页面倒置或横置，已旋转 {result.rotation}° 识别" if result.rotation else ""),
         }
         if confidence < LOW_CONFIDENCE:
             out.warnings.append(f"{where_zh} OCR 置信度低（{confidence:.2f}），请人工核对 / {where_en}: low OCR "

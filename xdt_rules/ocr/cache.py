@@ -1,8 +1,8 @@
 """OCR results cached on disk, so re-screening a batch never OCRs the same page image twice.
 
 Key = sha256 of the page image's raw pixels (mode and size included) + engine version (package,
-model files, parameters) + render dpi. The raw engine output (lines in pixels) is stored, not
-blocks: changing the layout code does not need a new OCR pass.
+model files, parameters) + render dpi. The raw engine output (lines in pixels, and the rotation
+that made the page upright) is stored, not blocks: changing the layout code needs no new OCR pass.
 
 Writes are atomic (temporary file in the same folder, then ``os.replace``), so a crashed or
 parallel worker never leaves a half-written entry; an unreadable or invalid entry is a miss.
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .engine import OcrLine
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 class CachedPage(BaseModel):
@@ -34,6 +34,7 @@ class CachedPage(BaseModel):
     dpi: int
     width: int
     height: int
+    rotation: int = 0  # counter-clockwise degrees that turned the image upright; lines are in that frame
     lines: list[OcrLine]
 
 

@@ -19,6 +19,7 @@ import importlib
 import importlib.metadata
 import os
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,21 @@ ENGINE_PACKAGE = "rapidocr_onnxruntime"
 ENGINE_DISTRIBUTION = "rapidocr-onnxruntime"
 THREADS_ENV = "XDT_OCR_THREADS"
 
-# Parameters we pass to the engine. They change its output, so they are part of the cache key.
-# text_score: rapidocr drops recognised lines below this score; 0.5 is its default and keeps
-# genuinely faint text while rejecting noise from stamps and table rules.
+# Parameters that change the engine's output, so they are part of the cache key.
+# text_score: lines recognised with a lower score are dropped; 0.5 (rapidocr's default) keeps
+#   faint text and rejects noise from stamps and table rules. The engine itself is asked for
+#   every line (score ≥ 0) so that a page full of low scores can be recognised as turned.
+# use_cls: rapidocr's per-line 180° classifier is OFF: on clean document lines it flips a correct
+#   line now and then (measured: one line of a rendered 申报书 page read as empty), and document
+#   scans are turned as whole pages, which upright_recognise() handles per page instead.
 # return_word_box: per-character x positions, so a line read across a table rule can be split.
-ENGINE_PARAMS: dict[str, Any] = {"text_score": 0.5, "use_cls": True, "return_word_box": True}
+ENGINE_PARAMS: dict[str, Any] = {"text_score": 0.5, "use_cls": False, "return_word_box": True, "orient": 2}
+# Orientation (see upright_recognise): a page reads "poorly" when fewer than POOR_SHARE of the
+# detected boxes reach text_score, or their mean score is below POOR_MEAN; it is "turned by 90°"
+# when at least POOR_SHARE of its boxes are taller than wide.
+POOR_SHARE = 0.5
+POOR_MEAN = 0.75
+MIN_BOXES_TO_ORIENT = 3
 
 
 class OcrUnavailable(RuntimeError):
@@ -130,33 +141,83 @@ class OcrEngine:
         # rapidocr mutates detector state inside __call__; one call at a time per engine.
         self._lock = threading.Lock()
 
-    def recognise(self, image: Any) -> list[OcrLine]:
-        """OCR one image (PIL image or numpy array). An image without text gives []."""
+    def read(self, image: Any) -> Recognition:
+        """OCR one image (PIL image or numpy array) as it stands. An image without text gives no lines."""
         with self._lock:
             # Passing any keyword resets rapidocr's thresholds to the values given, so all are given.
             result, _elapsed = self._ocr(
                 image,
                 use_cls=ENGINE_PARAMS["use_cls"],
-                text_score=ENGINE_PARAMS["text_score"],
+                text_score=0.0,
                 return_word_box=ENGINE_PARAMS["return_word_box"],
             )
-        lines: list[OcrLine] = []
+        recognition = Recognition()
         for entry in result or []:
-            quad, raw_text, score = entry[0], str(entry[1]), entry[2]
-            text = raw_text.strip()
-            if not text:
-                continue
+            quad, raw_text, score = entry[0], str(entry[1]), float(entry[2])
             xs = [float(p[0]) for p in quad]
             ys = [float(p[1]) for p in quad]
-            lines.append(
+            recognition.detected += 1
+            if max(ys) - min(ys) > 1.5 * (max(xs) - min(xs)):
+                recognition.tall += 1
+            text = raw_text.strip()
+            if not text or score < ENGINE_PARAMS["text_score"]:
+                continue
+            recognition.lines.append(
                 OcrLine(
                     text=text,
-                    confidence=round(min(1.0, max(0.0, float(score))), 4),
+                    confidence=round(min(1.0, max(0.0, score)), 4),
                     box=(round(min(xs), 1), round(min(ys), 1), round(max(xs), 1), round(max(ys), 1)),
                     char_x=_char_x(text, entry[3:5]) if len(entry) >= 5 else None,
                 )
             )
-        return lines
+        return recognition
+
+    def recognise(self, image: Any) -> list[OcrLine]:
+        """The lines of one image as it stands (no orientation check)."""
+        return self.read(image).lines
+
+
+@dataclass
+class Recognition:
+    lines: list[OcrLine] = field(default_factory=list)  # kept lines (score ≥ text_score)
+    detected: int = 0  # text boxes the detector found
+    tall: int = 0  # boxes taller than wide: text running vertically (a page turned by 90°)
+
+    @property
+    def score(self) -> float:
+        return sum(line.confidence * len(line.text) for line in self.lines)
+
+    @property
+    def poor(self) -> bool:
+        if self.detected < MIN_BOXES_TO_ORIENT:
+            return False
+        if len(self.lines) < POOR_SHARE * self.detected:
+            return True
+        chars = sum(len(line.text) for line in self.lines) or 1
+        return self.score / chars < POOR_MEAN
+
+
+def upright_recognise(engine: OcrEngine, image: Any) -> tuple[int, list[OcrLine]]:
+    """The lines of a page read the right way up, and the counter-clockwise rotation (0, 90, 180,
+    270 degrees, PIL's convention) that made it upright; lines are in the rotated image's pixels.
+
+    A page whose text boxes mostly stand upright is turned by 90° (it reads well as it stands,
+    because rapidocr turns tall crops itself, but then its lines come out as columns): it is read
+    turned 90° and 270° and the better reading wins. A page that reads poorly as it stands is
+    retried turned 180°. Well-read upright pages cost one pass.
+    """
+    first = engine.read(image)
+    if first.detected >= MIN_BOXES_TO_ORIENT and first.tall >= POOR_SHARE * first.detected:
+        readings = [(rotation, engine.read(image.rotate(rotation, expand=True))) for rotation in (90, 270)]
+        rotation, best = max(readings, key=lambda pair: pair[1].score)
+        if not best.poor and best.tall < POOR_SHARE * best.detected:
+            return rotation, best.lines
+        return 0, first.lines
+    if first.poor:
+        turned = engine.read(image.rotate(180, expand=True))
+        if turned.score > first.score * 1.2 and not turned.poor:
+            return 180, turned.lines
+    return 0, first.lines
 
 
 def _char_x(text: str, word_info: Any) -> list[tuple[float, float]] | None:

@@ -41,9 +41,11 @@ HEADING_MAX_CHARS = 40
 ALIGN_TOL = 0.4  # × line height: cells of two table rows line up within this distance
 CELL_SEPARATOR = "  "  # between the cells of a lone multi-cell row (ocr_line)
 
+# Numbering that opens a heading or a list item: 第三章 一、 （二） 1.2␣ 3、 4.␣ — but not a
+# number that merely starts a wrapped line ("2.5万平方米", "23%").
 _NUMBERED = re.compile(
-    r"^\s*(第[一二三四五六七八九十百]+[章节部分条]|[一二三四五六七八九十]+[、.．]|"
-    r"[（(][一二三四五六七八九十\d]+[）)]|\d+(\.\d+)+\s*\S|\d+[、.．]\s*\S)"
+    r"^\s*(第[一二三四五六七八九十百]+[章节部分条]|[一二三四五六七八九十]+[、．]|"
+    r"[（(][一二三四五六七八九十\d]+[）)]|\d+(\.\d+)+\s+\S|\d+[、．]\s*\S|\d+\.\s+\S)"
 )
 
 
@@ -111,18 +113,34 @@ class _Row:
 
 @dataclass
 class PageGeometry:
-    """How image pixels map to the page's points (top-left origin on both)."""
+    """How image pixels map to the page's points (top-left origin on both).
+
+    Layout runs on the upright image; ``rotation`` (counter-clockwise degrees, PIL's convention)
+    and the original ``width``/``height`` in pixels map its boxes back onto the page as stored,
+    so report crops draw on the page the reviewer sees.
+    """
 
     scale_x: float
     scale_y: float
+    rotation: int = 0
+    width: float = 0.0
+    height: float = 0.0
 
     def bbox(self, x0: float, top: float, x1: float, bottom: float) -> BBox:
+        w, h = self.width, self.height
+        if self.rotation == 90:  # upright (u, v) ← original (w - v, u)
+            x0, top, x1, bottom = w - bottom, x0, w - top, x1
+        elif self.rotation == 180:
+            x0, top, x1, bottom = w - x1, h - bottom, w - x0, h - top
+        elif self.rotation == 270:  # upright (u, v) ← original (v, h - u)
+            x0, top, x1, bottom = top, h - x1, bottom, h - x0
         return BBox(
             x0=round(x0 * self.scale_x, 2),
             top=round(top * self.scale_y, 2),
             x1=round(x1 * self.scale_x, 2),
             bottom=round(bottom * self.scale_y, 2),
         )
+
 
 
 def _join(left: str, right: str, gap: float, height: float) -> str:
@@ -267,7 +285,8 @@ def _lone_row_block(row: _Row, page: int | None, geo: PageGeometry) -> Block:
 
 
 def _paragraph_blocks(rows: list[_Row], page: int | None, geo: PageGeometry, right: float,
-                      median_height: float) -> list[Block]:
+                      median_height: float) -> list[tuple[float, Block]]:
+    """Paragraph/heading blocks, each with its top in upright pixels (the reading-order key)."""
     groups: list[list[_Row]] = []
     for row in rows:
         if groups:
@@ -279,13 +298,14 @@ def _paragraph_blocks(rows: list[_Row], page: int | None, geo: PageGeometry, rig
                 and max(last.height, row.height) / min(last.height, row.height) < 1.35
                 and last.x1 >= right - FULL_LINE_SLACK * h
                 and row.x0 <= min(r.x0 for r in group) + INDENT * h
+                and not _NUMBERED.match(row.cells[0].text)  # a numbered line opens a new block
             )
             if continues:
                 group.append(row)
                 continue
         groups.append([row])
 
-    blocks: list[Block] = []
+    blocks: list[tuple[float, Block]] = []
     for group in groups:
         text = ""
         spans: list[LineSpan] = []
@@ -303,18 +323,16 @@ def _paragraph_blocks(rows: list[_Row], page: int | None, geo: PageGeometry, rig
             if bigger or numbered:
                 kind = "heading"
         runs = [r for row in group for r in row.runs]
-        blocks.append(
-            Block(
-                index=0,
-                kind=kind,
-                text=text,
-                page=page,
-                bbox=geo.bbox(min(r.x0 for r in group), group[0].top, max(r.x1 for r in group), group[-1].bottom),
-                lines=spans,
-                source="ocr",
-                ocr_confidence=_confidence(runs),
-            )
-        )
+        blocks.append((group[0].top, Block(
+            index=0,
+            kind=kind,
+            text=text,
+            page=page,
+            bbox=geo.bbox(min(r.x0 for r in group), group[0].top, max(r.x1 for r in group), group[-1].bottom),
+            lines=spans,
+            source="ocr",
+            ocr_confidence=_confidence(runs),
+        )))
     return blocks
 
 
@@ -421,8 +439,8 @@ def lines_to_blocks(lines: list[OcrLine], *, page: int | None, geometry: PageGeo
 
         def flush() -> None:
             if pending:
-                for block in _paragraph_blocks(pending, page, geometry, right, median_height):
-                    units.append((block.bbox.top / geometry.scale_y if block.bbox else 0.0, [block]))
+                for top, block in _paragraph_blocks(pending, page, geometry, right, median_height):
+                    units.append((top, [block]))
                 pending.clear()
 
         spans = dict(_table_runs(rows))
@@ -456,3 +474,12 @@ def lines_to_blocks(lines: list[OcrLine], *, page: int | None, geometry: PageGeo
                 block = block.model_copy(update={"table": numbering[block.table]})
             out.append(block)
     return out, first_table + len(numbering)
+
+
+def plain_text(lines: list[OcrLine]) -> str:
+    """The OCR lines as plain text in visual order: rows top to bottom, runs left to right.
+
+    No table or paragraph structure: what character accuracy is measured on (the reference text
+    of a rendered page is in the same order).
+    """
+    return "\n".join(" ".join(run.text for run in row.runs) for row in _rows(lines))
