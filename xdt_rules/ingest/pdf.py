@@ -10,6 +10,7 @@ heads/feet are recognised across pages before blocks are numbered. A flagged pag
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
     from . import ExtractOptions
+
+# pdfminer logs every malformed operator it skips ("Cannot render horizontal string…") at
+# WARNING; for a reviewer that is noise: what matters surfaces as IngestError or a warning.
+logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
 PDFIUM_ERR_FILE = 2
 PDFIUM_ERR_FORMAT = 3
