@@ -27,6 +27,7 @@ def _unique(name: str, used: set[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -34,7 +35,10 @@ def run(args: argparse.Namespace) -> int:
     from ..ingest import ExtractOptions
     from ..screen import ScreenSettings, collect_application, screen_application, write_outputs
 
-    console = Console(stderr=False)
+    import sys
+
+    # Piped output is not wrapped by a terminal: do not squeeze the table into 80 columns.
+    console = Console() if sys.stdout.isatty() else Console(width=160)
     errs = Console(stderr=True)
     settings = ScreenSettings(framework=args.framework, crops=not args.no_crops,
                               extract=ExtractOptions(password=args.password, ocr=args.ocr))
@@ -59,22 +63,25 @@ def run(args: argparse.Namespace) -> int:
             errs.print(f"[yellow]{result.application}[/]: {error}", markup=True, highlight=False)
     if not rows:
         raise XdtError("没有可预审的申报材料", "no application could be screened")
-    table = Table(title="预审结果（初步，须人工确认）/ preliminary results — a reviewer must confirm")
-    table.add_column("申报 Application")
-    table.add_column("总分 Total", justify="right")
+    table = Table(title="预审结果（初步，须人工确认）/ preliminary — a reviewer must confirm", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption="1–5：各要素得分；状态：已具备/较弱/规划/未具备/未找到 的项数；确认：需人工确认的项数",
+                  caption_justify="left")
+    table.add_column("申报 Application", overflow="fold", min_width=12)
+    table.add_column("总分", justify="right")
     for element in rows[0][0].elements:
-        table.add_column(f"{element.id} {element.name}", justify="right")
-    for label in ("已具备", "较弱", "规划", "未具备", "未找到", "需确认"):
-        table.add_column(label, justify="right")
-    table.add_column("错误 Errors", justify="right")
+        table.add_column(element.id, justify="right")
+    table.add_column("状态", justify="right", no_wrap=True)
+    table.add_column("确认", justify="right")
+    table.add_column("错误", justify="right")
     for result, _ in rows:
-        counts = [sum(1 for i in result.items if i.status == s) for s in ("met", "partial", "planned", "negated", "not_found")]
+        counts = "/".join(str(sum(1 for i in result.items if i.status == s))
+                          for s in ("met", "partial", "planned", "negated", "not_found"))
         confirm = sum(1 for i in result.items if i.needs_confirmation)
-        table.add_row(result.application, f"{result.total.score:.2f}", *[f"{e.score:.2f}" for e in result.elements],
-                      *[str(c) for c in counts], str(confirm), str(len(result.errors)) if result.errors else "")
+        table.add_row(result.application, f"{result.total.score:.1f}", *[f"{e.score:.1f}" for e in result.elements],
+                      counts, str(confirm), str(len(result.errors)) if result.errors else "")
     console.print(table)
-    for result, paths in rows:
-        console.print(f"{result.application}: " + "  ".join(str(p) for p in paths), highlight=False)
+    console.print(f"输出 / written to: {out}", soft_wrap=True, highlight=False)
     if not anything_read:
         errs.print("[red]没有任何文件可以读取 / nothing could be read[/]", markup=True)
         return 1
