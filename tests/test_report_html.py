@@ -11,7 +11,7 @@ import pytest
 from xdt_rules.catalogue import load_catalogue
 from xdt_rules.ingest import ExtractOptions, extract
 from xdt_rules.models import Block, BBox, Document, EvidenceRef, LineSpan, Mention
-from xdt_rules.report.crops import CropLimits, CropRenderer, span_boxes
+from xdt_rules.report.crops import CropLimits, CropRenderer, span_boxes, span_segments
 from xdt_rules.report.html import highlight, render_result
 from xdt_rules.scoring import load_rulebook, score_mentions
 from xdt_rules.screen import ApplicationInput, ScreenSettings, load_documents
@@ -155,6 +155,8 @@ def test_crops_embedded_for_pdf_evidence_and_pages_rendered_once(pdf_app):
     made = [c for c in crops if c]
     assert len(made) == 3 and all(c.startswith("data:image/png;base64,") for c in made)
     assert renderer.renders <= 2  # two pages, each rendered once
+    assert renderer.exact_boxes == 3  # each span located by pdfium's text search, not estimated
+    renderer.close()
     html = render_result(result, documents=docs)
     tags = parse(html).tags
     imgs = [a for t, a in tags if t == "img"]
@@ -171,6 +173,22 @@ def test_crop_box_covers_the_span(pdf_app):
     line = next(ln for ln in block.lines if ln.start <= start < ln.end)
     assert line.bbox.x0 < box.x0 < box.x1 < line.bbox.x1
     assert (box.top, box.bottom) == (line.bbox.top, line.bbox.bottom)
+
+
+def test_located_box_is_the_words_own_box(pdf_app):
+    _, docs = result_for(pdf_app)
+    block = next(b for b in docs[0].blocks if "SolidWorks" in b.text)
+    start = block.text.index("SolidWorks")
+    renderer = CropRenderer(docs)
+    ((text, line, estimate),) = span_segments(block, start, start + len("SolidWorks"))
+    box = renderer._located(docs[0], block.page, text, line, estimate)
+    renderer.close()
+    assert renderer.exact_boxes == 1
+    # reportlab drew the line at x=60 in 12 pt STSong: 研发部门全面采用 = 8 CJK glyphs before the word
+    assert box.x0 == pytest.approx(60 + 8 * 12, abs=1.5)
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    assert box.x1 - box.x0 == pytest.approx(stringWidth("SolidWorks", "STSong-Light", 12), abs=2)
 
 
 def test_span_over_two_lines_gives_two_boxes():

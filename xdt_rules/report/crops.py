@@ -1,7 +1,9 @@
 """Crops of PDF pages around an evidence span, with the span's box drawn, as inline PNG data URIs.
 
 The box comes from the block's ``lines`` (visual lines with their block-text offsets and bbox in
-PDF points, top-left origin): the union of the lines the span overlaps. Pages are rendered once
+PDF points, top-left origin): on each line the span overlaps, the span's part is located exactly
+with pdfium's text search inside that line's box (an estimate from character widths when the
+search finds nothing, e.g. on OCR'd pages). Pages are rendered once
 (pypdfium2 through ``xdt_rules.ingest.pdf.render_pdf_page``) and kept in a small LRU, and crops
 are capped per item and per report so a report stays fast and small.
 """
@@ -23,10 +25,13 @@ MARGIN_X_PT = 14.0
 PAGE_CACHE = 6
 
 
+COLOURS = 16  # crops of text need few colours; a palette PNG is ~4× smaller than RGB
+
+
 @dataclass(frozen=True)
 class CropLimits:
-    per_item: int = 3
-    per_report: int = 60
+    per_item: int = 2
+    per_report: int = 48
 
 
 def _width(ch: str) -> float:
@@ -34,6 +39,23 @@ def _width(ch: str) -> float:
     if ch == " ":
         return 0.3
     return 0.6 if ord(ch) < 0x2E80 else 1.0
+
+
+def span_segments(block: Block, start: int, end: int) -> list[tuple[str, BBox, BBox]]:
+    """Per visual line the span touches: (its text on that line, the line box, the estimated box)."""
+    out: list[tuple[str, BBox, BBox]] = []
+    for ln in block.lines:
+        a, b = max(start, ln.start), min(end, ln.end)
+        if a >= b:
+            continue
+        text = block.text[ln.start:ln.end]
+        total = sum(_width(c) for c in text) or 1.0
+        left = sum(_width(c) for c in text[: a - ln.start]) / total
+        right = sum(_width(c) for c in text[: b - ln.start]) / total
+        w = ln.bbox.x1 - ln.bbox.x0
+        estimate = BBox(x0=ln.bbox.x0 + w * left, top=ln.bbox.top, x1=ln.bbox.x0 + w * right, bottom=ln.bbox.bottom)
+        out.append((block.text[a:b], ln.bbox, estimate))
+    return out
 
 
 def span_boxes(block: Block, start: int, end: int) -> list[BBox]:
@@ -76,8 +98,58 @@ class CropRenderer:
         self.limits = limits or CropLimits()
         self._pages: OrderedDict[tuple[str, int], object] = OrderedDict()
         self._failed: set[str] = set()
+        self._pdfs: dict[str, object] = {}
         self.made = 0
         self.renders = 0
+        self.exact_boxes = 0
+
+    def close(self) -> None:
+        for pdf in self._pdfs.values():
+            try:
+                pdf.close()  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001
+                pass
+        self._pdfs.clear()
+        self._pages.clear()
+
+    def _located(self, doc: Document, page_no: int, text: str, line: BBox, estimate: BBox) -> BBox:
+        """The exact box of ``text`` on the page inside ``line`` (pdfium search); the estimate otherwise."""
+        needle = text.strip()
+        if not needle:
+            return estimate
+        try:
+            import pypdfium2 as pdfium
+
+            pdf = self._pdfs.get(doc.path)
+            if pdf is None:
+                pdf = self._pdfs[doc.path] = pdfium.PdfDocument(doc.path, password=self._password)
+            page = pdf[page_no - 1]  # type: ignore[index]
+            textpage = page.get_textpage()
+            height = page.get_height()
+            best: tuple[float, BBox] | None = None
+            searcher = textpage.search(needle, match_case=True)
+            while (found := searcher.get_next()) is not None:
+                index, count = found
+                rects = [textpage.get_rect(i) for i in range(textpage.count_rects(index, count))]
+                if not rects:
+                    continue
+                box = BBox(x0=min(r[0] for r in rects), top=height - max(r[3] for r in rects),
+                           x1=max(r[2] for r in rects), bottom=height - min(r[1] for r in rects))
+                middle = (box.top + box.bottom) / 2
+                if not (line.top - 2 <= middle <= line.bottom + 2 and box.x0 >= line.x0 - 2 and box.x1 <= line.x1 + 2):
+                    continue
+                distance = abs(box.x0 - estimate.x0)
+                if best is None or distance < best[0]:
+                    best = (distance, box)
+            searcher.close()
+            textpage.close()
+            page.close()
+        except Exception:  # noqa: BLE001 - the estimate is good enough when pdfium cannot help
+            return estimate
+        if best is None:
+            return estimate
+        self.exact_boxes += 1
+        return best[1]
 
     def available(self, ev: EvidenceRef) -> bool:
         doc = self._docs.get(ev.file)
@@ -104,8 +176,14 @@ class CropRenderer:
             return None
         doc = self._docs[ev.file]
         block = self._blocks[ev.file][ev.block]
-        boxes = span_boxes(block, ev.start, ev.end)
-        if not boxes or ev.page is None:
+        if ev.page is None:
+            return None
+        segments = span_segments(block, ev.start, ev.end)
+        if segments:
+            boxes = [self._located(doc, ev.page, text, line, estimate) for text, line, estimate in segments]
+        else:
+            boxes = span_boxes(block, ev.start, ev.end)
+        if not boxes:
             return None
         try:
             image = self._page(doc, ev.page)
@@ -131,12 +209,12 @@ class CropRenderer:
         region = image.crop((x0, y0, x1, y1)).convert("RGB")  # type: ignore[attr-defined]
         draw = ImageDraw.Draw(region)
         for b in boxes:
-            # The horizontal position is an estimate: pad by a fraction of the line height.
-            padx = 2 + 0.25 * (b.bottom - b.top) * scale
+            padx = 3
             draw.rectangle((b.x0 * scale - x0 - padx, b.top * scale - y0 - 2,
                             b.x1 * scale - x0 + padx, b.bottom * scale - y0 + 2), outline=(220, 30, 30), width=2)
         if region.width > MAX_WIDTH_PX:
             region = region.resize((MAX_WIDTH_PX, max(1, round(region.height * MAX_WIDTH_PX / region.width))))
+        region = region.quantize(colors=COLOURS)
         buf = io.BytesIO()
         region.save(buf, format="PNG", optimize=True)
         self.made += 1

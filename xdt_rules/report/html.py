@@ -145,7 +145,11 @@ def render_result(result: ApplicationResult, *, documents=(), crops: bool = True
     """The HTML of a result; crops are drawn from ``documents`` (PDFs only) when asked."""
     catalogue = load_catalogue(result.framework)
     renderer = CropRenderer(documents, password=password, limits=limits) if crops and documents else None
-    views = _items_view(result, renderer, _rule_names(result.framework))
+    try:
+        views = _items_view(result, renderer, _rule_names(result.framework))
+    finally:
+        if renderer is not None:
+            renderer.close()
     by_id = {v.result.id: v for v in views}
     counts = {status: sum(1 for i in result.items if i.status == status) for status in STATUS_ZH}
     confirm = sum(1 for i in result.items if i.needs_confirmation)
