@@ -145,15 +145,20 @@ class ContextRules:
         cue = self._nearest(cues, start, end)
         return Decision(cue.kind, cue.text) if cue else None
 
+    def sentence_cues(self, text: str, sentence: Sentence, masks: list[tuple[int, int]]) -> list[Cue]:
+        """The cues of a sentence, with completion verbs governed by a plan/negation marker dropped."""
+        return self._absorb(self.cues(text, sentence.start, sentence.end, masks), sentence)
+
     def decide(self, sentence: Sentence, cues: list[Cue], start: int, end: int, text: str = "") -> Decision | None:
-        """Polarity from the mention's clause, then the other clauses of its segment; None when no cue applies."""
+        """Polarity from the mention's clause, then the other clauses of its segment; None when no cue applies.
+
+        ``cues`` come from :meth:`sentence_cues`."""
         c_lo, _ = sentence.clause(start)
         _, c_hi = sentence.clause(max(end - 1, start))
         if text and self.possessive is not None:
             m = self.possessive.search(text, c_lo, start)
             if m:
                 return Decision("generic", f"他方：{m.group()}")
-        cues = self._absorb(cues, sentence)
         decision = self._decide_scope([c for c in cues if c_lo <= c.start and c.end <= c_hi], start, end)
         if decision is None:
             s_lo, s_hi = sentence.segment(start)

@@ -19,7 +19,7 @@ from .keywords import KeywordSet, Pattern
 from .matcher import Hit, Matcher
 from .normalize import NormText, normalize, normalize_key
 from .quantities import QuantityFinder
-from .segment import Sentence, sentence_at, sentences
+from .segment import Sentence, sentence_index, sentences
 
 OCR_SLIP_FACTOR = 0.85  # confidence of a term that needed an OCR correction
 FUZZY_FACTOR = 0.8  # confidence of a rapidfuzz match, times its similarity
@@ -123,26 +123,28 @@ class EvidenceFinder:
             found.append(_Found(outcome.indicator.item_id, outcome.indicator.canonical, "quantity", 0.9,
                                 outcome.start, outcome.end, quantity=outcome.quantity))
         sents = sentences(nt)
+        starts = [sent.start for sent in sents]
         all_term_hits = hits + [h for h, _ in fuzzy_hits]
-        found.extend(self._patterns(nt, sents, all_term_hits, words))
+        found.extend(self._patterns(nt, sents, starts, all_term_hits, words))
         if not found:
             return []
         # Cue words inside a matched term are not cues (企业资源计划, 无线网络); pattern words mask
         # cues only for their own pattern mention (未发生安全事故), not for the rest of the sentence.
         masks = sorted({(h.start, h.end) for h in all_term_hits})
         cue_cache: dict[int, list[Cue]] = {}
+        copies: dict[tuple[int, int, bool], str | None] = {}
+        entity_starts = [h.start for h in hits if h.info.term is not None and h.info.term.kind == "entity"]
         out: list[Mention] = []
         for f in found:
-            sent = sentence_at(sents, f.start)
+            sent = sents[sentence_index(starts, f.start)]
             if sent.start not in cue_cache:
                 local = [m for m in masks if m[0] < sent.end and sent.start < m[1]]
-                cue_cache[sent.start] = self.context.cues(nt.text, sent.start, sent.end, local)
-            entity_here = any(h.info.term is not None and h.info.term.kind == "entity" and sent.start <= h.start < sent.end
-                              for h in hits)
+                cue_cache[sent.start] = self.context.sentence_cues(nt.text, sent, local)
+            entity_here = any(sent.start <= p < sent.end for p in entity_starts)
             cues = cue_cache[sent.start]
             if f.parts:
                 cues = [c for c in cues if not any(c.start < b and a < c.end for a, b in f.parts)]
-            decision = self._polarity(block, nt, sent, cues, f, heading, entity_here, rows, headers, row_cache)
+            decision = self._polarity(block, nt, sent, cues, f, heading, entity_here, copies, rows, headers, row_cache)
             if f.only_when is not None and decision.polarity not in f.only_when:
                 continue
             start, end = nt.span(f.start, f.end)
@@ -161,16 +163,20 @@ class EvidenceFinder:
 
     # ------------------------------------------------------------------ polarity
     def _polarity(self, block: Block, nt: NormText, sent: Sentence, cues: list[Cue], f: _Found, heading: str | None,
-                  entity_here: bool,
+                  entity_here: bool, copies: dict[tuple[int, int, bool], str | None],
                   rows: dict[tuple[int, int], list[Block]], headers: dict[int, dict[int | None, str]],
                   row_cache: dict[tuple[int, int], Decision | None]) -> Decision:
         if block.kind in _NO_STATEMENT_KINDS:
             return Decision("generic", _NO_STATEMENT_KINDS[block.kind])
         c_lo, c_hi = sent.clause(f.start)
-        prev_lo = sent.clause(c_lo - 1)[0] if c_lo > sent.start else c_lo
-        next_hi = sent.clause(c_hi)[1] if c_hi < sent.end else c_hi
-        windows = [nt.text[c_lo:c_hi], nt.text[prev_lo:c_hi], nt.text[c_lo:next_hi]]
-        source = self.context.restater.copied(nt.text[sent.start : sent.end], windows, names_entity=entity_here)
+        copy_key = (sent.start, c_lo, entity_here)
+        if copy_key not in copies:
+            prev_lo = sent.clause(c_lo - 1)[0] if c_lo > sent.start else c_lo
+            next_hi = sent.clause(c_hi)[1] if c_hi < sent.end else c_hi
+            windows = [nt.text[c_lo:c_hi], nt.text[prev_lo:c_hi], nt.text[c_lo:next_hi]]
+            copies[copy_key] = self.context.restater.copied(nt.text[sent.start : sent.end], windows,
+                                                            names_entity=entity_here)
+        source = copies[copy_key]
         if source is not None:
             return Decision("restates_criteria", f"照抄评价内容 {source}")
         decision = self.context.decide(sent, cues, f.start, f.end, nt.text)
@@ -201,15 +207,21 @@ class EvidenceFinder:
         return out
 
     # ------------------------------------------------------------------ patterns
-    def _patterns(self, nt: NormText, sents: list[Sentence], term_hits: list[Hit], words: list[Hit]) -> list[_Found]:
+    def _patterns(self, nt: NormText, sents: list[Sentence], starts: list[int], term_hits: list[Hit],
+                  words: list[Hit]) -> list[_Found]:
         if not self.keywords.patterns or (not words and not term_hits):
             return []
+        grouped_terms: dict[int, list[Hit]] = defaultdict(list)
+        grouped_words: dict[int, list[Hit]] = defaultdict(list)
+        for h in term_hits:
+            grouped_terms[sentence_index(starts, h.start)].append(h)
+        for h in words:
+            grouped_words[sentence_index(starts, h.start)].append(h)
         out: list[_Found] = []
-        for sent in sents:
-            s_terms = [h for h in term_hits if sent.start <= h.start < sent.end]
-            s_words = [h for h in words if sent.start <= h.start < sent.end]
-            if not s_terms and not s_words:
-                continue
+        for n in sorted(set(grouped_terms) | set(grouped_words)):
+            sent = sents[n]
+            s_terms = grouped_terms.get(n, [])
+            s_words = grouped_words.get(n, [])
             candidates: list[Pattern] = []
             for h in s_words:
                 for p in self.by_word.get(h.info.key, ()):

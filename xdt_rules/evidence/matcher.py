@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 import ahocorasick
@@ -107,12 +108,15 @@ class Matcher:
                 return False
             if latin_end and o_end < len(original) and is_ascii_alnum(original[o_end]):
                 return False
+        if not nt.spaced:
+            return True
         breaks = entry.breaks if entry is not None else frozenset()
-        for pos in range(hit.start + 1, hit.end):
-            gap = nt.gaps[pos]
-            if gap and "\n" not in gap and "\r" not in gap:
-                if is_ascii_alnum(text[pos - 1]) and is_ascii_alnum(text[pos]) and (pos - hit.start) not in breaks:
-                    return False
+        i = bisect_right(nt.spaced, hit.start)
+        while i < len(nt.spaced) and nt.spaced[i] < hit.end:
+            pos = nt.spaced[i]
+            if is_ascii_alnum(text[pos - 1]) and is_ascii_alnum(text[pos]) and (pos - hit.start) not in breaks:
+                return False
+            i += 1
         return True
 
 

@@ -43,6 +43,7 @@ class NormText:
     text: str
     src: tuple[int, ...]
     gaps: tuple[str, ...]
+    spaced: tuple[int, ...] = ()  # positions whose gap holds a space but no line break (rare; checked per match)
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original [start, end) of the normalised span [start, end) (end > start)."""
@@ -87,7 +88,8 @@ def normalize(text: str, replacements: dict[int, str] | None = None) -> NormText
         for pos, repl in replacements.items():
             chars[pos : pos + len(repl)] = repl
         norm_text = "".join(chars)
-    return NormText(text, norm_text, tuple(src), tuple(gaps))
+    spaced = tuple(i for i, g in enumerate(gaps) if g and "\n" not in g and "\r" not in g)
+    return NormText(text, norm_text, tuple(src), tuple(gaps), spaced)
 
 
 def normalize_key(term: str) -> str:

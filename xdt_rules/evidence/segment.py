@@ -64,6 +64,6 @@ def sentences(nt: NormText) -> list[Sentence]:
     return out
 
 
-def sentence_at(sents: list[Sentence], pos: int) -> Sentence:
-    starts = [s.start for s in sents]
-    return sents[max(bisect_right(starts, pos) - 1, 0)]
+def sentence_index(starts: list[int], pos: int) -> int:
+    """Index of the sentence holding ``pos``, given the sentences' start offsets."""
+    return max(bisect_right(starts, pos) - 1, 0)

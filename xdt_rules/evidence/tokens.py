@@ -44,16 +44,31 @@ def tokenizer(keywords: KeywordSet) -> jieba.Tokenizer:
         return tok
 
 
+_CUTS: dict[tuple[str, str, int, int], bool] = {}
+
+
 def cuts_word(keywords: KeywordSet, text: str, start: int, end: int, window: int = 6) -> bool:
-    """True when ``text[start:end]`` begins or ends inside a longer jieba word."""
+    """True when ``text[start:end]`` begins or ends inside a longer jieba word.
+
+    Only a window around the match is segmented; results are memoised per window, since the
+    same phrases recur across the pages of an application and across applications.
+    """
     lo = max(0, start - window)
     hi = min(len(text), end + window)
+    key = (keywords.content_hash, text[lo:hi], start - lo, end - lo)
+    cached = _CUTS.get(key)
+    if cached is not None:
+        return cached
     pos = lo
     bounds = {lo}
     for token in tokenizer(keywords).cut(text[lo:hi], HMM=False):
         pos += len(token)
         bounds.add(pos)
-    return start not in bounds or end not in bounds
+    result = start not in bounds or end not in bounds
+    if len(_CUTS) > 100_000:
+        _CUTS.clear()
+    _CUTS[key] = result
+    return result
 
 
 def tokens(keywords: KeywordSet, text: str) -> list[str]:
