@@ -129,3 +129,49 @@ def test_batch_over_the_real_world_pdf_corpus_completes(tmp_path: Path):
 
     ranking = load_workbook(out / "summary.xlsx")["排名"]
     assert ranking.max_row == len(pdfs) + 1
+
+
+def _work_sleeps(payload, context, reporter):
+    seconds, extra = payload
+    reporter.file_started("扫描件.pdf", extra)
+    time.sleep(seconds)
+    reporter.file_finished("扫描件.pdf", 3)
+    return "ok"
+
+
+def test_time_limit_grows_with_the_pages_ocr_will_read():
+    events = []
+    with LocalProcessExecutor(_work_sleeps, None, jobs=2, file_timeout=1.0) as executor:
+        executor.submit("slow-but-scanned", (2.0, 3.0))  # allowed 1 + 3 s
+        executor.submit("stuck", (30.0, 0.5))  # allowed 1.5 s
+        while executor.busy:
+            events += executor.poll(0.5)
+    outcome = {e.task_id: e for e in events if isinstance(e, (TaskDone, TaskFailed))}
+    assert isinstance(outcome["slow-but-scanned"], TaskDone)
+    assert outcome["stuck"].kind == "timeout" and "1.5 秒" in outcome["stuck"].reason
+    assert outcome["stuck"].file == "扫描件.pdf"
+
+
+def test_ocr_allowance_counts_pages_without_text(tmp_path: Path):
+    from reportlab.pdfgen import canvas
+
+    from xdt_rules.batch.work import ocr_time_allowance
+
+    text_pdf = make_pdf(tmp_path / "text.pdf", ["公司上线ERP系统，实现了业务财务一体化管理。"], pages=3)
+    mixed = tmp_path / "mixed.pdf"
+    c = canvas.Canvas(str(mixed))
+    c.drawString(50, 800, "This page has a text layer of more than twenty characters.")
+    c.showPage()
+    c.rect(50, 50, 400, 600, fill=1)  # a 'scan': no text
+    c.showPage()
+    c.showPage()
+    c.save()
+    auto = {"ocr": "auto"}
+    assert ocr_time_allowance(text_pdf, auto, 20) == 0
+    assert ocr_time_allowance(mixed, auto, 20) == 40
+    assert ocr_time_allowance(mixed, {"ocr": "force"}, 20) == 60
+    assert ocr_time_allowance(mixed, {"ocr": "off"}, 20) == 0
+    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    assert ocr_time_allowance(tmp_path / "photo.jpg", auto, 20) == 20
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 nothing")
+    assert ocr_time_allowance(tmp_path / "broken.pdf", auto, 20) == 0

@@ -32,7 +32,7 @@ from typing import Any, Literal, Protocol
 class Reporter(Protocol):
     """What a work function tells the parent while it runs (for time limits and progress)."""
 
-    def file_started(self, path: str) -> None: ...
+    def file_started(self, path: str, extra_seconds: float = 0.0) -> None: ...
 
     def file_finished(self, path: str, pages: int) -> None: ...
 
@@ -108,8 +108,8 @@ class _PipeReporter:
         self.conn = conn
         self.task_id = ""
 
-    def file_started(self, path: str) -> None:
-        self.conn.send(("start", self.task_id, str(path)))
+    def file_started(self, path: str, extra_seconds: float = 0.0) -> None:
+        self.conn.send(("start", self.task_id, str(path), float(extra_seconds)))
 
     def file_finished(self, path: str, pages: int) -> None:
         self.conn.send(("end", self.task_id, str(path), int(pages)))
@@ -176,6 +176,7 @@ class _Worker:
     task_id: str | None = None
     file: str | None = None
     file_started: float = 0.0
+    file_extra: float = 0.0  # more time for this file (OCR of its scanned pages)
     tasks_done: int = 0
     peak_rss_mb: float = 0.0
 
@@ -278,7 +279,8 @@ class LocalProcessExecutor(Executor):
             now = time.monotonic()
             for worker in self._workers:
                 if worker.file is not None:
-                    wait_for = min(wait_for, max(0.0, worker.file_started + self.file_timeout - now))
+                    deadline = worker.file_started + self.file_timeout + worker.file_extra
+                    wait_for = min(wait_for, max(0.0, deadline - now))
         handles: list[Any] = [w.conn for w in self._workers] + [w.process.sentinel for w in self._workers]
         if handles:
             ready = set(wait(handles, wait_for))
@@ -305,6 +307,7 @@ class LocalProcessExecutor(Executor):
         kind, task_id = message[0], message[1]
         if kind == "start":
             worker.file = message[2]
+            worker.file_extra = message[3] if len(message) > 3 else 0.0
             worker.file_started = time.monotonic()
             events.append(FileStarted(task_id, message[2]))
         elif kind == "end":
@@ -342,7 +345,8 @@ class LocalProcessExecutor(Executor):
         for worker in list(self._workers):
             if worker.task_id is None or worker.file is None:
                 continue
-            if now - worker.file_started < self.file_timeout:
+            limit = self.file_timeout + worker.file_extra
+            if now - worker.file_started < limit:
                 continue
             task_id, file = worker.task_id, worker.file
             # pdfium cannot be interrupted from Python: the only reliable stop is killing the process.
@@ -350,8 +354,7 @@ class LocalProcessExecutor(Executor):
             self.stats.timeouts += 1
             self.stats.workers_replaced += 1
             events.append(TaskFailed(task_id, "timeout",
-                                     f"解析超时（超过 {self.file_timeout:g} 秒）/ parse timed out after {self.file_timeout:g} s",
-                                     file=file))
+                                     f"解析超时（超过 {limit:g} 秒）/ parse timed out after {limit:g} s", file=file))
 
     def close(self, *, kill: bool = False) -> None:
         for worker in list(self._workers):

@@ -53,6 +53,7 @@ class BatchOptions(BaseModel):
     extract_options: dict[str, Any] = Field(default_factory=dict)
     crops: bool = True
     start_method: str = "spawn"
+    ocr_page_seconds: float = Field(20.0, ge=0, description="extra time limit per page OCR may read")
 
 
 class Failure(BaseModel):
@@ -137,7 +138,7 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
     save_manifest(out, manifest)
 
     context = WorkContext(pipeline=pipeline, out_dir=str(out), cache_dir=cache_dir, zip_limits=options.zip_limits,
-                          passages=options.duplicates)
+                          passages=options.duplicates, ocr_page_seconds=options.ocr_page_seconds)
     if executor is None:
         executor = LocalProcessExecutor(run_application, context, jobs=options.jobs, file_timeout=options.file_timeout,
                                         start_method=options.start_method)

@@ -58,6 +58,7 @@ class WorkContext:
     cache_dir: str | None
     zip_limits: ZipLimits = field(default_factory=ZipLimits)
     passages: bool = True
+    ocr_page_seconds: float = 20.0  # extra time limit per page that OCR may read
 
 
 class AppTask(BaseModel):
@@ -121,7 +122,8 @@ class CachingLoader:
     """``load_document`` for screening: tells the parent which file is being parsed (for the time
     limit), and reads/writes the parsed-document cache around the real extractor."""
 
-    def __init__(self, pipeline: Pipeline, cache: Any | None, reporter: Reporter, known_sha: dict[str, str]):
+    def __init__(self, pipeline: Pipeline, cache: Any | None, reporter: Reporter, known_sha: dict[str, str],
+                 *, ocr_page_seconds: float = 0.0):
         from ..cache import cache_key
 
         self._extract = pipeline.extract
@@ -130,6 +132,7 @@ class CachingLoader:
         self._cache = cache
         self._reporter = reporter
         self._known = known_sha
+        self._ocr_page_seconds = ocr_page_seconds
         self.pages = 0
         self.files = 0
         self.extract_seconds = 0.0  # parsing on cache misses
@@ -145,6 +148,10 @@ class CachingLoader:
             t1 = time.perf_counter()
             self.cache_seconds += t1 - t0
             if document is None:
+                extra = ocr_time_allowance(Path(path), options, self._ocr_page_seconds)
+                if extra:
+                    self._reporter.file_started(shown, extra)  # restarts the clock with more time
+                t1 = time.perf_counter()
                 document = self._extract(Path(path), options)
                 t2 = time.perf_counter()
                 self.extract_seconds += t2 - t1
@@ -198,7 +205,7 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppD
     app_input = pipeline.make_input(name=entry.name, root=root, files=files, file_errors=errors)
 
     cache = DocumentCache(ctx.cache_dir) if ctx.cache_dir else None
-    loader = CachingLoader(pipeline, cache, reporter, known_hashes(entry))
+    loader = CachingLoader(pipeline, cache, reporter, known_hashes(entry), ocr_page_seconds=ctx.ocr_page_seconds)
     outcome = pipeline.screen(app_input, pipeline.settings, load_document=loader)
     t_screened = time.perf_counter()
     written = pipeline.write(outcome, Path(ctx.out_dir), settings=pipeline.settings)
@@ -222,6 +229,61 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppD
         seconds=round(time.perf_counter() - started, 3),
         stage_seconds={k: round(v, 4) for k, v in stages.items()},
     )
+
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
+_SCANNED_PAGE_CHARS = 20  # a PDF page with fewer text characters is probably a scan
+
+
+def _option(options: Any, name: str, default: Any = None) -> Any:
+    if isinstance(options, dict):
+        return options.get(name, default)
+    return getattr(options, name, default)
+
+
+def ocr_time_allowance(path: Path, options: Any, per_page: float) -> float:
+    """Extra seconds the time limit grants a file for OCR: ``per_page`` for each page OCR will
+    probably read (PDF pages without a text layer, images, images embedded in a DOCX).
+
+    OCR takes seconds per page, so a 60-page scanned contract is slow, not stuck; a flat limit
+    would kill it. Counting is cheap (pdfium's character count per page, the DOCX zip directory)
+    and only done on a cache miss with OCR on.
+    """
+    mode = _option(options, "ocr", "off")
+    if per_page <= 0 or mode in (None, "off"):
+        return 0.0
+    suffix = path.suffix.lower()
+    try:
+        if suffix in _IMAGE_SUFFIXES:
+            return per_page
+        if suffix == ".docx":
+            import zipfile
+
+            with zipfile.ZipFile(path) as archive:
+                images = sum(1 for n in archive.namelist()
+                             if n.startswith("word/media/") and n.lower().endswith(_IMAGE_SUFFIXES))
+            return per_page * images
+        if suffix != ".pdf":
+            return 0.0
+        import pypdfium2 as pdfium
+
+        pdf = pdfium.PdfDocument(str(path), password=_option(options, "password"))
+        try:
+            if mode == "force":
+                return per_page * len(pdf)
+            scanned = 0
+            for index in range(len(pdf)):
+                page = pdf[index]
+                textpage = page.get_textpage()
+                if textpage.count_chars() < _SCANNED_PAGE_CHARS:
+                    scanned += 1
+                textpage.close()
+                page.close()
+            return per_page * scanned
+        finally:
+            pdf.close()
+    except Exception:  # noqa: BLE001 - unreadable here means unreadable in extract too: no OCR
+        return 0.0
 
 
 @lru_cache(maxsize=4)

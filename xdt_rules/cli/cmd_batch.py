@@ -33,6 +33,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="跳过输入与规则均未变化的已完成申报 / skip applications already done with the same inputs and rules")
     parser.add_argument("--file-timeout", type=_positive_float, default=120.0, metavar="SECONDS",
                         help="单个文件解析时限，超时记为解析超时（默认 120，0 为不限）/ per-file parse limit")
+    parser.add_argument("--ocr-page-timeout", type=_positive_float, default=20.0, metavar="SECONDS",
+                        help="需识别的扫描页每页追加的时限（默认 20）/ extra limit per page needing OCR")
     parser.add_argument("--cache-dir", metavar="DIR", help="解析缓存目录（默认 OUT/.cache）/ parsed-document cache")
     parser.add_argument("--no-cache", action="store_true", help="不使用解析缓存 / do not cache parsed documents")
     parser.add_argument("--strict", action="store_true",
@@ -59,12 +61,16 @@ def run(args: argparse.Namespace) -> int:
     extract_options = {"ocr": args.ocr}
     if args.password:
         extract_options["password"] = args.password
+    if not args.no_cache:
+        # OCR results (per page image) live beside the parsed documents, so a new extractor
+        # version re-parses PDFs without running OCR on the same scans again.
+        extract_options["cache_dir"] = os.path.join(args.cache_dir or os.path.join(args.out, ".cache"), "ocr")
     options = BatchOptions(
         jobs=max(1, args.jobs), file_timeout=args.file_timeout or None, resume=args.resume,
         cache_dir=args.cache_dir, use_cache=not args.no_cache, quiet=args.quiet,
         duplicates=not args.no_duplicates, min_duplicate_chars=args.min_duplicate_chars,
         zip_limits=ZipLimits(max_total_mb=args.zip_max_mb), framework=args.framework,
-        extract_options=extract_options, crops=not args.no_crops,
+        extract_options=extract_options, crops=not args.no_crops, ocr_page_seconds=args.ocr_page_timeout,
     )
     factory = resolve_reference(args.pipeline) if args.pipeline else screen_pipeline
     pipeline = factory(framework=args.framework, extract_options=extract_options, crops=not args.no_crops)
