@@ -146,6 +146,20 @@ def test_planned_beats_negated_and_implemented_beats_both():
     assert i.needs_confirmation and any("矛盾" in x for x in i.reasons)
 
 
+def test_single_vague_achievement_among_plans_is_planned():
+    r = score([mention("1.2.4", "逐步开展设备稼动率分析。", "设备稼动率"),
+               mention("1.2.4", "计划2025年底前完成设备数据采集并建设设备管理平台。", "设备管理平台", polarity="planned", block=1),
+               mention("1.2.4", "拟于2026年完成设备管理平台建设。", "设备管理平台", polarity="planned", block=2)])
+    i = item(r, "1.2.4")
+    assert (i.status, i.score, i.needs_confirmation) == ("planned", 0.0, True)
+    assert i.rules_fired[0] == "systems:thin_mostly_planned" and "以规划为主" in i.reasons
+    # with a date (or a product name) the achievement stands, plans or not
+    r = score([mention("1.2.4", "2023年开展设备稼动率分析。", "设备稼动率"),
+               mention("1.2.4", "计划建设设备管理平台。", "设备管理平台", polarity="planned", block=1),
+               mention("1.2.4", "拟建设设备管理平台。", "设备管理平台", polarity="planned", block=2)])
+    assert item(r, "1.2.4").status == "met"
+
+
 def test_fuzzy_only_and_ocr_only():
     r = score([mention("1.3.2", "制造执行糸统已上线。", "制造执行糸统", kind="fuzzy", confidence=0.8)])
     i = item(r, "1.3.2")
@@ -175,6 +189,14 @@ def test_level_override_for_4_1_1():
     r = score([mention("4.1.1", "公司通过数字化水平评测，达到二级。", "二级", kind="cue"),
                mention("4.1.1", "数字化水平评测证书 二级", "二级", kind="cue", file="证书.pdf")])
     assert item(r, "4.1.1").rules_fired[0] == "4.1.1:level_certified"
+
+
+def test_demonstration_with_several_facets_in_one_sentence():
+    sentence = "模式被作为典型案例推广，带动6家企业接入溯源系统。"
+    r = score([mention("5.1.1", sentence, "典型案例", kind="term"),
+               mention("5.1.1", sentence, "带动6家企业", kind="cue", term="带动企业")])
+    i = item(r, "5.1.1")
+    assert i.status == "met" and i.rules_fired[0] == "demonstration:several_facets" and i.score == 12.0
 
 
 def test_demonstration_needs_several_facts():

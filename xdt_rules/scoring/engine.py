@@ -176,11 +176,18 @@ def session_exists(engine: RuleEngine, sid: str) -> bool:
     return True
 
 
+_BY_BOOK: dict[int, tuple[RuleBook, RuleEngine]] = {}
+
+
 def engine_for(book: RuleBook) -> RuleEngine:
     """The compiled engine of a rule book, once per process per rule content."""
     with _LOCK:
+        known = _BY_BOOK.get(id(book))
+        if known is not None and known[0] is book:
+            return known[1]
         eng = RuleEngine(book)
         cached = _COMPILED.get(eng.ruleset_name)
         if cached is None:
             _COMPILED[eng.ruleset_name] = cached = eng
+        _BY_BOOK[id(book)] = (book, cached)  # keeps the book alive, so its id is not reused
         return cached
