@@ -143,3 +143,18 @@ def test_batch_with_hostile_zips_completes_and_reports_each_problem(tmp_path: Pa
     # --strict turns file problems into a non-zero exit
     strict = run_batch_cli(batch, tmp_path / "out2", "--jobs", "1", "--quiet", "--strict", "--pipeline", FAKE)
     assert strict.returncode == 3, strict.stderr
+
+
+def test_out_inside_the_batch_folder_is_not_an_application(tmp_path: Path):
+    batch = tmp_path / "batch"
+    write_text_app(batch / "甲", "上线ERP系统。")
+    out = batch / "结果"
+    assert main(["batch", str(batch), "--out", str(out), "--jobs", "1", "--quiet", "--pipeline", FAKE]) == 0
+    assert main(["batch", str(batch), "--out", str(out), "--jobs", "1", "--quiet", "--pipeline", FAKE]) == 0
+    rows = (out / "summary.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
+    assert [r.split(",")[1] for r in rows] == ["甲"]
+
+
+def test_missing_batch_folder_is_a_one_line_error(tmp_path: Path, capsys):
+    assert main(["batch", str(tmp_path / "没有"), "--out", str(tmp_path / "out"), "--pipeline", FAKE]) == 1
+    assert "批量目录不存在" in capsys.readouterr().err

@@ -32,6 +32,9 @@ STATUS_ORDER = list(STATUS_LABELS)
 # Fill colours for the 明细 sheet and the HTML (light, print-friendly).
 STATUS_COLOURS = {"met": "C6EFCE", "partial": "FFEB9C", "planned": "DDEBF7", "negated": "F8CBAD", "not_found": "EDEDED"}
 CONFIRM_MARK = "（需确认）"
+# index.html lists at most this many shared passages (a big batch can have thousands); the
+# workbook's 重复段落 sheet has them all.
+INDEX_PASSAGES = 500
 
 ROW_DONE = "完成"
 ROW_FAILED = "失败"
@@ -334,11 +337,11 @@ def write_index(path: Path, data: SummaryData) -> Path:
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["url"] = lambda name: quote(name)
     first_dup: dict[str, int] = {}
-    for index, passage in enumerate(data.duplicates.passages, start=1):
+    for index, passage in enumerate(data.duplicates.passages[:INDEX_PASSAGES], start=1):
         first_dup.setdefault(passage.app_a, index)
         first_dup.setdefault(passage.app_b, index)
     html = env.get_template("index.html.j2").render(
-        first_dup=first_dup,
+        first_dup=first_dup, shown_passages=data.duplicates.passages[:INDEX_PASSAGES],
         data=data, labels=STATUS_LABELS, order=STATUS_ORDER, colours=STATUS_COLOURS,
         done=[r for r in data.rows if r.state == ROW_DONE],
         not_done=[r for r in data.rows if r.state != ROW_DONE],
