@@ -270,3 +270,20 @@ def test_highlight_context_and_fallback():
 
 def test_settings_carry_crops_flag():
     assert ScreenSettings().crops is True and ScreenSettings(crops=False).crops is False
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "pdf" / "08_line_wraps_tobacco"
+
+
+@pytest.mark.skipif(not SAMPLE.is_dir(), reason="samples not built")
+def test_real_evidence_marks_on_a_sample_with_line_wrapped_terms(tmp_path):
+    from xdt_rules.report.html import MAX_EVIDENCE_SHOWN
+    from xdt_rules.screen import collect_application, screen_application
+
+    settings = ScreenSettings(extract=ExtractOptions(ocr="off"))
+    outcome = screen_application(collect_application(SAMPLE), settings)
+    html = render_result(outcome.result, documents=outcome.documents)
+    expected = [ev.matched for item in outcome.result.items for ev in item.evidence[:MAX_EVIDENCE_SHOWN]]
+    assert parse(html).marks == expected
+    assert any("\n" in m for m in expected)  # terms split by a line break are marked whole
+    assert "匹配位置与句子不一致" not in html

@@ -116,3 +116,27 @@ def test_schema_describes_the_written_json(tmp_path, capsys):
 def test_schema_of_other_models(capsys):
     assert main(["schema", "--model", "validation-report"]) == 0
     assert json.loads(capsys.readouterr().out)["title"] == "ValidationReport"
+
+
+def test_rule_file_problems_are_reported_with_file_and_line(tmp_path, capsys, monkeypatch):
+    import shutil
+
+    root = Path(__file__).resolve().parents[1]
+    shutil.copytree(root / "rules", tmp_path / "data" / "rules")
+    shutil.copytree(root / "keywords", tmp_path / "data" / "keywords")
+    monkeypatch.setenv("XDT_DATA_DIR", str(tmp_path / "data"))
+    rules = tmp_path / "data" / "rules" / "kunming-xdt" / "rules.yaml"
+    text = rules.read_text(encoding="utf-8")
+    folder, _ = _apps(tmp_path)
+    # a shadowed rule: a warning, screening goes on
+    rules.write_text(text.replace("when: [entity >= 1]\n", "when: [implemented >= 1]\n", 1), encoding="utf-8")
+    assert main(["screen", str(folder), "--out", str(tmp_path / "out"), "--no-crops"]) == 0
+    err = capsys.readouterr().err
+    assert "永远不会命中" in err and f"{rules}:" in err
+    # a bad status: an error naming file and line, nothing screened
+    bad = text.replace("        status: met", "        status: done", 1)
+    rules.write_text(bad, encoding="utf-8")
+    line = bad.splitlines().index("        status: done") + 1
+    assert main(["screen", str(folder), "--out", str(tmp_path / "out2"), "--no-crops"]) == 1
+    err = capsys.readouterr().err
+    assert f"{rules}:{line}" in err and "done" in err and not (tmp_path / "out2").exists()

@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..errors import XdtError
     from ..ingest import ExtractOptions
+    from ..scoring import load_rulebook
     from ..screen import ScreenSettings, collect_application, screen_application, write_outputs
 
     import sys
@@ -42,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
     errs = Console(stderr=True)
     settings = ScreenSettings(framework=args.framework, crops=not args.no_crops,
                               extract=ExtractOptions(password=args.password, ocr=args.ocr))
+    # Rule-file problems first: errors stop here (file and line), warnings are shown once.
+    for issue in load_rulebook(args.framework).report.warnings:
+        errs.print(f"[yellow]{issue.one_line()}[/]", markup=True, highlight=False, soft_wrap=True)
     out = Path(args.out)
     used: set[str] = set()
     rows = []
@@ -50,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             app = collect_application(given)
         except XdtError as exc:
-            errs.print(f"[red]错误 / error:[/] {exc.one_line()}", markup=True, highlight=False)
+            errs.print(f"[red]错误 / error:[/] {exc.one_line()}", markup=True, highlight=False, soft_wrap=True)
             continue
         app = app.model_copy(update={"name": _unique(app.name, used)})
         outcome = screen_application(app, settings)
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         anything_read = anything_read or read > 0
         rows.append((result, paths))
         for error in result.errors:
-            errs.print(f"[yellow]{result.application}[/]: {error}", markup=True, highlight=False)
+            errs.print(f"[yellow]{result.application}[/]: {error}", markup=True, highlight=False, soft_wrap=True)
     if not rows:
         raise XdtError("没有可预审的申报材料", "no application could be screened")
     table = Table(title="预审结果（初步，须人工确认）/ preliminary — a reviewer must confirm", title_justify="left",
@@ -83,6 +87,6 @@ def run(args: argparse.Namespace) -> int:
     console.print(table)
     console.print(f"输出 / written to: {out}", soft_wrap=True, highlight=False)
     if not anything_read:
-        errs.print("[red]没有任何文件可以读取 / nothing could be read[/]", markup=True)
+        errs.print("[red]没有任何文件可以读取 / nothing could be read[/]", markup=True, soft_wrap=True)
         return 1
     return 0
