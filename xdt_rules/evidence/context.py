@@ -135,10 +135,12 @@ class ContextRules:
                 best, chosen = rank, cue
         return chosen
 
-    def _decide_scope(self, cues: list[Cue], start: int, end: int) -> Decision | None:
+    def _decide_scope(self, cues: list[Cue], start: int, end: int, own_clause: bool = True) -> Decision | None:
         generic = [c for c in cues if c.kind == "generic"]
-        if generic:
+        if generic and own_clause:
             return Decision("generic", generic[0].text)
+        # "行业普遍采用…" speaks of its own clause's subject; it says nothing about the neighbours
+        cues = [c for c in cues if c.kind != "generic"]
         stage = [c for c in cues if c.kind == "stage"]
         if stage:
             return Decision("planned", stage[0].text)
@@ -167,7 +169,8 @@ class ContextRules:
             after = [b for b in clauses if b >= c_hi]
             for lo in before + after:
                 hi = sentence.clause(lo)[1]
-                decision = self._decide_scope([c for c in cues if lo <= c.start and c.end <= hi], start, end)
+                decision = self._decide_scope([c for c in cues if lo <= c.start and c.end <= hi], start, end,
+                                              own_clause=False)
                 if decision is not None:
                     break
         if decision is not None and decision.polarity == "implemented" and not any(
