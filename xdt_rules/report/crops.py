@@ -170,19 +170,25 @@ class CropRenderer:
             self._pages.popitem(last=False)
         return image
 
-    def crop(self, ev: EvidenceRef) -> str | None:
-        """A data URI of the page region around the evidence with its box drawn, or None."""
-        if self.made >= self.limits.per_report or not self.available(ev):
+    def crop(self, evidence: EvidenceRef | Sequence[EvidenceRef]) -> str | None:
+        """A data URI of the page region around the evidence (one sentence, or cells of one table row) with boxes drawn."""
+        evs = [evidence] if isinstance(evidence, EvidenceRef) else list(evidence)
+        if not evs or self.made >= self.limits.per_report or not self.available(evs[0]):
             return None
+        ev = evs[0]
         doc = self._docs[ev.file]
-        block = self._blocks[ev.file][ev.block]
         if ev.page is None:
             return None
-        segments = span_segments(block, ev.start, ev.end)
-        if segments:
-            boxes = [self._located(doc, ev.page, text, line, estimate) for text, line, estimate in segments]
-        else:
-            boxes = span_boxes(block, ev.start, ev.end)
+        # Spans of the same page of the same file (one sentence, or the cells of one table row).
+        same = [one for one in evs if one.file == ev.file and one.page == ev.page and one.block in self._blocks[ev.file]]
+        blocks = [self._blocks[ev.file][one.block] for one in same]
+        boxes: list[BBox] = []
+        for one, block in zip(same, blocks):
+            segments = span_segments(block, one.start, one.end)
+            if segments:
+                boxes += [self._located(doc, ev.page, text, line, estimate) for text, line, estimate in segments]
+            else:
+                boxes += span_boxes(block, one.start, one.end)
         if not boxes:
             return None
         try:
@@ -196,8 +202,8 @@ class CropRenderer:
         width, height = image.size  # type: ignore[attr-defined]
         box = union(boxes)
         # Show the paragraph's width (a whole table row for a cell) and a few lines around the span.
-        area = union([box] + ([block.bbox] if block.bbox is not None else []))
-        if block.table is not None:
+        area = union([box] + [b.bbox for b in blocks if b.bbox is not None])
+        if any(b.table is not None for b in blocks):
             x0, x1 = 0, width
         else:
             x0 = max(0, int((area.x0 - MARGIN_X_PT) * scale))

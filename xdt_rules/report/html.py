@@ -1,12 +1,14 @@
 """The per-application HTML report: one self-contained Chinese file (inline CSS, JS and images).
 
-Everything from the documents is escaped by Jinja2's autoescape; the highlight is built here as
-(before, match, after) strings so the template escapes each part and the ``<mark>`` lands on
-exactly the evidence's characters.
+Everything from the documents is escaped by Jinja2's autoescape; highlights are built here as
+plain-text segments so the template escapes each part and every ``<mark>`` lands on exactly its
+evidence's characters (``data-start``/``data-end`` carry the block offsets). An item's matches in
+one sentence are shown together in that sentence (a table cell with its whole row).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ..catalogue import Catalogue, load_catalogue
-from ..models import ApplicationResult, EvidenceRef, ItemResult
+from ..models import ApplicationResult, Block, Document, EvidenceRef, ItemResult
 from .crops import CropLimits, CropRenderer
 
 if TYPE_CHECKING:
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CONTEXT_CHARS = 90  # characters of the sentence shown on each side of a match
-MAX_EVIDENCE_SHOWN = 12  # per item; the rest are listed folded
+MAX_PASSAGES_SHOWN = 10  # per item; the JSON has them all
 
 STATUS_ZH = {"met": "已具备", "partial": "证据较弱", "planned": "仅有规划", "negated": "明确未具备", "not_found": "未找到"}
 POLARITY_ZH = {"implemented": "已实施", "planned": "规划", "negated": "否定", "generic": "泛泛/他方",
@@ -61,12 +63,28 @@ def highlight(ev: EvidenceRef, context: int = CONTEXT_CHARS) -> Highlight:
 
 
 @dataclass
-class EvidenceView:
-    ref: EvidenceRef
-    hl: Highlight
-    polarity_zh: str
-    kind_zh: str
+class Segment:
+    """A piece of a passage; a mark when ``ev`` is set (its text is exactly ``ev.matched``)."""
+
+    text: str
+    ev: EvidenceRef | None = None
+    title: str = ""
+
+
+@dataclass
+class PassageView:
+    """One sentence (or table row) of a document with all of an item's matches in it marked."""
+
     where: str
+    segments: list[Segment]
+    evidence: list[EvidenceRef]
+    polarities: list[tuple[str, str]]
+    kinds: list[str]
+    ocr: bool
+    row: bool
+    cut_before: bool = False
+    cut_after: bool = False
+    inexact: list[str] = field(default_factory=list)
     crop: str | None = None
 
 
@@ -75,8 +93,43 @@ class ItemView:
     result: ItemResult
     status_zh: str
     rules: list[tuple[str, str]]
-    evidence: list[EvidenceView] = field(default_factory=list)
-    more: int = 0
+    passages: list[PassageView] = field(default_factory=list)
+    more_evidence: int = 0
+    more_passages: int = 0
+
+
+class TableRows:
+    """Table rows of the documents, so a table-cell match is shown with its whole row."""
+
+    def __init__(self, documents: Sequence[Document]):
+        cells: dict[tuple[str, int, int], list[Block]] = {}
+        self._row_of: dict[tuple[str, int], tuple[str, int, int]] = {}
+        for doc in documents:
+            for block in doc.blocks:
+                if block.table is not None and block.row is not None and block.kind == "table_cell":
+                    key = (doc.name, block.table, block.row)
+                    cells.setdefault(key, []).append(block)
+                    self._row_of[(doc.name, block.index)] = key
+        self._rows: dict[tuple[str, int, int], tuple[str, dict[int, int]]] = {}
+        for key, blocks in cells.items():
+            blocks.sort(key=lambda b: (b.col if b.col is not None else 0, b.index))
+            parts, offsets, pos = [], {}, 0
+            for b in blocks:
+                offsets[b.index] = pos
+                parts.append(b.text)
+                pos += len(b.text) + len(ROW_SEPARATOR)
+            self._rows[key] = (ROW_SEPARATOR.join(parts), offsets)
+
+    def row(self, file: str, block: int) -> tuple[tuple[str, int, int], str, int] | None:
+        """(row key, row text, offset of the block's text in it), or None when the block is no table cell."""
+        key = self._row_of.get((file, block))
+        if key is None:
+            return None
+        text, offsets = self._rows[key]
+        return key, text, offsets[block]
+
+
+ROW_SEPARATOR = " │ "
 
 
 def _where(ev: EvidenceRef) -> str:
@@ -85,6 +138,82 @@ def _where(ev: EvidenceRef) -> str:
         parts.append(f"第 {ev.page} 页")
     parts.append(f"块 {ev.block}")
     return " · ".join(parts)
+
+
+def _title(ev: EvidenceRef) -> str:
+    bits = [KIND_ZH.get(ev.kind or "", ev.kind or ""), POLARITY_ZH.get(ev.polarity, ev.polarity)]
+    if ev.term and ev.term != ev.matched:
+        bits.append(f"规范词：{ev.term}")
+    return " · ".join(b for b in bits if b)
+
+
+def _place(ev: EvidenceRef, text: str, shift: int) -> tuple[int, bool]:
+    """Where ev.matched starts in ``text`` (block offset ``ev.start`` moved by ``shift``); exact or found."""
+    pos = ev.start + shift
+    if 0 <= pos and text[pos:pos + len(ev.matched)] == ev.matched and ev.end - ev.start == len(ev.matched):
+        return pos, True
+    return text.find(ev.matched) if ev.matched else -1, False
+
+
+def passages(evidence: Sequence[EvidenceRef], rows: TableRows | None = None,
+             context: int = CONTEXT_CHARS) -> list[PassageView]:
+    """Group an item's evidence by sentence (table cells by row); overlapping matches go to a second copy."""
+    groups: dict[tuple, list[tuple[EvidenceRef, str, int, bool]]] = {}
+    for ev in evidence:
+        row = rows.row(ev.file, ev.block) if rows is not None else None
+        if row is not None:
+            key, text, offset = row
+            if _place(ev, text, offset)[1]:
+                groups.setdefault(("row",) + key, []).append((ev, text, offset, True))
+                continue
+        sentence_shift = -(ev.sentence_start or 0)
+        groups.setdefault((ev.file, ev.block, ev.sentence_start, ev.text), []).append(
+            (ev, ev.text, sentence_shift, False))
+    views: list[PassageView] = []
+    for members in groups.values():
+        text, is_row = members[0][1], members[0][3]
+        placed: list[tuple[int, EvidenceRef, bool]] = []
+        lost: list[str] = []
+        for ev, _, shift, _ in members:
+            pos, exact = _place(ev, text, shift)
+            if pos < 0:
+                lost.append(ev.matched)
+            else:
+                placed.append((pos, ev, exact))
+        placed.sort(key=lambda p: (p[0], -len(p[1].matched)))
+        layers: list[list[tuple[int, EvidenceRef, bool]]] = []
+        for entry in placed:
+            for layer in layers:
+                if layer[-1][0] + len(layer[-1][1].matched) <= entry[0]:
+                    layer.append(entry)
+                    break
+            else:
+                layers.append([entry])
+        if not layers:
+            layers = [[]]
+        evs = [m[0] for m in members]
+        for layer in layers:
+            first = layer[0][0] if layer else 0
+            last = layer[-1][0] + len(layer[-1][1].matched) if layer else min(len(text), 2 * context)
+            b0, a1 = max(0, first - context), min(len(text), last + context)
+            segments: list[Segment] = []
+            cursor = b0
+            for pos, ev, _ in layer:
+                if pos > cursor:
+                    segments.append(Segment(text[cursor:pos]))
+                segments.append(Segment(text[pos:pos + len(ev.matched)], ev, _title(ev)))
+                cursor = pos + len(ev.matched)
+            if a1 > cursor:
+                segments.append(Segment(text[cursor:a1]))
+            layer_evs = [ev for _, ev, _ in layer] or evs
+            polarities = list(dict.fromkeys(ev.polarity for ev in layer_evs))
+            kinds = list(dict.fromkeys(KIND_ZH.get(ev.kind or "", ev.kind or "") for ev in layer_evs))
+            views.append(PassageView(
+                where=_where(layer_evs[0]), segments=segments, evidence=layer_evs,
+                polarities=[(p, POLARITY_ZH.get(p, p)) for p in polarities], kinds=[k for k in kinds if k],
+                ocr=any(ev.ocr for ev in layer_evs), row=is_row, cut_before=b0 > 0, cut_after=a1 < len(text),
+                inexact=[ev.matched for _, ev, exact in layer if not exact] + (lost if layer is layers[0] else [])))
+    return views
 
 
 def _rule_names(framework: str) -> dict[str, str]:
@@ -101,21 +230,25 @@ def _rule_names(framework: str) -> dict[str, str]:
     return names
 
 
-def _items_view(result: ApplicationResult, crops: CropRenderer | None, rule_names: dict[str, str]) -> list[ItemView]:
+def _items_view(result: ApplicationResult, crops: CropRenderer | None, rule_names: dict[str, str],
+                rows: TableRows | None) -> list[ItemView]:
     views = []
     for item in result.items:
         view = ItemView(result=item, status_zh=STATUS_ZH.get(item.status, item.status),
                         rules=[(key, rule_names.get(key, "")) for key in item.rules_fired])
+        all_passages = passages(item.evidence, rows)
+        view.passages = all_passages[:MAX_PASSAGES_SHOWN]
+        shown = {id(ev) for p in view.passages for ev in p.evidence}
+        view.more_passages = len(all_passages) - len(view.passages)
+        view.more_evidence = sum(1 for ev in item.evidence if id(ev) not in shown)
         made = 0
-        for ev in item.evidence[:MAX_EVIDENCE_SHOWN]:
-            crop = None
+        for passage in view.passages:
             # Crops for the strongest evidence first (evidence is sorted implemented-first).
-            if crops is not None and made < crops.limits.per_item and ev.polarity in ("implemented", "planned", "negated"):
-                crop = crops.crop(ev)
-                made += crop is not None
-            view.evidence.append(EvidenceView(ref=ev, hl=highlight(ev), polarity_zh=POLARITY_ZH.get(ev.polarity, ev.polarity),
-                                              kind_zh=KIND_ZH.get(ev.kind or "", ev.kind or ""), where=_where(ev), crop=crop))
-        view.more = max(0, len(item.evidence) - MAX_EVIDENCE_SHOWN)
+            if crops is None or made >= crops.limits.per_item:
+                break
+            if passage.polarities[0][0] in ("implemented", "planned", "negated"):
+                passage.crop = crops.crop(passage.evidence)
+                made += passage.crop is not None
         views.append(view)
     return views
 
@@ -146,7 +279,7 @@ def render_result(result: ApplicationResult, *, documents=(), crops: bool = True
     catalogue = load_catalogue(result.framework)
     renderer = CropRenderer(documents, password=password, limits=limits) if crops and documents else None
     try:
-        views = _items_view(result, renderer, _rule_names(result.framework))
+        views = _items_view(result, renderer, _rule_names(result.framework), TableRows(documents) if documents else None)
     finally:
         if renderer is not None:
             renderer.close()
