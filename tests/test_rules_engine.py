@@ -105,6 +105,9 @@ def test_table_row_date_counts_for_the_system_cell():
                            Block(index=2, kind="table_cell", text="已上线", table=0, row=1, col=3)])
     m = mention("1.3.2", "MES系统", "MES", in_table=True, block_kind="table_cell")
     assert item(score([m], [doc]), "1.3.2").rules_fired == ["systems:listed_with_date"]
+    # two cells of one row are one passage, not two
+    both = [m, mention("1.3.2", "已上线", "已上线", in_table=True, block_kind="table_cell", block=2)]
+    assert score_mentions(both, catalogue=CATALOGUE, book=load_rulebook(), documents=[doc]).facts["1.3.2"].passages == 1
     assert item(score([m]), "1.3.2").rules_fired == ["systems:thin"]  # without the row: one thin passage
 
 

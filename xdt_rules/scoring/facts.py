@@ -27,7 +27,7 @@ class ItemFacts(BaseModel):
     negated: int = Field(0, ge=0, description="“尚未/没有”语境的提及数")
     generic: int = Field(0, ge=0, description="泛泛而谈或他方情况的提及数")
     restates: int = Field(0, ge=0, description="疑似照抄评价内容的提及数")
-    passages: int = Field(0, ge=0, description="含已实施证据的不同句子（段落位置）数")
+    passages: int = Field(0, ge=0, description="含已实施证据的不同句子数（表格按整行算一处）")
     files: int = Field(0, ge=0, description="含已实施证据的不同文件数")
     terms: int = Field(0, ge=0, description="已实施证据中不同关键词（规范名）数")
     entity: int = Field(0, ge=0, description="已实施证据中厂商/产品名称的提及数")
@@ -81,14 +81,15 @@ class TableRows:
                     self._cell_row[(doc.sha256, block.index)] = key
         self._rows = {key: " ".join(parts) for key, parts in rows.items()}
 
+    def passage(self, m: Mention) -> tuple:
+        """What counts as one passage: the sentence, or the whole row for a table cell."""
+        key = self._cell_row.get((m.sha256, m.block)) if m.in_table else None
+        return ("row",) + key if key else (m.file, m.block, m.sentence_start)
+
     def context(self, m: Mention) -> str:
         """The sentence of a mention, or its whole table row when it sits in a table cell."""
         key = self._cell_row.get((m.sha256, m.block)) if m.in_table else None
         return self._rows.get(key, m.sentence) if key else m.sentence
-
-
-def _passage_key(m: Mention) -> tuple[str, int, int]:
-    return (m.file, m.block, m.sentence_start)
 
 
 def build_item_facts(mentions: Iterable[Mention], rows: TableRows | None = None) -> ItemFacts:
@@ -99,11 +100,11 @@ def build_item_facts(mentions: Iterable[Mention], rows: TableRows | None = None)
     for m in mentions:
         counts[m.polarity] += 1
     done = [m for m in mentions if m.polarity == "implemented"]
-    passages = {_passage_key(m) for m in done}
-    dated: set[tuple[str, int, int]] = set()
+    passages = {rows.passage(m) for m in done}
+    dated: set[tuple] = set()
     for m in done:
         if has_date(rows.context(m)):
-            dated.add(_passage_key(m))
+            dated.add(rows.passage(m))
     quantities = {(m.file, m.block, m.quantity.text, m.quantity.value, m.quantity.unit)
                   for m in done if m.quantity is not None}
     return ItemFacts(
