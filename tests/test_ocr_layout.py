@@ -65,16 +65,49 @@ def test_headings_by_size_and_by_numbering() -> None:
     lines = [
         big,
         line("一、企业基本情况", 100, 120, 340),
-        line("公司成立于2006年，注册资本5800万元，位于昆明经济技术开发区。", 160, 170, 1000),
-        line("1.2 设备联网", 100, 215, 300),
+        line("公司成立于2006年，注册资本5800万元，位于昆明经济技术开发区信息产业", 160, 170, 1000),
+        line("基地，占地面积86亩。", 100, 215, 400),
+        line("1.2 设备联网", 100, 260, 300),
+        line("公司建成了覆盖办公区和生产车间的千兆工业以太网，车间实现无线网络", 160, 305, 1000),
+        line("全覆盖。", 100, 350, 220),
     ]
     blocks, _ = lines_to_blocks(lines, page=1, geometry=GEO)
     assert [(b.kind, b.text) for b in blocks] == [
         ("heading", "数字化转型总体情况"),
         ("heading", "一、企业基本情况"),
-        ("paragraph", "公司成立于2006年，注册资本5800万元，位于昆明经济技术开发区。"),
+        ("paragraph", "公司成立于2006年，注册资本5800万元，位于昆明经济技术开发区信息产业\n基地，占地面积86亩。"),
         ("heading", "1.2 设备联网"),
+        ("paragraph", "公司建成了覆盖办公区和生产车间的千兆工业以太网，车间实现无线网络\n全覆盖。"),
     ]
+
+
+def test_letter_page_title_closing_line_signature_and_running_heads() -> None:
+    # An attachment page: running head, centred title, body, a one-line closing paragraph that is
+    # indented like the full line before it, a right-aligned signature, a page-number footer.
+    lines = [
+        line("昆明滇铜精密材料有限公司“小灯塔”企业申报书", 300, 40, 900),
+        OcrLine(text="关于设备联网及能耗监测项目的情况说明", confidence=0.99, box=(178, 200, 922, 238)),
+        line("我公司于2022年3月至2023年6月实施了关键设备联网上云及能耗在线监测", 160, 280, 1000),
+        line("项目，项目总投资860万元。项目完成熔铸炉、热轧机、冷轧机等86台设备", 100, 325, 1000),
+        line("的联网改造。", 100, 370, 280),
+        line("2024年11月，经第三方机构评测，公司中小企业数字化水平达到二级。", 160, 415, 1000),
+        line("特此说明。", 160, 460, 310),
+        line("昆明滇铜精密材料有限公司（盖章）", 520, 545, 1000),
+        line("第 5 页，共 5 页", 430, 1500, 640),
+    ]
+    blocks, _ = lines_to_blocks(lines, page=5, geometry=GEO, page_height=1600)
+    assert [(b.kind, b.text.split("\n")[0][:4], b.text.count("\n")) for b in blocks] == [
+        ("header", "昆明滇铜", 0),
+        ("heading", "关于设备", 0),
+        ("paragraph", "我公司于", 2),
+        ("paragraph", "2024", 0),
+        ("paragraph", "特此说明", 0),
+        ("paragraph", "昆明滇铜", 0),
+        ("footer", "第 5 ", 0),
+    ]
+    # without page_height (a screenshot or photo) there are no running heads
+    plain, _ = lines_to_blocks(lines, page=1, geometry=GEO)
+    assert {"header", "footer"}.isdisjoint(b.kind for b in plain)
 
 
 def test_aligned_multi_cell_rows_become_table_cells_with_row_and_col() -> None:

@@ -139,12 +139,8 @@ def _upright(image: Any, rotation: int) -> Any:
     return image.rotate(rotation, expand=True) if rotation else image
 
 
-def _grids(image: Any, result: CachedPage) -> list[GridTable]:
-    """Ruled tables on the upright image, sized by the page's typical text height (~50 ms, not cached)."""
-    return _grids_for_lines(_upright(image, result.rotation), result.lines)
-
-
 def _grids_for_lines(image: Any, lines: list[_engine.OcrLine]) -> list[GridTable]:
+    """Ruled tables on the upright image, sized by the page's typical text height (~50 ms, not cached)."""
     heights = [line.box[3] - line.box[1] for line in lines]
     if len(heights) < 2:
         return []
@@ -155,17 +151,19 @@ def _grids_for_lines(image: Any, lines: list[_engine.OcrLine]) -> list[GridTable
 
 
 def ocr_image(image: Any, *, page: int | None = None, points_per_pixel: float = 1.0,
-              engine: _engine.OcrEngine | None = None) -> list[Block]:
+              engine: _engine.OcrEngine | None = None, document_page: bool = False) -> list[Block]:
     """OCR one PIL image into blocks (no cache, no Document): for benchmarks, tools and tests.
 
-    Boxes are ``pixels × points_per_pixel`` (72/dpi for a page rendered at dpi). Raises
-    :class:`OcrUnavailable` without the [ocr] extra.
+    Boxes are ``pixels × points_per_pixel`` (72/dpi for a page rendered at dpi);
+    ``document_page`` marks running headers/footers. Raises :class:`OcrUnavailable` without
+    the [ocr] extra.
     """
     rotation, lines = _engine.upright_recognise(engine or _engine.get_engine(), image)
     geometry = PageGeometry(scale_x=points_per_pixel, scale_y=points_per_pixel, rotation=rotation,
                             width=image.width, height=image.height)
-    grids = _grids_for_lines(_upright(image, rotation), lines)
-    blocks, _ = lines_to_blocks(lines, page=page, geometry=geometry, grids=grids)
+    upright = _upright(image, rotation)
+    blocks, _ = lines_to_blocks(lines, page=page, geometry=geometry, grids=_grids_for_lines(upright, lines),
+                                page_height=upright.height if document_page else None)
     return [b.model_copy(update={"index": i}) for i, b in enumerate(blocks)]
 
 
@@ -207,9 +205,12 @@ def _run(document: Document, path: Path, targets: list[_Target], *, dpi: int, pa
         geometry, width, height = _geometry(document, target, image, path, dpi)
         geometry.rotation = result.rotation
         page_no = target.page if target.kind != "docx_image" else None
-        grids = _grids(image, result)
+        upright = _upright(image, result.rotation)
+        grids = _grids_for_lines(upright, result.lines)
+        # Running heads only on document pages; a screenshot's title bar is content.
+        page_height = upright.height if target.kind == "pdf_page" else None
         blocks, next_table = lines_to_blocks(result.lines, page=page_no, geometry=geometry,
-                                             first_table=next_table, grids=grids)
+                                             first_table=next_table, grids=grids, page_height=page_height)
         if target.kind == "docx_image":
             out.blocks.extend(b.model_copy(update={"image": target.media}) for b in blocks)
             continue

@@ -14,8 +14,10 @@ rows, so runs are put back together the way a reader sees them:
 * a lone multi-cell row (a form line such as 甲方…  乙方…) is one ``ocr_line`` block;
 * single-cell rows are joined into **paragraphs** with "\\n" between visual lines (as ingestion
   does for text PDFs): a line continues the paragraph when the previous line runs to the right
-  margin, the gap is line spacing, the heights match and the line is not indented. A short line
-  in larger type, or a short numbered line (一、 （二） 3.1), is a ``heading``.
+  margin, the gap is line spacing, the heights match and the line starts at the body margin.
+  A short line in larger type, numbered (一、 （二） 3.1) or centred, is a ``heading``;
+* on document pages, a first line set off in the top band is the running ``header`` and a last
+  line set off in the bottom band (or a page number) the ``footer``, as ingestion marks them.
 
 Two-column page layouts are read row by row (as a table); scanned 申报书 pages are single-column.
 """
@@ -38,6 +40,8 @@ FULL_LINE_SLACK = 2.0  # × line height: a line ending this close to the right m
 INDENT = 1.0  # × line height: a line starting further right than this is a new paragraph
 HEADING_SCALE = 1.3  # × median line height: larger single lines are headings
 HEADING_MAX_CHARS = 40
+HEAD_BAND = 0.09  # share of the page height at the top/bottom where running heads live
+HEAD_GAP = 1.2  # × line height: the gap that sets a running head off from the body
 ALIGN_TOL = 0.4  # × line height: cells of two table rows line up within this distance
 CELL_SEPARATOR = "  "  # between the cells of a lone multi-cell row (ocr_line)
 
@@ -284,8 +288,45 @@ def _lone_row_block(row: _Row, page: int | None, geo: PageGeometry) -> Block:
     )
 
 
-def _paragraph_blocks(rows: list[_Row], page: int | None, geo: PageGeometry, right: float,
-                      median_height: float) -> list[tuple[float, Block]]:
+@dataclass
+class _Margins:
+    """The body text column of a page: where full lines start and end, and the usual line height."""
+
+    left: float
+    right: float
+    line_height: float
+
+    @classmethod
+    def of(cls, rows: list[_Row]) -> _Margins:
+        single = [r for r in rows if len(r.cells) == 1] or rows
+        height = statistics.median(r.height for r in rows)
+        # The right margin is the furthest line end that another line also reaches: one overlong
+        # line (a URL, a stamp read as text) does not move it.
+        x1s = sorted((r.x1 for r in single), reverse=True)
+        right = next((x for x in x1s if sum(1 for v in x1s if v >= x - height) >= 2), x1s[0])
+        # Full lines are first lines (indented) and continuation lines (at the margin): the margin
+        # is where the leftmost of them starts.
+        full = [r.x0 for r in single if r.x1 >= right - FULL_LINE_SLACK * r.height]
+        left = min(full) if full else min(r.x0 for r in single)
+        return cls(left=left, right=right, line_height=height)
+
+
+def _is_heading(row: _Row, text: str, m: _Margins) -> bool:
+    """A single short line that is larger, numbered, or centred (titles), but not right-aligned
+    (signatures and dates) and not running to the right margin (body text)."""
+    if len(text) > HEADING_MAX_CHARS or row.x1 >= m.right - FULL_LINE_SLACK * row.height:
+        return False
+    if row.x0 - m.left > m.right - row.x1 + 4 * row.height:
+        return False  # right-aligned: 盖章 lines, dates, signatures
+    bigger = row.height >= HEADING_SCALE * m.line_height
+    numbered = bool(_NUMBERED.match(text))
+    indent = row.x0 - m.left
+    centred = indent >= 1.5 * row.height and abs(indent - (m.right - row.x1)) <= 1.5 * row.height
+    return bigger or numbered or (centred and (len(text) <= 20 or row.height >= 1.1 * m.line_height))
+
+
+def _paragraph_blocks(rows: list[_Row], page: int | None, geo: PageGeometry,
+                      m: _Margins) -> list[tuple[float, Block]]:
     """Paragraph/heading blocks, each with its top in upright pixels (the reading-order key)."""
     groups: list[list[_Row]] = []
     for row in rows:
@@ -296,9 +337,11 @@ def _paragraph_blocks(rows: list[_Row], page: int | None, geo: PageGeometry, rig
             continues = (
                 row.top - last.bottom < PARA_GAP * h
                 and max(last.height, row.height) / min(last.height, row.height) < 1.35
-                and last.x1 >= right - FULL_LINE_SLACK * h
-                and row.x0 <= min(r.x0 for r in group) + INDENT * h
+                and last.x1 >= m.right - FULL_LINE_SLACK * h
+                # continuation lines go back to the body margin; an indented line opens a paragraph
+                and row.x0 <= min(m.left, min(r.x0 for r in group)) + INDENT * h
                 and not _NUMBERED.match(row.cells[0].text)  # a numbered line opens a new block
+                and not (len(group) == 1 and _is_heading(last, last.cells[0].text, m))
             )
             if continues:
                 group.append(row)
@@ -315,13 +358,7 @@ def _paragraph_blocks(rows: list[_Row], page: int | None, geo: PageGeometry, rig
             start = len(text)
             text += row.cells[0].text
             spans.append(LineSpan(start=start, end=len(text), bbox=geo.bbox(row.x0, row.top, row.x1, row.bottom)))
-        kind: BlockKind = "paragraph"
-        if len(group) == 1 and len(text) <= HEADING_MAX_CHARS:
-            row = group[0]
-            bigger = row.height >= HEADING_SCALE * median_height
-            numbered = bool(_NUMBERED.match(text)) and row.x1 < right - FULL_LINE_SLACK * row.height
-            if bigger or numbered:
-                kind = "heading"
+        kind: BlockKind = "heading" if len(group) == 1 and _is_heading(group[0], text, m) else "paragraph"
         runs = [r for row in group for r in row.runs]
         blocks.append((group[0].top, Block(
             index=0,
@@ -334,6 +371,27 @@ def _paragraph_blocks(rows: list[_Row], page: int | None, geo: PageGeometry, rig
             ocr_confidence=_confidence(runs),
         )))
     return blocks
+
+
+_PAGE_NUMBER = re.compile(r"^\s*(第\s*\d+\s*页.*|[-—–]\s*\d+\s*[-—–]|\d+\s*/\s*\d+|\d+)\s*$")
+
+
+def _running_heads(rows: list[_Row], page_height: float) -> tuple[set[int], set[int]]:
+    """Rows of the running header (top band, set off by a gap) and footer (bottom band, set off
+    by a gap, or a page number), as ingestion marks them on text pages."""
+    headers: set[int] = set()
+    footers: set[int] = set()
+    if len(rows) < 2:
+        return headers, footers
+    first, second = rows[0], rows[1]
+    if first.bottom <= HEAD_BAND * page_height and second.top - first.bottom >= HEAD_GAP * first.height:
+        headers.add(0)
+    last, before = rows[-1], rows[-2]
+    text = " ".join(c.text for c in last.cells)
+    in_band = last.top >= (1 - HEAD_BAND) * page_height
+    if in_band and (last.top - before.bottom >= HEAD_GAP * last.height or _PAGE_NUMBER.match(text)):
+        footers.add(len(rows) - 1)
+    return headers, footers
 
 
 def _grid_blocks(lines: list[OcrLine], grids: list[GridTable], page: int | None,
@@ -418,10 +476,13 @@ def _grid_blocks(lines: list[OcrLine], grids: list[GridTable], page: int | None,
 
 
 def lines_to_blocks(lines: list[OcrLine], *, page: int | None, geometry: PageGeometry,
-                    first_table: int = 0, grids: list[GridTable] | None = None) -> tuple[list[Block], int]:
+                    first_table: int = 0, grids: list[GridTable] | None = None,
+                    page_height: float | None = None) -> tuple[list[Block], int]:
     """Blocks in reading order (index 0 — the caller re-indexes) and the next free table ordinal.
 
     ``grids`` are the ruled tables found on the image (:func:`xdt_rules.ocr.grid.find_tables`).
+    ``page_height`` (upright pixels) turns on running header/footer detection: give it for
+    document pages, not for screenshots or photos.
     """
     units: list[tuple[float, list[Block]]] = []
     if grids:
@@ -431,15 +492,19 @@ def lines_to_blocks(lines: list[OcrLine], *, page: int | None, geometry: PageGeo
     gap_tables = len(grids or [])
 
     rows = _rows(lines)
+    if rows and page_height:
+        headers, footers = _running_heads(rows, page_height)
+        for i in sorted(headers | footers):
+            block = _lone_row_block(rows[i], page, geometry)
+            units.append((rows[i].top, [block.model_copy(update={"kind": "header" if i in headers else "footer"})]))
+        rows = [row for i, row in enumerate(rows) if i not in headers and i not in footers]
     if rows:
-        median_height = statistics.median(r.height for r in rows)
-        x1s = sorted((r.x1 for r in rows if len(r.cells) == 1), reverse=True) or [max(r.x1 for r in rows)]
-        right = x1s[len(x1s) // 4]  # 75th percentile: one overlong line does not move the margin
+        margins = _Margins.of(rows)
         pending: list[_Row] = []  # consecutive single-cell rows, to be grouped into paragraphs
 
         def flush() -> None:
             if pending:
-                for top, block in _paragraph_blocks(pending, page, geometry, right, median_height):
+                for top, block in _paragraph_blocks(pending, page, geometry, margins):
                     units.append((top, [block]))
                 pending.clear()
 
