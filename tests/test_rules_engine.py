@@ -163,6 +163,33 @@ def test_single_vague_achievement_among_plans_is_planned():
     assert item(r, "1.2.4").status == "met"
 
 
+def test_a_lack_stated_in_the_same_sentence_outweighs_a_lesser_tool():
+    sentence = "目前公司仅使用金蝶KIS记账王软件进行财务记账，尚未使用ERP等管理软件，计划2025年购买一套进销存软件。"
+    lesser = mention("1.3.1", sentence, "金蝶KIS记账王", kind="entity")
+    lack = mention("1.3.1", sentence, "ERP", polarity="negated")
+    plan = mention("1.3.1", sentence, "进销存软件", polarity="planned")
+    i = item(score([lesser, lack, plan]), "1.3.1")
+    assert i.status == "planned" and i.rules_fired[0] == "systems:lack_stated_with_plan" and i.needs_confirmation
+    i = item(score([lesser, lack]), "1.3.1")
+    assert i.status == "negated" and i.rules_fired[0] == "systems:lack_stated"
+    # the lack in ANOTHER sentence does not undo a dated, named system
+    elsewhere = mention("1.3.1", "公司尚未使用ERP的移动端。", "ERP", polarity="negated", block=5)
+    named = mention("1.3.1", "2021年上线用友U8 Cloud。", "用友U8 Cloud", kind="entity")
+    assert item(score([named, elsewhere]), "1.3.1").rules_fired[0] == "systems:named_and_dated"
+
+
+def test_plan_target_dates_are_not_dates_of_facts():
+    from xdt_rules.scoring.facts import has_date
+
+    options = load_rulebook().fact_options
+    assert has_date("公司于2021年3月上线ERP。", options)
+    assert has_date("2022年计划建设的WMS已于2023年上线。", options)  # 2023 dates the fact
+    assert not has_date("计划2025年购买进销存软件。", options)
+    assert not has_date("拟于 2026 年建设PLM。", options)
+    assert not has_date("力争2026年底前完成设备联网。", options)
+    assert has_date("计划2025年购买进销存软件。")  # without the rule file's words every year counts
+
+
 def test_fuzzy_only_and_ocr_only():
     r = score([mention("1.3.2", "制造执行糸统已上线。", "制造执行糸统", kind="fuzzy", confidence=0.8)])
     i = item(r, "1.3.2")

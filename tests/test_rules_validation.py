@@ -89,6 +89,7 @@ def test_base_file_is_valid(tmp_path):
         ("fraction: 0.5", "fraction: -0.1", "bad_fraction", "fraction: -0.1", "0 到 1"),
         ('items: ["*"]', 'items: ["*", "9.9.9"]', "unknown_item", 'items: ["*"', "不对应任何评价项"),
         ("reasons: [多处]", "reasons: [多处]\n        colour: red", "unknown_field", "colour: red", "未知字段"),
+        ('version: "t"', 'version: "t"\nfacts:\n  plan_words: [计划]', "unknown_field", "plan_words: [计划]", "未知字段"),
     ],
 )
 def test_errors_name_the_line(tmp_path, old, new, code, needle, words):

@@ -34,6 +34,7 @@ class ItemFacts(BaseModel):
     in_table: int = Field(0, ge=0, description="已实施证据中来自表格的提及数")
     dated: int = Field(0, ge=0, description="已实施证据中写明年份/时间的句子数（表格按整行看）")
     quantities: int = Field(0, ge=0, description="已实施证据中不同量化数据（指标+数值+单位）数")
+    contradicted: int = Field(0, ge=0, description="同一句里又有本项“尚未/没有”表述的已实施句子数")
     fuzzy_only: bool = Field(False, description="已实施证据全部是模糊匹配")
     ocr_only: bool = Field(False, description="已实施证据全部来自扫描件识别（OCR）")
 
@@ -55,16 +56,40 @@ RELATIONS_LE: tuple[tuple[str, str], ...] = (
     ("passages", "implemented"), ("files", "passages"), ("terms", "implemented"),
     ("entity", "implemented"), ("in_table", "implemented"), ("dated", "passages"),
     ("quantities", "implemented"), ("fuzzy_only", "implemented"), ("ocr_only", "implemented"),
+    ("contradicted", "passages"), ("contradicted", "negated"),
 )
 # Facts that are zero together: any implemented mention makes a passage, a file and a term.
 ZERO_TOGETHER: tuple[tuple[str, ...], ...] = (("implemented", "passages", "files", "terms"),)
 
 # A year or year-month in the sentence (2021年, 2022年6月, 2023-05, 2023.5): "上线时间".
 _DATE = re.compile(r"(?:19|20)\d{2}\s*年|(?:19|20)\d{2}\s*[-./]\s*(?:0?[1-9]|1[0-2])(?!\d)")
+_WINDOW = 8
 
 
-def has_date(text: str) -> bool:
-    return bool(_DATE.search(text))
+class FactOptions(BaseModel):
+    """How facts are computed; set in the rule file (``facts:``) so the words are data, not code."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    plan_words_before_date: tuple[str, ...] = Field(
+        (), description="时间前紧挨着这些词时（计划2025年），该时间是规划时间，不算 dated")
+    plan_words_after_date: tuple[str, ...] = Field(
+        (), description="时间后紧跟这些词时（2026年底前），该时间是规划时间，不算 dated")
+
+
+def has_date(text: str, options: FactOptions | None = None) -> bool:
+    """A year or month that dates a fact (not a plan's target date like 计划2025年 / 2026年底前)."""
+    options = options or FactOptions()
+    for match in _DATE.finditer(text):
+        before = re.sub(r"\s+", "", text[max(0, match.start() - _WINDOW):match.start()])
+        before = re.sub(r"[于在到至]$", "", before)
+        after = re.sub(r"\s+", "", text[match.end():match.end() + _WINDOW])
+        if any(before.endswith(w) for w in options.plan_words_before_date):
+            continue
+        if any(after.startswith(w) for w in options.plan_words_after_date):
+            continue
+        return True
+    return False
 
 
 class TableRows:
@@ -92,7 +117,8 @@ class TableRows:
         return self._rows.get(key, m.sentence) if key else m.sentence
 
 
-def build_item_facts(mentions: Iterable[Mention], rows: TableRows | None = None) -> ItemFacts:
+def build_item_facts(mentions: Iterable[Mention], rows: TableRows | None = None,
+                     options: FactOptions | None = None) -> ItemFacts:
     """Facts for ONE item from its mentions (all with the same item_id)."""
     mentions = list(mentions)
     rows = rows or TableRows()
@@ -103,8 +129,9 @@ def build_item_facts(mentions: Iterable[Mention], rows: TableRows | None = None)
     passages = {rows.passage(m) for m in done}
     dated: set[tuple] = set()
     for m in done:
-        if has_date(rows.context(m)):
+        if has_date(rows.context(m), options):
             dated.add(rows.passage(m))
+    lacking = {rows.passage(m) for m in mentions if m.polarity == "negated"}
     quantities = {(m.file, m.block, m.quantity.text, m.quantity.value, m.quantity.unit)
                   for m in done if m.quantity is not None}
     return ItemFacts(
@@ -121,17 +148,18 @@ def build_item_facts(mentions: Iterable[Mention], rows: TableRows | None = None)
         in_table=sum(1 for m in done if m.in_table),
         dated=len(dated),
         quantities=len(quantities),
+        contradicted=len(passages & lacking),
         fuzzy_only=bool(done) and all(m.kind == "fuzzy" for m in done),
         ocr_only=bool(done) and all(m.ocr for m in done),
     )
 
 
 def build_facts(mentions: Iterable[Mention], item_ids: Iterable[str],
-                documents: Sequence[Document] | None = None) -> dict[str, ItemFacts]:
+                documents: Sequence[Document] | None = None, options: FactOptions | None = None) -> dict[str, ItemFacts]:
     """Facts for every item in ``item_ids`` (items without mentions get all-zero facts)."""
     by_item: dict[str, list[Mention]] = {i: [] for i in item_ids}
     for m in mentions:
         if m.item_id in by_item:
             by_item[m.item_id].append(m)
     rows = TableRows(documents)
-    return {i: build_item_facts(ms, rows) for i, ms in by_item.items()}
+    return {i: build_item_facts(ms, rows, options) for i, ms in by_item.items()}

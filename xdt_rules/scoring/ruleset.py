@@ -33,7 +33,7 @@ from ..datapaths import DEFAULT_FRAMEWORK, framework_dir
 from ..errors import DataFileError, XdtError
 from ..models import ItemStatus
 from ..yamlio import LoadedYaml, PathKey, load_yaml
-from .facts import BOOLEAN_FACTS, FACT_NAMES, RELATIONS_LE, ZERO_TOGETHER
+from .facts import BOOLEAN_FACTS, FACT_NAMES, RELATIONS_LE, ZERO_TOGETHER, FactOptions
 
 RULES_FILE = "rules.yaml"
 STATUSES: tuple[str, ...] = ("met", "partial", "planned", "negated", "not_found")
@@ -97,6 +97,7 @@ class RuleFileSpec(_Spec):
     framework: str
     version: str
     description: str | None = None
+    facts: FactOptions = Field(default_factory=FactOptions, description="事实的计算方式（如不算规划时间的词）")
     groups: list[GroupSpec] = Field(min_length=1)
     items: dict[str, ItemOverrideSpec] = Field(default_factory=dict)
 
@@ -211,6 +212,7 @@ class RuleBook:
     version: str
     items: dict[str, ItemRules]
     report: ValidationReport = field(compare=False)
+    fact_options: FactOptions = field(default_factory=FactOptions)
 
     def rule_keys(self) -> list[str]:
         seen: dict[str, None] = {}
@@ -581,7 +583,7 @@ def validate_rules_file(path: str | Path, catalogue: Catalogue) -> tuple[RuleBoo
         return None, report
     raw = Path(path).read_bytes()
     book = RuleBook(framework=catalogue.id, source=shown, content_hash=hashlib.sha256(raw).hexdigest(),
-                    version=spec.version, items=items, report=report)
+                    version=spec.version, items=items, report=report, fact_options=spec.facts)
     return book, report
 
 

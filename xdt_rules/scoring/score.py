@@ -107,7 +107,7 @@ def score_mentions(mentions: Sequence[Mention], *, catalogue: Catalogue, book: R
                    file_names: Mapping[str, str] | None = None) -> Scored:
     """Facts → durable-rules → item results (all catalogue items, in catalogue order) → totals."""
     started = time.perf_counter()
-    facts = build_facts(mentions, catalogue.item_ids, documents)
+    facts = build_facts(mentions, catalogue.item_ids, documents, book.fact_options)
     fired = engine_for(book).fire(facts)
     by_item: dict[str, list[Mention]] = {}
     for m in mentions:
