@@ -245,3 +245,22 @@ def test_generic_cue_stays_in_its_clause():
 def test_stage_words_and_phase_words():
     assert polarity("MES和WMS项目已于2024年完成招标，目前处于实施阶段。").polarity == "planned"
     assert polarity("现阶段生产工单在MES系统中管理，计划2026年扩展到仓储。").polarity == "implemented"
+
+
+def _blocks(*specs: tuple[str, str, int, str]) -> Document:
+    return Document(path="a.pdf", name="a.pdf", sha256="0" * 64, size=1, file_type="pdf", extractor_version="t",
+                    blocks=[Block(index=i, kind=kind, text=text, page=page, source=source)  # type: ignore[arg-type]
+                            for i, (kind, text, page, source) in enumerate(specs)])
+
+
+def test_numbered_short_paragraph_counts_as_heading():
+    document = _blocks(("paragraph", "七、下一步计划", 4, "text"), ("paragraph", "一是2026年上线MES。", 4, "text"))
+    (m,) = [m for m in find_evidence([document]) if m.item_id == "1.3.2"]
+    assert m.polarity == "planned"
+
+
+def test_scanned_page_does_not_inherit_the_previous_section():
+    document = _blocks(("heading", "七、下一步计划", 4, "text"),
+                       ("ocr_line", "2024年单位产品综合能耗较2021年下降11.2%。", 5, "ocr"))
+    (m,) = [m for m in find_evidence([document]) if m.kind == "quantity"]
+    assert m.polarity == "implemented" and m.ocr

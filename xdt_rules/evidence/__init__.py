@@ -9,6 +9,8 @@ Public API (other stages code against it)::
 
 from __future__ import annotations
 
+import hashlib
+
 from ..catalogue import Catalogue, load_catalogue
 from ..models import Document, Mention
 from .keywords import KeywordSet, load_keyword_set
@@ -20,7 +22,8 @@ def finder_for(keywords: KeywordSet, catalogue: Catalogue):  # noqa: ANN201 - Ev
     """The compiled finder of a keyword set and catalogue (built once per process)."""
     from .finder import EvidenceFinder
 
-    key = f"finder:{catalogue.source}:{id(catalogue)}"
+    # keyed by the catalogue's content, so a re-loaded but identical framework reuses the finder
+    key = "finder:" + hashlib.sha256(repr([(i.id, i.text) for i in catalogue.items]).encode("utf-8")).hexdigest()
     finder = keywords._cache.get(key)
     if finder is None:
         finder = EvidenceFinder(keywords, catalogue)

@@ -8,6 +8,7 @@ the cues once per sentence and decide each mention's polarity. Offsets in a Ment
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
@@ -24,6 +25,16 @@ from .segment import Sentence, sentence_index, sentences
 OCR_SLIP_FACTOR = 0.85  # confidence of a term that needed an OCR correction
 FUZZY_FACTOR = 0.8  # confidence of a rapidfuzz match, times its similarity
 _NO_STATEMENT_KINDS = {"heading": "标题", "header": "页眉", "footer": "页脚"}
+
+
+# A short numbered line without sentence punctuation ("五、经济社会效益", "（三）下一步计划"): a heading
+# that extraction or OCR did not mark as one.
+_HEADING_LIKE = re.compile(r"^\s*(?:第[一二三四五六七八九十]+[章节部分]|[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[)）]"
+                           r"|\d+(?:\.\d+)*[、.．\s])[^。；;！!？?，,]{1,28}$")
+
+
+def _looks_like_heading(text: str) -> bool:
+    return len(text) <= 32 and _HEADING_LIKE.match(text) is not None
 
 
 @dataclass
@@ -73,10 +84,14 @@ class EvidenceFinder:
                     headers[table][cell.col] = normalize_key(cell.text)
         row_cache: dict[tuple[int, int], Decision | None] = {}
         heading: str | None = None
+        page: int | None = None
         out: list[Mention] = []
         for block in doc.blocks:
+            if block.source == "ocr" and block.page != page:
+                heading = None  # OCR finds no headings: the section of a scanned page is unknown
+            page = block.page
             out.extend(self._block(doc, block, heading, rows, headers, row_cache))
-            if block.kind == "heading":
+            if block.kind == "heading" or (block.kind != "table_cell" and _looks_like_heading(block.text)):
                 heading = normalize_key(block.text)
         return out
 

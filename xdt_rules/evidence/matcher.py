@@ -71,25 +71,27 @@ class Matcher:
             return [], []
         terms = [h for h in candidates if h.info.term is not None]
         terms.sort(key=lambda h: (-(h.end - h.start), h.start))
-        owner = [-1] * len(text)  # which selected hit covers each position
+        taken = bytearray(len(text))
         selected: list[Hit] = []
         for hit in terms:
-            if any(owner[p] != -1 for p in range(hit.start, hit.end)):
+            if taken.find(1, hit.start, hit.end) != -1:
                 continue
             if hit.info.term is not None and hit.info.term.whole_word and cuts_word(self.keywords, text, hit.start, hit.end):
                 continue
-            for p in range(hit.start, hit.end):
-                owner[p] = len(selected)
+            taken[hit.start : hit.end] = b"\x01" * (hit.end - hit.start)
             selected.append(hit)
         chosen = set(selected)
+        spans = sorted((h.start, h.end) for h in selected)
+        starts = [a for a, _ in spans]
         words = []
         for h in candidates:
             if not h.info.pattern_word:
                 continue
-            # a pattern word inside a longer selected term is masked (机器人 inside 财务机器人)
-            covering = owner[h.start]
-            if h not in chosen and covering != -1 and owner[h.end - 1] == covering:
-                continue
+            if h not in chosen and taken.find(1, h.start, h.end) != -1:
+                # a pattern word inside a longer selected term is masked (机器人 inside 财务机器人)
+                i = bisect_right(starts, h.start) - 1
+                if i >= 0 and spans[i][1] >= h.end:
+                    continue
             words.append(h)
         selected.sort(key=lambda h: h.start)
         words.sort(key=lambda h: (h.start, h.end))

@@ -9,6 +9,7 @@ match found in the normalised text maps back to ``block.text[start:end]`` exactl
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -35,61 +36,72 @@ def _norm_char(ch: str) -> str:
 class NormText:
     """A normalised text: ``text[i]`` came from ``original[src[i]]``.
 
-    ``gaps[i]`` is the original whitespace skipped just before normalised char ``i``
-    ("" when none), used to tell a line break from a space inside a Latin term.
+    ``gaps[i]`` is the original whitespace skipped just before normalised char ``i`` (only
+    positions that had some), used to tell a line break from a space inside a Latin term.
     """
 
     original: str
     text: str
-    src: tuple[int, ...]
-    gaps: tuple[str, ...]
-    spaced: tuple[int, ...] = ()  # positions whose gap holds a space but no line break (rare; checked per match)
+    src: list[int]
+    gaps: dict[int, str]
+    spaced: tuple[int, ...] = ()  # positions whose gap holds a space but no line break (checked per match)
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original [start, end) of the normalised span [start, end) (end > start)."""
-        first = self.src[start]
-        last = self.src[end - 1]
         # One original char can expand to several normalised chars (㎏ → kg); the original
         # span ends after the original char the last normalised char came from.
-        return first, last + 1
+        return self.src[start], self.src[end - 1] + 1
 
 
-def normalize(text: str, replacements: dict[int, str] | None = None) -> NormText:
-    """Normalise ``text`` keeping the offset map.
+# Runs that are their own normal form (CJK ideographs, lower-case ASCII letters, digits) are
+# copied in bulk; everything else goes through the per-character table.
+_PLAIN = re.compile(r"[\u4e00-\u9fffa-z0-9]+")
 
-    ``replacements`` maps a normalised position to a same-length correction (used for
-    OCR confusions: 己 → 已); it is applied after the map is built, so offsets stay exact.
-    """
+
+def normalize(text: str) -> NormText:
+    """Normalise ``text`` keeping the offset map."""
     out: list[str] = []
     src: list[int] = []
-    gaps: list[str] = []
+    gaps: dict[int, str] = {}
     pending = ""
-    for i, ch in enumerate(text):
-        # Fast path: CJK ideographs and lowercase ASCII are their own normal form.
-        if "\u4e00" <= ch <= "\u9fff" or "a" <= ch <= "z" or "0" <= ch <= "9":
-            out.append(ch)
-            src.append(i)
-            gaps.append(pending)
+    pos = 0  # next original index to look at
+    n = 0  # normalised length so far
+    for m in _PLAIN.finditer(text):
+        for i in range(pos, m.start()):
+            ch = text[i]
+            norm = _norm_char(ch)
+            if not norm:
+                if ch.isspace():
+                    pending += ch
+                continue
+            if pending:
+                gaps[n] = pending
+                pending = ""
+            out.append(norm)
+            src.extend([i] * len(norm))
+            n += len(norm)
+        if pending:
+            gaps[n] = pending
             pending = ""
-            continue
+        out.append(m.group())
+        src.extend(range(m.start(), m.end()))
+        n += m.end() - m.start()
+        pos = m.end()
+    for i in range(pos, len(text)):
+        ch = text[i]
         norm = _norm_char(ch)
         if not norm:
             if ch.isspace():
                 pending += ch
             continue
-        for c in norm:
-            out.append(c)
-            src.append(i)
-            gaps.append(pending)
+        if pending:
+            gaps[n] = pending
             pending = ""
-    norm_text = "".join(out)
-    if replacements:
-        chars = list(norm_text)
-        for pos, repl in replacements.items():
-            chars[pos : pos + len(repl)] = repl
-        norm_text = "".join(chars)
-    spaced = tuple(i for i, g in enumerate(gaps) if g and "\n" not in g and "\r" not in g)
-    return NormText(text, norm_text, tuple(src), tuple(gaps), spaced)
+        out.append(norm)
+        src.extend([i] * len(norm))
+        n += len(norm)
+    spaced = tuple(sorted(i for i, g in gaps.items() if "\n" not in g and "\r" not in g))
+    return NormText(text, "".join(out), src, gaps, spaced)
 
 
 def normalize_key(term: str) -> str:

@@ -54,7 +54,9 @@ class Restater:
                 squashed = squash(normalize_key(piece))
                 if len(squashed) >= spec.min_chars:
                     self.corpus.append((source_id, squashed, _bigrams(squashed), normalize_key(piece)))
+        self.union: set[str] = set().union(*(grams for _, _, grams, _ in self.corpus))
         self._cache: dict[str, tuple[str, str] | None] = {}
+        self._copied: dict[tuple[str, ...], str | None] = {}
 
     def match(self, sentence: str) -> tuple[str, str] | None:
         """(catalogue ID, official text) that the normalised text nearly copies, or None."""
@@ -62,8 +64,9 @@ class Restater:
         if s in self._cache:
             return self._cache[s]
         found = None
-        if len(s) >= self.spec.min_chars:
-            grams = _bigrams(s)
+        grams = _bigrams(s) if len(s) >= self.spec.min_chars else set()
+        # most sentences share little official wording at all: one intersection rules them out
+        if grams and len(grams & self.union) >= 0.5 * len(grams):
             best = 0.0
             for source_id, text, text_grams, official in self.corpus:
                 if len(s) > len(text) and len(text) / len(s) < self.spec.min_coverage:
@@ -95,8 +98,15 @@ class Restater:
         neighbour) pastes, unless the sentence adds specifics."""
         if names_entity:
             return None
+        key = (sentence, *clauses)
+        if key in self._copied:
+            return self._copied[key]
+        self._copied[key] = None
+        if len(self._copied) > 50_000:
+            self._copied.clear()
         for piece in (sentence, *clauses):
             found = self.match(piece)
             if found and not self.adds_specifics(sentence, found[1]):
+                self._copied[key] = found[0]
                 return found[0]
         return None

@@ -30,17 +30,18 @@ class Sentence:
     segment_bounds: tuple[int, ...]
 
     def clause(self, pos: int) -> tuple[int, int]:
-        return _piece(self.clause_bounds, self.end, pos)
+        bounds = self.clause_bounds
+        i = bisect_right(bounds, pos) - 1
+        if i < 0:
+            i = 0
+        return bounds[i], bounds[i + 1] if i + 1 < len(bounds) else self.end
 
     def segment(self, pos: int) -> tuple[int, int]:
-        return _piece(self.segment_bounds, self.end, pos)
-
-
-def _piece(bounds: tuple[int, ...], end: int, pos: int) -> tuple[int, int]:
-    i = bisect_right(bounds, pos) - 1
-    lo = bounds[max(i, 0)]
-    hi = bounds[i + 1] if i + 1 < len(bounds) else end
-    return lo, hi
+        bounds = self.segment_bounds
+        i = bisect_right(bounds, pos) - 1
+        if i < 0:
+            i = 0
+        return bounds[i], bounds[i + 1] if i + 1 < len(bounds) else self.end
 
 
 def sentences(nt: NormText) -> list[Sentence]:
@@ -48,9 +49,8 @@ def sentences(nt: NormText) -> list[Sentence]:
     cuts = {0, len(text)}
     for m in _END.finditer(text):
         cuts.add(m.end())
-    for i in range(1, len(text)):
-        gap = nt.gaps[i]
-        if gap and ("\n" in gap or "\r" in gap) and _LIST.match(text, i):
+    for i, gap in nt.gaps.items():
+        if 0 < i < len(text) and ("\n" in gap or "\r" in gap) and _LIST.match(text, i):
             cuts.add(i)
     ordered = sorted(cuts)
     out: list[Sentence] = []
