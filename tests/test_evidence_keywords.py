@@ -192,3 +192,25 @@ def test_mine_vocabulary_lists_new_words_only():
     mined = dict(mine_vocabulary(keywords, texts, min_count=2))
     assert "冷链" in mined or "追踪" in mined
     assert "ERP" not in mined and "erp" not in {w.casefold() for w in mined}
+
+
+def test_overlapping_terms_are_listed_for_the_audit():
+    pairs = {(s.key, s.item_id, l.key, l.item_id) for s, l in load_keyword_set().overlaps()}
+    assert ("机器人", "3.1.1", "财务机器人", "3.2.3") in pairs
+    assert ("5g", "2.1.2", "5g专网", "2.1.2") not in pairs  # same item: no ambiguity
+
+
+def test_jieba_is_silent_on_first_use(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("from xdt_rules.evidence import load_keyword_set\n"
+            "from xdt_rules.evidence.tokens import tokens\n"
+            "print(tokens(load_keyword_set(), '公司上线金蝶云星空'))\n")
+    env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path), "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert "金蝶云星空" in done.stdout
+    # jieba's dictionary cache went to the temp folder, nowhere else
+    assert any(p.name.startswith("jieba") for p in tmp_path.iterdir())

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import ahocorasick
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..catalogue import Catalogue, load_catalogue
@@ -285,6 +286,28 @@ class KeywordSet:
 
     def terms_of(self, item_id: str) -> list[TermEntry]:
         return [e for e in self.entries if e.item_id == item_id]
+
+    def overlaps(self) -> list[tuple[TermEntry, TermEntry]]:
+        """(shorter, longer) spellings of different items where the shorter is inside the longer.
+
+        Where both occur, the longer match wins (财务机器人 → 3.2.3, not 3.1.1's 机器人); the audit
+        lists these next to the explicit ``contested_by`` decisions in :attr:`ambiguities`.
+        """
+        cached = self._cache.get("overlaps")
+        if cached is None:
+            terms = [e for e in self.entries if e.kind != "fuzzy"]
+            automaton = ahocorasick.Automaton()
+            for entry in terms:
+                automaton.add_word(entry.key, entry)
+            automaton.make_automaton()
+            cached = []
+            for longer in terms:
+                for _, shorter in automaton.iter(longer.key):
+                    if shorter.item_id != longer.item_id and shorter.key != longer.key:
+                        cached.append((shorter, longer))
+            cached.sort(key=lambda pair: (pair[0].item_id, pair[0].key, pair[1].item_id, pair[1].key))
+            self._cache["overlaps"] = cached
+        return cached
 
     def jieba_words(self) -> list[str]:
         """Spellings jieba's user dictionary can hold (no spaces, no '/')."""
