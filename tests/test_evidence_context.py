@@ -264,3 +264,11 @@ def test_scanned_page_does_not_inherit_the_previous_section():
                        ("ocr_line", "2024年单位产品综合能耗较2021年下降11.2%。", 5, "ocr"))
     (m,) = [m for m in find_evidence([document]) if m.kind == "quantity"]
     assert m.polarity == "implemented" and m.ocr
+
+
+def test_upgrade_source_exists_target_is_planned():
+    text = "公司ERP系统较为陈旧，拟于2025年升级为用友YonBIP。"
+    assert polarity(text, "1.3.1", "ERP系统").polarity == "implemented"
+    assert polarity(text, "1.3.1", "用友YonBIP").polarity == "planned"
+    assert polarity("下一步，公司将把金蝶K3替换为金蝶云星空。", "1.3.1", "金蝶K3").polarity == "implemented"
+    assert polarity("公司已与用友签订ERP实施合同，项目预计于2025年6月上线。", "1.3.1", "ERP").polarity == "planned"

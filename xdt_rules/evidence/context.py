@@ -66,6 +66,10 @@ class ContextRules:
         self.regexes = [(kind, re.compile(p)) for kind, patterns in spec.regex.items() for p in patterns]
         self.heading_planned = [normalize_key(h) for h in spec.heading_planned]
         self.negated_cells = {normalize_key(c) for c in spec.table_negated_cells}
+        upgrades = "|".join(re.escape(normalize_key(u)) for u in sorted(spec.upgrades, key=len, reverse=True))
+        targets = "|".join(re.escape(normalize_key(t)) for t in spec.upgrade_targets)
+        self.upgrade = re.compile(upgrades) if upgrades else None
+        self.upgrade_target = re.compile(rf"(?:{upgrades})(?:{targets})$") if upgrades and targets else None
         parties = "|".join(re.escape(normalize_key(p)) for p in sorted(spec.other_parties, key=len, reverse=True))
         self.possessive = re.compile(rf"(?:{parties})[^,;:。!?]{{0,{POSSESSIVE_GAP}}}的$") if parties else None
         self.restater = Restater(catalogue, spec.restate)
@@ -173,12 +177,27 @@ class ContextRules:
                                               own_clause=False)
                 if decision is not None:
                     break
+        if decision is not None and decision.polarity == "planned" and text and self._upgraded(text, sentence, start, end):
+            return Decision("implemented", "升级/替换的现有系统")
         if decision is not None and decision.polarity == "implemented" and not any(
                 self.explicit(c) for c in cues if c_lo <= c.start and c.end <= c_hi):
             opener = self._plan_opener(sentence, cues, c_lo, text)
             if opener:
                 return Decision("planned", opener)
         return decision
+
+    def _upgraded(self, text: str, sentence: Sentence, start: int, end: int) -> bool:
+        """The mention is the existing system of a planned upgrade: it comes before 升级/替换 in its
+        segment ("ERP系统较为陈旧，拟升级为…") or right after it ("升级ERP"), and is not its target."""
+        if self.upgrade is None:
+            return False
+        lo, hi = sentence.segment(start)
+        if self.upgrade_target is not None and self.upgrade_target.search(text, lo, start):
+            return False  # "升级为 <term>": the target of the plan
+        if self.upgrade.search(text, end, hi):
+            return True
+        before = text[max(lo, start - 4) : start]
+        return self.upgrade.search(before) is not None
 
     @staticmethod
     def _plan_opener(sentence: Sentence, cues: list[Cue], before: int, text: str) -> str | None:

@@ -172,6 +172,8 @@ class ContextSpec(_Spec):
     pseudo: list[str] = Field(default_factory=list, description="look like cues but are not (无纸化, 生产计划…)")
     stages: list[str] = Field(default_factory=list, description="pre-implementation stages (选型, 招标…): the clause is a plan")
     other_parties: list[str] = Field(default_factory=list, description="'<party>…的 <term>': the system belongs to someone else")
+    upgrades: list[str] = Field(default_factory=list, description="a planned upgrade of a system means the system exists")
+    upgrade_targets: list[str] = Field(default_factory=list, description="'升级为 <term>': the term is the planned target")
     regex: dict[CueType, list[str]] = Field(default_factory=dict)
     heading_planned: list[str] = Field(default_factory=list, description="headings whose text turns plain statements into plans")
     table_negated_cells: list[str] = Field(default_factory=list, description="whole table cells that mean 'no'")
