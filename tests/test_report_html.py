@@ -12,7 +12,7 @@ from xdt_rules.catalogue import load_catalogue
 from xdt_rules.ingest import ExtractOptions, extract
 from xdt_rules.models import Block, BBox, Document, EvidenceRef, LineSpan, Mention
 from xdt_rules.report.crops import CropLimits, CropRenderer, span_boxes, span_segments
-from xdt_rules.report.html import highlight, render_result
+from xdt_rules.report.html import passages, render_result
 from xdt_rules.scoring import load_rulebook, score_mentions
 from xdt_rules.screen import ApplicationInput, ScreenSettings, load_documents
 
@@ -291,17 +291,17 @@ def test_report_is_self_contained_navigable_and_printable(pdf_app):
     assert len(svg_fills) == 1 + len(result.elements)
 
 
-def test_highlight_context_and_fallback():
+def test_passage_context_is_trimmed_and_bad_offsets_are_flagged():
     sentence = "甲" * 200 + "ERP" + "乙" * 200
     ev = EvidenceRef(file="a", block=0, start=1200, end=1203, text=sentence, matched="ERP", polarity="implemented",
                      sentence_start=1000, sentence_end=1403)
-    hl = highlight(ev, context=20)
-    assert hl.exact and hl.match == "ERP" and hl.before == "甲" * 20 and hl.cut_before and hl.cut_after
-    wrong = ev.model_copy(update={"start": 5, "end": 8})
-    hl = highlight(wrong)
-    assert not hl.exact and hl.match == "ERP"  # found by text, flagged in the report
-    missing = ev.model_copy(update={"matched": "MES", "start": 5, "end": 8})
-    assert highlight(missing).match == ""
+    (view,) = passages([ev], context=20)
+    assert [seg.text for seg in view.segments] == ["甲" * 20, "ERP", "乙" * 20]
+    assert view.cut_before and view.cut_after and view.inexact == []
+    (view,) = passages([ev.model_copy(update={"start": 5, "end": 8})])
+    assert [seg.text for seg in view.segments if seg.ev] == ["ERP"] and view.inexact == ["ERP"]  # found by text, flagged
+    (view,) = passages([ev.model_copy(update={"matched": "MES", "start": 5, "end": 8})])
+    assert not any(seg.ev for seg in view.segments) and view.inexact == ["MES"]
 
 
 def test_settings_carry_crops_flag():

@@ -33,36 +33,6 @@ KIND_ZH = {"term": "关键词", "entity": "厂商产品", "quantity": "量化数
 
 
 @dataclass
-class Highlight:
-    before: str
-    match: str
-    after: str
-    cut_before: bool = False
-    cut_after: bool = False
-    exact: bool = True
-
-
-def highlight(ev: EvidenceRef, context: int = CONTEXT_CHARS) -> Highlight:
-    """Split the evidence sentence around the match; the match is exactly ``ev.matched``."""
-    text = ev.text
-    s0 = ev.start - (ev.sentence_start or 0)
-    e0 = ev.end - (ev.sentence_start or 0)
-    exact = 0 <= s0 <= e0 <= len(text) and text[s0:e0] == ev.matched
-    if not exact:
-        # Offsets that do not fit the sentence (should not happen): fall back to the first
-        # occurrence, and say so in the report rather than mark the wrong characters.
-        found = text.find(ev.matched) if ev.matched else -1
-        if found < 0:
-            return Highlight(before=text[: 2 * context], match="", after="", cut_after=len(text) > 2 * context,
-                             exact=False)
-        s0, e0 = found, found + len(ev.matched)
-    b0 = max(0, s0 - context)
-    a1 = min(len(text), e0 + context)
-    return Highlight(before=text[b0:s0], match=text[s0:e0], after=text[e0:a1], cut_before=b0 > 0,
-                     cut_after=a1 < len(text), exact=exact)
-
-
-@dataclass
 class Segment:
     """A piece of a passage; a mark when ``ev`` is set (its text is exactly ``ev.matched``)."""
 
