@@ -98,7 +98,14 @@ def run_pipeline(batch: Path, out: Path, *, jobs: int, resume: bool = False, fre
         shutil.rmtree(out)
     t0 = time.perf_counter()
     report = run_batch(batch, out, BatchOptions(jobs=jobs, quiet=True, resume=resume, file_timeout=600, crops=CROPS))
-    return report, time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
+    if report.interrupted:
+        raise SystemExit("已中断 / interrupted")
+    for failure in report.failures[:5]:
+        print(f"  ✗ {failure.application}: {failure.reason[:200]}")
+    if report.failed:
+        print(f"  注意 / warning: {report.failed} 份申报失败，此轮数字不可比 / failures make this run's figures incomparable")
+    return report, seconds
 
 
 def modified_data_dir() -> Path:

@@ -140,3 +140,20 @@ def test_summary_is_rebuilt_from_out(batch_out: Path):
     paths = rebuild_summary(batch_out)
     assert Path(paths.xlsx).is_file() and Path(paths.html).is_file()
     assert load_workbook(paths.xlsx)["排名"].max_row == 5
+
+
+def test_results_from_different_rules_versions_are_flagged(tmp_path, monkeypatch):
+    batch = tmp_path / "batch"
+    for name in ("甲", "乙"):
+        write_text_app(batch / name, f"{name}上线ERP系统。")
+    out = tmp_path / "out"
+    args = ["batch", str(batch), "--out", str(out), "--jobs", "1", "--quiet", "--pipeline", FAKE]
+    assert main(args) == 0
+    # the rules changed while 乙's result was being written: simulate with an edited result
+    path = out / "乙.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["rules_version"] = "other-version"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    rebuild_summary(out)
+    assert "2 个不同的规则版本" in (out / "index.html").read_text(encoding="utf-8")
+    assert "不同的规则版本" in load_workbook(out / "summary.xlsx")["说明"]["A3"].value

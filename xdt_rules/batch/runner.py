@@ -151,7 +151,8 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
     def record(entry: BatchEntry, status: str, *, reason: str | None = None, done: AppDone | None = None) -> None:
         manifest.applications[entry.name] = AppRecord(
             name=entry.name, source=entry.path, status=status, inputs=entry.inputs, reason=reason,
-            rules_version=pipeline.rules_version, settings_key=pipeline.settings_key,
+            rules_version=(done.rules_version if done and done.rules_version else pipeline.rules_version),
+            settings_key=pipeline.settings_key,
             outputs=done.outputs if done else [], files=done.files if done else 0, pages=done.pages if done else 0,
             file_errors=done.file_errors if done else 0, seconds=done.seconds if done else 0.0, finished_at=now())
         save_manifest(out, manifest)

@@ -82,6 +82,7 @@ class SummaryData(BaseModel):
     duplicates: DuplicateReport = Field(default_factory=DuplicateReport)
     framework: str | None = None
     rules_version: str | None = None
+    rules_versions: list[str] = Field(default_factory=list, description="all versions seen; more than one is a warning")
 
 
 class SummaryPaths(BaseModel):
@@ -113,6 +114,7 @@ def collect(out_dir: str | Path, manifest: Manifest, duplicates: DuplicateReport
     elements: dict[str, ElementColumn] = {}
     items: dict[str, ItemColumn] = {}
     framework = rules_version = None
+    versions: set[str] = set()
     for name in application_names(out_dir, manifest):
         record = manifest.applications.get(name)
         if record is not None and record.status == "failed":
@@ -130,6 +132,7 @@ def collect(out_dir: str | Path, manifest: Manifest, duplicates: DuplicateReport
             errors.append(ErrorRow(application=name, file=json_name, reason=reason))
             continue
         framework, rules_version = result.framework, result.rules_version
+        versions.add(result.rules_version)
         for element in result.elements:
             elements.setdefault(element.id, ElementColumn(id=element.id, name=element.name, max=element.max))
         for item in result.items:
@@ -158,7 +161,8 @@ def collect(out_dir: str | Path, manifest: Manifest, duplicates: DuplicateReport
     rest = [r for r in rows if r.state != ROW_DONE]
     return SummaryData(rows=done + rest, elements=sorted(elements.values(), key=lambda e: _id_key(e.id)),
                        items=sorted(items.values(), key=lambda i: _id_key(i.id)), errors=errors,
-                       duplicates=duplicates, framework=framework, rules_version=rules_version)
+                       duplicates=duplicates, framework=framework, rules_version=rules_version,
+                       rules_versions=sorted(versions))
 
 
 def _id_key(dotted: str) -> tuple[int, ...]:
@@ -311,7 +315,9 @@ def write_xlsx(path: Path, data: SummaryData) -> Path:
     notes = [
         ["初步结果，须人工确认 / preliminary results: a reviewer must confirm"],
         [f"评价框架 / framework: {data.framework or '—'}"],
-        [f"规则版本 / rules version: {data.rules_version or '—'}"],
+        [f"规则版本 / rules version: {', '.join(data.rules_versions) or '—'}"
+         + (f"（注意：本批结果来自 {len(data.rules_versions)} 个不同的规则版本，请用 --resume 重新评分）"
+            if len(data.rules_versions) > 1 else "")],
         [f"申报数 {len(data.rows)}；完成 {sum(r.state == ROW_DONE for r in data.rows)}；"
          f"失败 {sum(r.state == ROW_FAILED for r in data.rows)}；未处理 {sum(r.state == ROW_MISSING for r in data.rows)}"],
         [f"重复段落：两份申报共有 ≥ 80 字（去除空白与标点后）的相同段落，已排除评价要素原文；"

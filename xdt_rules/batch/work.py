@@ -77,6 +77,7 @@ class AppDone(BaseModel):
     cache_misses: int = 0
     seconds: float = 0.0
     stage_seconds: dict[str, float] = Field(default_factory=dict, description="time per screening stage")
+    rules_version: str | None = Field(None, description="the version the result was scored with (rules may be edited mid-batch)")
 
 
 def screen_pipeline(*, framework: str = "kunming-xdt", extract_options: dict[str, Any] | None = None,
@@ -228,6 +229,7 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppD
         cache_misses=cache.stats.misses if cache else 0,
         seconds=round(time.perf_counter() - started, 3),
         stage_seconds={k: round(v, 4) for k, v in stages.items()},
+        rules_version=getattr(result, "rules_version", None),
     )
 
 
