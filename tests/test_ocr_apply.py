@@ -351,6 +351,27 @@ def test_extra_missing_image_and_docx(no_extra, tmp_path: Path) -> None:
     assert any(w.startswith("需要OCR（未安装 xdt-rules[ocr]）：嵌入图片 image1.png") for w in docx.warnings)
 
 
+def test_installed_but_broken_extra_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # e.g. opencv-python on a server without libGL: the extra is installed but cannot load.
+    class BrokenFinder:
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            if name == "rapidocr_onnxruntime":
+                raise ImportError("libGL.so.1: cannot open shared object file: No such file or directory")
+            return None
+
+    monkeypatch.delitem(sys.modules, "rapidocr_onnxruntime", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [BrokenFinder(), *sys.meta_path])
+    monkeypatch.setattr(ocr_engine, "_engine", None)
+    document = extract(SYSTEM_LIST, _options(tmp_path))
+    assert document.page_info[0].status == "no_text_layer"
+    assert [w for w in document.warnings if w.startswith("需要OCR")] == [
+        "需要OCR（OCR 组件无法加载：ImportError: libGL.so.1: cannot open shared object file: No such file or "
+        "directory）：第 1 页 / OCR needed (the OCR engine cannot load: ImportError: libGL.so.1: cannot open "
+        "shared object file: No such file or directory): page 1"
+    ]
+
+
 def test_ocr_off_changes_nothing(mixed_pdf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_engine(*_a, **_k):
         raise AssertionError("OCR must not run with ocr='off'")

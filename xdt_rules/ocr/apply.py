@@ -191,9 +191,9 @@ def _run(document: Document, path: Path, targets: list[_Target], *, dpi: int, pa
             continue  # logos, icons, signatures
         try:
             result = _recognise(image, key_dpi, cache)
-        except _engine.OcrUnavailable as exc:
+        except _engine.OcrUnavailable as exc:  # the models fail to load (import worked)
             out.unavailable.append(target)
-            out.unavailable_reason = str(exc)
+            out.unavailable_reason = str(exc) or type(exc).__name__
             continue
         except Exception as exc:  # noqa: BLE001 - one page's OCR failure must not stop the file
             out.warnings.append(f"{where_zh} OCR 失败（{type(exc).__name__}）/ {where_en}: OCR failed: "
@@ -291,13 +291,14 @@ def apply_ocr(document: Document, path: str | Path, options: Any = None) -> Docu
     if not targets:
         return document.model_copy(update={"warnings": warnings}) if len(warnings) != len(document.warnings) else document
 
-    if not _engine.ocr_available():
+    problem = _engine.unavailable_reason()
+    if problem is not None:  # "" = not installed, else the installed extra cannot load
         needing = [t for t in _ocr_worthy_docx_targets(targets) if t.flagged or t.kind == "docx_image"]
         if mode == "force" and not needing:
-            warnings.append("未安装 xdt-rules[ocr]，--ocr force 未执行 / \"xdt-rules[ocr]\" is not installed; "
-                            "--ocr force ignored")
+            warnings.append("OCR 不可用，--ocr force 未执行 / OCR is not available; --ocr force ignored"
+                            + (f"（{problem}）" if problem else ""))
         elif needing:
-            warnings.append(_missing_extra_warning(needing))
+            warnings.append(_missing_extra_warning(needing, problem))
         return document.model_copy(update={"warnings": warnings})
 
     cache = OcrCache(_opt(options, "cache_dir", None))

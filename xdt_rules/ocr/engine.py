@@ -7,9 +7,9 @@ the 1.4 wheel carries ``models/ch_PP-OCRv4_det_infer.onnx``, ``ch_PP-OCRv4_rec_i
 model up in ``default_models.yaml`` and fetch it from ModelScope on first use when the file is not
 already present, which a government office machine behind a firewall cannot do.
 
-The engine is created lazily, once per process, with few intra-op threads: batch screening runs one
-worker process per core, and onnxruntime's default (one thread per core in every worker) would
-oversubscribe the CPU. ``XDT_OCR_THREADS`` overrides the count.
+The engine is created lazily, once per process, with 1–2 intra-op threads (see default_threads):
+batch screening runs one worker process per core, and onnxruntime's default (one thread per core
+in every worker) would oversubscribe the CPU. ``XDT_OCR_THREADS`` overrides the count.
 """
 
 from __future__ import annotations
@@ -47,7 +47,11 @@ MIN_BOXES_TO_ORIENT = 3
 
 
 class OcrUnavailable(RuntimeError):
-    """The [ocr] extra is not installed (or its native parts cannot load)."""
+    """The [ocr] extra is not installed (``installed`` False) or cannot load (native parts)."""
+
+    def __init__(self, detail: str, *, installed: bool = True):
+        super().__init__(detail)
+        self.installed = installed
 
 
 class OcrLine(BaseModel):
@@ -64,7 +68,9 @@ class OcrLine(BaseModel):
 
 
 def default_threads() -> int:
-    """1–2 intra-op threads: enough for one interactive file, polite to sibling batch workers."""
+    """1–2 intra-op threads. Measured here (2 cores): a second thread gave ×1.27 on an idle
+    machine and ×0.48 (slower) with the other core busy, so small machines get 1 and machines
+    with ≥ 4 cores get 2; batch workers running one process per core should set 1."""
     raw = os.environ.get(THREADS_ENV, "").strip()
     if raw:
         try:
@@ -73,25 +79,33 @@ def default_threads() -> int:
             value = 0
         if value >= 1:
             return value
-    return max(1, min(2, os.cpu_count() or 1))
+    return 2 if (os.cpu_count() or 1) >= 4 else 1
 
 
 def _import_engine_module() -> Any:
     try:
         return importlib.import_module(ENGINE_PACKAGE)
-    except ImportError as exc:  # includes the module being blocked in sys.modules
-        raise OcrUnavailable(str(exc)) from exc
-    except OSError as exc:  # onnxruntime/opencv native library that fails to load
+    except ModuleNotFoundError as exc:
+        if exc.name == ENGINE_PACKAGE:  # the extra is not installed
+            raise OcrUnavailable(str(exc), installed=False) from exc
+        raise OcrUnavailable(f"缺少 {exc.name} / missing {exc.name}") from exc  # a dependency of it is
+    except (ImportError, OSError) as exc:  # e.g. OpenCV without libGL, a broken onnxruntime
         raise OcrUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
 
-def ocr_available() -> bool:
-    """True when the [ocr] extra can be imported. Not cached: tests simulate a missing extra."""
+def unavailable_reason() -> str | None:
+    """None when the engine can be imported; "" when the [ocr] extra is not installed; otherwise
+    why the installed extra cannot load. Not cached: tests simulate a missing extra."""
     try:
         _import_engine_module()
-    except OcrUnavailable:
-        return False
-    return True
+    except OcrUnavailable as exc:
+        return str(exc) if exc.installed else ""
+    return None
+
+
+def ocr_available() -> bool:
+    """True when the [ocr] extra can be imported."""
+    return unavailable_reason() is None
 
 
 _version_lock = threading.Lock()
