@@ -107,3 +107,15 @@ def test_missing_extra_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -
     assert ocr_engine.ocr_available() is False
     with pytest.raises(ocr_engine.OcrUnavailable):
         ocr_engine.get_engine()
+
+
+def test_fingerprint_changes_when_the_extra_goes_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from xdt_rules.ocr import ocr_fingerprint
+
+    installed = ocr_fingerprint()
+    assert installed.startswith("ocr-layout-")
+    monkeypatch.setitem(__import__("sys").modules, "rapidocr_onnxruntime", None)
+    missing = ocr_fingerprint()
+    assert missing.endswith("+unavailable")
+    if HAS_OCR:
+        assert installed != missing and "rapidocr-onnxruntime-1.4." in installed

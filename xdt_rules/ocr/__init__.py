@@ -7,7 +7,7 @@ This package imports without the extra; only running the engine needs it.
 
 from __future__ import annotations
 
-from .apply import DEFAULT_DPI, DOCX_LITTLE_TEXT_CHARS, MISSING_EXTRA_ZH, apply_ocr, ocr_image
+from .apply import DEFAULT_DPI, DOCX_LITTLE_TEXT_CHARS, MISSING_EXTRA_ZH, apply_ocr, ocr_fingerprint, ocr_image
 from .cache import OcrCache, default_cache_dir
 from .confusions import fold_confusions, load_confusions
 from .engine import OcrLine, OcrUnavailable, engine_version, get_engine, ocr_available
@@ -26,5 +26,6 @@ __all__ = [
     "get_engine",
     "load_confusions",
     "ocr_available",
+    "ocr_fingerprint",
     "ocr_image",
 ]

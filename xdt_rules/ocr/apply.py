@@ -25,7 +25,7 @@ from ..models import Block, Document, PageInfo
 from . import engine as _engine
 from .cache import CachedPage, OcrCache, cache_key, image_digest
 from .grid import GridTable, find_tables
-from .layout import PageGeometry, lines_to_blocks
+from .layout import LAYOUT_VERSION, PageGeometry, lines_to_blocks
 from .sources import ImageSourceError, big_enough, docx_images, image_dpi, open_image, render_pdf_page
 
 DEFAULT_DPI = 200
@@ -272,6 +272,17 @@ def _ocr_worthy_docx_targets(targets: list[_Target]) -> list[_Target]:
         except ImageSourceError:
             continue
     return worthy
+
+
+def ocr_fingerprint() -> str:
+    """What OCR output depends on besides the file and the options: layout code version and engine
+    (package, model files, parameters) — or why the engine is unavailable. A cache of parsed
+    Documents must key on it, or a document parsed before the [ocr] extra was installed (pages
+    left flagged) would be served again afterwards."""
+    problem = _engine.unavailable_reason()
+    if problem is not None:
+        return f"ocr-layout-{LAYOUT_VERSION}+unavailable" + (":broken" if problem else "")
+    return f"ocr-layout-{LAYOUT_VERSION}+{_engine.engine_version()}"
 
 
 def apply_ocr(document: Document, path: str | Path, options: Any = None) -> Document:

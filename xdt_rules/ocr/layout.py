@@ -32,6 +32,10 @@ from ..models import BBox, Block, BlockKind, LineSpan
 from .engine import OcrLine
 from .grid import GridTable
 
+# Bump when the blocks made from the same engine lines change (document caches key on it via
+# xdt_rules.ocr.ocr_fingerprint()).
+LAYOUT_VERSION = 3
+
 CELL_GAP = 1.2  # × line height: a wider horizontal gap separates table cells / form fields
 SPACE_GAP = 0.8  # × line height: a narrower gap inside a row is glued, a wider one gets a space
 ROW_OVERLAP = 0.5  # share of the smaller height two runs must overlap vertically to share a row
