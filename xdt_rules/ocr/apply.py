@@ -26,7 +26,8 @@ from . import engine as _engine
 from .cache import CachedPage, OcrCache, cache_key, image_digest
 from .grid import GridTable, find_tables
 from .layout import LAYOUT_VERSION, PageGeometry, lines_to_blocks
-from .sources import ImageSourceError, big_enough, docx_images, image_dpi, open_image, render_pdf_page
+from .sources import (MIN_EMBEDDED_IMAGE_AREA, MIN_EMBEDDED_IMAGE_SIDE, ImageSourceError, big_enough,
+                      docx_images, image_dpi, image_size, open_image, read_docx_member, render_pdf_page)
 
 DEFAULT_DPI = 200
 MIN_DPI, MAX_DPI = 72, 600
@@ -51,7 +52,6 @@ class _Target:
     page: int | None = None  # 1-based page / frame
     flagged: bool = True  # False: a page with a text layer OCR'd only because of ocr="force"
     media: str | None = None  # zip member for DOCX images
-    data: bytes | None = None
 
 
 @dataclass
@@ -90,7 +90,7 @@ def _plan(document: Document, path: Path, mode: str) -> tuple[list[_Target], lis
             images, skipped = docx_images(path)
         except ImageSourceError:
             return [], []
-        return [_Target(kind="docx_image", media=i.name, data=i.data) for i in images], skipped
+        return [_Target(kind="docx_image", media=name) for name in images], skipped
     return [], []
 
 
@@ -100,8 +100,7 @@ def _image_for(target: _Target, path: Path, dpi: int, password: str | None) -> t
         return render_pdf_page(path, target.page or 1, dpi, password), dpi
     if target.kind == "image_page":
         return open_image(path, frame=(target.page or 1) - 1), 0
-    assert target.data is not None
-    return open_image(target.data), 0
+    return open_image(read_docx_member(path, target.media or "")), 0
 
 
 def _recognise(image: Any, key_dpi: int, cache: OcrCache) -> CachedPage:
@@ -259,18 +258,20 @@ def _missing_extra_warning(targets: list[_Target], detail: str = "") -> str:
     return f"{head_zh}：{'，'.join(parts_zh)} / {head_en}: {'; '.join(parts_en)}"
 
 
-def _ocr_worthy_docx_targets(targets: list[_Target]) -> list[_Target]:
-    """Without the engine we still say which embedded images would have been read."""
+def _ocr_worthy_docx_targets(targets: list[_Target], path: Path) -> list[_Target]:
+    """Without the engine we still say which embedded images would have been read (by their
+    header size: no pixels are decoded)."""
     worthy = []
     for target in targets:
         if target.kind != "docx_image":
             worthy.append(target)
             continue
         try:
-            if big_enough(open_image(target.data or b"")):
-                worthy.append(target)
+            size = image_size(read_docx_member(path, target.media or ""))
         except ImageSourceError:
             continue
+        if size and min(size) >= MIN_EMBEDDED_IMAGE_SIDE and size[0] * size[1] >= MIN_EMBEDDED_IMAGE_AREA:
+            worthy.append(target)
     return worthy
 
 
@@ -304,7 +305,7 @@ def apply_ocr(document: Document, path: str | Path, options: Any = None) -> Docu
 
     problem = _engine.unavailable_reason()
     if problem is not None:  # "" = not installed, else the installed extra cannot load
-        needing = [t for t in _ocr_worthy_docx_targets(targets) if t.flagged or t.kind == "docx_image"]
+        needing = [t for t in _ocr_worthy_docx_targets(targets, path) if t.flagged or t.kind == "docx_image"]
         if mode == "force" and not needing:
             warnings.append("OCR 不可用，--ocr force 未执行 / OCR is not available; --ocr force ignored"
                             + (f"（{problem}）" if problem else ""))

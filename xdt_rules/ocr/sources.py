@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -104,6 +103,17 @@ def open_image(data: bytes | Path, frame: int = 0) -> Image.Image:
                                f"image cannot be read ({type(exc).__name__}: {exc})") from exc
 
 
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from an image's header (no decoding), or None if it is not an image."""
+    import io
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
 def image_dpi(path: Path) -> float | None:
     """The resolution an image file declares (for pixel → point conversion), if plausible."""
     try:
@@ -116,10 +126,16 @@ def image_dpi(path: Path) -> float | None:
     return None
 
 
-@dataclass
-class EmbeddedImage:
-    name: str  # zip member, e.g. word/media/image1.png
-    data: bytes
+def read_docx_member(path: Path, name: str) -> bytes:
+    """One embedded image's bytes, read only when it is OCR'd (never all images at once)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo(name)
+            if info.file_size > MAX_EMBEDDED_IMAGE_BYTES:
+                raise ImageSourceError("嵌入图片过大", "embedded image too large")
+            return archive.read(info)
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise ImageSourceError("嵌入图片无法读取", f"embedded image cannot be read: {exc}") from exc
 
 
 _RELS = "word/_rels/document.xml.rels"
@@ -152,16 +168,16 @@ def _media_order(archive: zipfile.ZipFile, members: list[str]) -> list[str]:
     return order + sorted(m for m in members if m not in order)
 
 
-def docx_images(path: Path) -> tuple[list[EmbeddedImage], list[str]]:
-    """OCR-able images embedded in a DOCX (``word/media/*``), in document order, and the names
-    of the media skipped (vector EMF/WMF, oversized) so the caller can say so."""
+def docx_images(path: Path) -> tuple[list[str], list[str]]:
+    """Zip members of the OCR-able images embedded in a DOCX (``word/media/*``), in document
+    order, and the names of the media skipped (vector EMF/WMF, oversized) so the caller can say so."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise ImageSourceError("DOCX 无法打开以读取图片", f"DOCX cannot be opened for its images: {exc}") from exc
     with archive:
         infos = {i.filename: i for i in archive.infolist() if i.filename.startswith("word/media/") and not i.is_dir()}
-        images: list[EmbeddedImage] = []
+        images: list[str] = []
         skipped: list[str] = []
         for name in _media_order(archive, list(infos)):
             info = infos[name]
@@ -172,7 +188,7 @@ def docx_images(path: Path) -> tuple[list[EmbeddedImage], list[str]]:
             if info.file_size > MAX_EMBEDDED_IMAGE_BYTES or len(images) >= MAX_EMBEDDED_IMAGES:
                 skipped.append(short)
                 continue
-            images.append(EmbeddedImage(name=name, data=archive.read(name)))
+            images.append(name)
         return images, skipped
 
 
