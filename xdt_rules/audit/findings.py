@@ -1,0 +1,52 @@
+"""One problem or observation of the audit, with where it is (file and line) and what it concerns.
+
+Every section of the audit reports its problems as :class:`Finding` so the terminal, JSON and
+HTML outputs list them the same way, and so ``xdt audit`` can decide its exit code from the
+levels alone: ``error`` fails the run, ``warning`` fails only with ``--strict``, ``info`` never.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Level = Literal["error", "warning", "info"]
+LEVEL_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
+LEVEL_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    level: Level
+    code: str = Field(description="stable machine name, e.g. no_keywords, unreachable, duplicate_keyword")
+    message_zh: str
+    message_en: str
+    file: str | None = None
+    line: int | None = None
+    items: list[str] = Field(default_factory=list)
+    rule: str | None = None
+    keyword: str | None = None
+
+    @property
+    def where(self) -> str:
+        if self.file and self.line:
+            return f"{self.file}:{self.line}"
+        return self.file or ""
+
+    def one_line(self) -> str:
+        where = f"{self.where}: " if self.where else ""
+        return f"{where}{LEVEL_ZH[self.level]}：{self.message_zh} / {self.level}: {self.message_en}"
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """Errors first, then by file and line, so the list reads like a compiler's."""
+    return sorted(findings, key=lambda f: (LEVEL_ORDER[f.level], f.file or "", f.line or 0, f.code, f.message_en))
+
+
+def count_levels(findings: list[Finding]) -> dict[str, int]:
+    out = {"error": 0, "warning": 0, "info": 0}
+    for f in findings:
+        out[f.level] += 1
+    return out
