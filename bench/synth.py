@@ -114,7 +114,7 @@ def _draw_table(c, font: str, rng: random.Random, top: float) -> float:  # noqa:
     for r, row in enumerate(rows):
         y = top - r * row_h
         x = x0
-        for w, cell in zip(widths, row):
+        for w, cell in zip(widths, row, strict=True):
             c.rect(x, y - row_h, w, row_h, stroke=1, fill=0)
             c.drawString(x + 3, y - 14, cell)
             x += w

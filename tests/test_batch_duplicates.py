@@ -8,8 +8,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_batch_support import BOILERPLATE
 
-from xdt_rules.batch.duplicates import (K, W, build_passages, criteria_texts, find_duplicates, normalise,
-                                        normalise_with_map, shingle_hashes, winnow)
+from xdt_rules.batch.duplicates import (
+    K,
+    W,
+    build_passages,
+    criteria_texts,
+    find_duplicates,
+    normalise,
+    normalise_with_map,
+    shingle_hashes,
+    winnow,
+)
 from xdt_rules.catalogue import load_catalogue
 from xdt_rules.models import Block, Document
 
@@ -101,3 +110,17 @@ def test_any_common_run_of_guaranteed_length_is_found(seed: int, length: int, le
     b = build_passages("b", [_doc("b", _filler(seed + 3, left_b) + shared + _filler(seed + 4, 50))])
     passages = find_duplicates([a, b], min_chars=W + K - 1).passages
     assert any(shared in p.text for p in passages)
+
+
+def test_passages_are_rebuilt_only_when_the_documents_change(tmp_path):
+    from xdt_rules.batch.duplicates import passages_path, read_passages, update_passages
+
+    docs = [_doc("a.txt", BOILERPLATE, _filler(1))]
+    assert update_passages(tmp_path, "甲", docs) is True
+    assert update_passages(tmp_path, "甲", docs) is False  # a re-score: same documents, nothing to do
+    assert read_passages(passages_path(tmp_path, "甲")).norm.startswith(normalise(BOILERPLATE))
+    changed = [_doc("a.txt", BOILERPLATE, _filler(2)).model_copy(update={"sha256": "1" * 64})]
+    assert update_passages(tmp_path, "甲", changed) is True
+    assert update_passages(tmp_path, "甲", changed, excluded_texts=["评价内容"]) is True
+    passages_path(tmp_path, "甲").unlink()
+    assert update_passages(tmp_path, "甲", changed, excluded_texts=["评价内容"]) is True

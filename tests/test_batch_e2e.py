@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import zipfile
 from pathlib import Path
 
 import pytest
 from test_batch_support import CORPUS, run_batch_cli, zip_with_raw_names
 
 from xdt_rules.batch.resume import load_manifest
-from xdt_rules.cli import main
 from xdt_rules.models import ApplicationResult
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"

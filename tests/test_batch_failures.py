@@ -158,18 +158,33 @@ def test_ocr_allowance_counts_pages_without_text(tmp_path: Path):
     from xdt_rules.batch.work import ocr_time_allowance
 
     text_pdf = make_pdf(tmp_path / "text.pdf", ["公司上线ERP系统，实现了业务财务一体化管理。"], pages=3)
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+
+    scan = ImageReader(Image.new("L", (200, 280), 200))
     mixed = tmp_path / "mixed.pdf"
     c = canvas.Canvas(str(mixed))
-    c.drawString(50, 800, "This page has a text layer of more than twenty characters.")
+    c.drawString(50, 800, "This page has a text layer.")
     c.showPage()
-    c.rect(50, 50, 400, 600, fill=1)  # a 'scan': no text
+    c.drawImage(scan, 50, 50, 400, 600)  # a scan: an image, no text
     c.showPage()
+    c.rect(50, 50, 400, 600, fill=1)  # a drawing, not a scan
     c.showPage()
     c.save()
     auto = {"ocr": "auto"}
     assert ocr_time_allowance(text_pdf, auto, 20) == 0
-    assert ocr_time_allowance(mixed, auto, 20) == 40
+    assert ocr_time_allowance(mixed, auto, 20) == 20
     assert ocr_time_allowance(mixed, {"ocr": "force"}, 20) == 60
+    long_scan = tmp_path / "long.pdf"  # 40 pages, every other one scanned: estimated from a sample
+    c = canvas.Canvas(str(long_scan))
+    for page in range(40):
+        if page % 2:
+            c.drawImage(scan, 50, 50, 400, 600)
+        else:
+            c.drawString(50, 800, f"page {page}")
+        c.showPage()
+    c.save()
+    assert 300 <= ocr_time_allowance(long_scan, auto, 20) <= 500
     assert ocr_time_allowance(mixed, {"ocr": "off"}, 20) == 0
     (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff")
     assert ocr_time_allowance(tmp_path / "photo.jpg", auto, 20) == 20

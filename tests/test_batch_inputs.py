@@ -9,8 +9,14 @@ from pathlib import Path
 
 from test_batch_support import FAKE, run_batch_cli, write_text_app, zip_with_raw_names
 
-from xdt_rules.batch.inputs import (ZipLimits, decode_member_name, extract_zip, is_skipped_name, list_entries,
-                                    prepare_entry)
+from xdt_rules.batch.inputs import (
+    ZipLimits,
+    decode_member_name,
+    extract_zip,
+    is_skipped_name,
+    list_entries,
+    prepare_entry,
+)
 from xdt_rules.cli import main
 
 

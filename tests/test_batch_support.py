@@ -16,6 +16,8 @@ import html
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,17 @@ from xdt_rules.batch.fsutil import atomic_write_text
 from xdt_rules.batch.work import Pipeline
 from xdt_rules.catalogue import load_catalogue
 from xdt_rules.errors import IngestError
-from xdt_rules.models import (ApplicationResult, Block, Document, ElementResult, EvidenceRef, FileRecord,
-                              ItemResult, PageInfo, Total)
+from xdt_rules.models import (
+    ApplicationResult,
+    Block,
+    Document,
+    ElementResult,
+    EvidenceRef,
+    FileRecord,
+    ItemResult,
+    PageInfo,
+    Total,
+)
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pdfminer-samples"
 TESTS_DIR = Path(__file__).resolve().parent
@@ -253,10 +264,7 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 def run_batch_cli(batch: Path, out: Path, *args: str, env: dict[str, str] | None = None,
-                  timeout: float = 120) -> "subprocess.CompletedProcess[str]":
-    import subprocess
-    import sys
-
+                  timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "xdt_rules", "batch", str(batch), "--out", str(out), *args],
                           env=env or cli_env(), capture_output=True, text=True, timeout=timeout)
 

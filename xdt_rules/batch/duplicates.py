@@ -182,6 +182,36 @@ def passages_path(out_dir: str | Path, application: str) -> Path:
     return state_dir(out_dir) / "passages" / f"{application}.json.gz"
 
 
+def passages_key(documents: Sequence[Document], excluded_texts: Sequence[str]) -> str:
+    """What an application's passages file depends on: its documents' content and names, the
+    criteria text and this module's parameters — not the rules, so a re-score skips the work."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{PASSAGES_FORMAT}|{K}|{W}".encode())
+    for text in excluded_texts:
+        digest.update(hashlib.sha256(text.encode("utf-8")).digest())
+    for document in documents:
+        digest.update(f"|{document.sha256}|{document.extractor_version}|{document.name}".encode("utf-8"))
+    return digest.hexdigest()[:24]
+
+
+def update_passages(out_dir: str | Path, application: str, documents: Sequence[Document], *,
+                    excluded_texts: Sequence[str] = ()) -> bool:
+    """Write the application's passages file unless the one in OUT was built from the same
+    documents (a sidecar ``.key`` file says which). Returns True when it was (re)built."""
+    path = passages_path(out_dir, application)
+    key_file = path.with_name(f"{application}.key")
+    key = passages_key(documents, excluded_texts)
+    try:
+        if path.is_file() and key_file.read_text(encoding="ascii") == key:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    write_passages(path, build_passages(application, documents, excluded_texts=excluded_texts))
+    atomic_write_bytes(key_file, key.encode("ascii"), durable=False)  # after the data it vouches for
+    return True
+
+
 def write_passages(path: Path, passages: AppPassages) -> Path:
     data = gzip.compress(passages.model_dump_json().encode("utf-8"), compresslevel=3, mtime=0)
     return atomic_write_bytes(path, data, durable=False)

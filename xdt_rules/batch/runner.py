@@ -28,8 +28,7 @@ from .inputs import BatchEntry, EntrySource, ZipLimits, list_entries, prepare_en
 from .progress import BatchProgress
 from .resume import AppRecord, Manifest, is_up_to_date, load_manifest, now, save_manifest, state_dir
 from .summary import SummaryPaths, collect, write_summary
-from .work import (AppDone, AppTask, Pipeline, WorkContext, display_path, known_hashes, run_application,
-                   screen_pipeline)
+from .work import AppDone, AppTask, Pipeline, WorkContext, display_path, known_hashes, run_application, screen_pipeline
 
 
 def default_jobs() -> int:
