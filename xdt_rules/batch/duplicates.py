@@ -65,20 +65,27 @@ _TABLE: dict[int, str | None] = {}
 def normalise(text: str) -> str:
     """NFKC, case-folded, without whitespace, punctuation or symbols (character by character, so
     that offsets map back exactly: see :func:`normalise_with_map`)."""
+    _learn(text)
+    return text.translate(_TABLE)
+
+
+def _learn(text: str) -> None:
     for ch in [c for c in set(text) if ord(c) not in _TABLE]:
         _TABLE[ord(ch)] = _char_normal(ch) or None
-    return text.translate(_TABLE)
 
 
 def normalise_with_map(text: str) -> tuple[str, list[int]]:
     """The normalised text and, for each of its characters, the index in ``text`` it came from."""
+    _learn(text)
+    table = _TABLE
     out: list[str] = []
     origin: list[int] = []
     for index, ch in enumerate(text):
-        norm = _TABLE[ord(ch)] if ord(ch) in _TABLE else _char_normal(ch)
-        for piece in norm or "":
-            out.append(piece)
-            origin.append(index)
+        norm = table[ord(ch)]
+        if norm is None:
+            continue
+        out.append(norm)
+        origin.extend([index] * len(norm))
     return "".join(out), origin
 
 
@@ -282,12 +289,14 @@ def _mask(passages: AppPassages, template: set[int]) -> bytearray:
     return mask
 
 
-def _locate(passages: AppPassages, start: int, end: int) -> tuple[str, int | None, str]:
-    """File, page and original text of the normalised span [start, end)."""
-    starts = [s.start for s in passages.segments]
+def _locate(passages: AppPassages, start: int, end: int, *, text: bool = True) -> tuple[str, int | None, str]:
+    """File, page and (if ``text``) original text of the normalised span [start, end)."""
     import bisect
 
+    starts = [s.start for s in passages.segments]
     first = max(0, bisect.bisect_right(starts, start) - 1)
+    if not text:
+        return passages.segments[first].file, passages.segments[first].page, ""
     pieces: list[str] = []
     index = first
     while index < len(passages.segments) and passages.segments[index].start < end:
@@ -379,7 +388,7 @@ def find_duplicates(apps: Sequence[AppPassages], *, min_chars: int = MIN_CHARS,
             if length < min_chars:
                 continue
             file_a, page_a, original = _locate(apps[a], start_a, end_a)
-            file_b, page_b, _ = _locate(apps[b], start_b, start_b + length)
+            file_b, page_b, _ = _locate(apps[b], start_b, start_b + length, text=False)
             report.passages.append(SharedPassage(
                 app_a=apps[a].application, app_b=apps[b].application, chars=length, text=original,
                 file_a=file_a, page_a=page_a, file_b=file_b, page_b=page_b))
