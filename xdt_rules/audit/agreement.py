@@ -39,7 +39,7 @@ class Passage(_Model):
     page: int | None = None
     block: int | None = None
     text: str
-    matched: str | None = None
+    matched: str | None = Field(None, description="the words matched in the passage (、-separated)")
     term: str | None = None
     polarity: str | None = None
     located: bool = Field(True, description="for a reviewer's quote: whether it was found in the documents")
@@ -106,9 +106,20 @@ def _f1(p: float | None, r: float | None) -> float | None:
     return round(2 * p * r / (p + r), 4) if p + r else 0.0
 
 
-def _passage(ev: EvidenceRef) -> Passage:
-    return Passage(file=ev.file, page=ev.page, block=ev.block, text=ev.text, matched=ev.matched, term=ev.term,
-                   polarity=ev.polarity)
+def _passages(refs: list[EvidenceRef]) -> list[Passage]:
+    """One passage per sentence (and polarity), the words matched in it listed together."""
+    out: dict[tuple, Passage] = {}
+    for ev in refs:
+        key = (ev.file, ev.page, ev.block, ev.sentence_start, ev.text, ev.polarity)
+        if key in out:
+            p = out[key]
+            words = (p.matched or "").split("、")
+            if ev.matched not in words:
+                p.matched = "、".join(words + [ev.matched])
+            continue
+        out[key] = Passage(file=ev.file, page=ev.page, block=ev.block, text=ev.text, matched=ev.matched, term=ev.term,
+                           polarity=ev.polarity)
+    return list(out.values())
 
 
 class _Locator:
@@ -201,7 +212,7 @@ def agreement_audit(results: list[ApplicationResult], labels: LabelSet, *, catal
             dis = Disagreement(
                 application=app, item=item_id, item_name=names[item_id], kind=kind, label=label.label,  # type: ignore[arg-type]
                 status=item.status, decided_by=decide, flags=item.rules_fired[1:], reasons=item.reasons,
-                label_note=label.note, label_source=label.source, tool_evidence=[_passage(e) for e in shown],
+                label_note=label.note, label_source=label.source, tool_evidence=_passages(shown),
                 label_evidence=_quote_passages(label, item, locator))
             {"false_positive": audit.false_positives, "false_negative": audit.false_negatives,
              "other": audit.other}[kind].append(dis)

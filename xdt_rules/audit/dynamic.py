@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from ..catalogue import Catalogue
 from ..evidence.keywords import KeywordSet
@@ -74,13 +74,16 @@ class DynamicAudit(_Model):
     unknown_rules: list[str] = Field(default_factory=list, description="rules_fired keys the rule book lacks")
     findings: list[Finding] = Field(default_factory=list)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
-    def dead_keywords(self) -> list[KeywordUsage]:
-        return [k for k in self.keywords if k.applications == 0]
+    def dead_keywords(self) -> list[str]:
+        """“item keyword” of every keyword no application matched."""
+        return [f"{k.item} {k.keyword}" for k in self.keywords if k.applications == 0]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
-    def dead_rules(self) -> list[RuleUsage]:
-        return [r for r in self.rules if r.fired == 0]
+    def dead_rules(self) -> list[str]:
+        return [r.rule for r in self.rules if r.fired == 0]
 
 
 def keyword_inventory(keywords: KeywordSet) -> list[KeywordUsage]:

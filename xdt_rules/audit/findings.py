@@ -7,6 +7,7 @@ levels alone: ``error`` fails the run, ``warning`` fails only with ``--strict``,
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,13 +32,23 @@ class Finding(BaseModel):
 
     @property
     def where(self) -> str:
-        if self.file and self.line:
-            return f"{self.file}:{self.line}"
-        return self.file or ""
+        """file:line for people (relative to the working folder when under it)."""
+        shown = display_path(self.file) if self.file else ""
+        return f"{shown}:{self.line}" if shown and self.line else shown
 
     def one_line(self) -> str:
         where = f"{self.where}: " if self.where else ""
         return f"{where}{LEVEL_ZH[self.level]}：{self.message_zh} / {self.level}: {self.message_en}"
+
+
+def display_path(path: str) -> str:
+    p = Path(path)
+    if not p.is_absolute():
+        return path
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        return path
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

@@ -47,7 +47,7 @@ import hashlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
 
 from ..catalogue import Catalogue, load_catalogue
 from ..datapaths import DEFAULT_FRAMEWORK, framework_dir
@@ -209,10 +209,12 @@ class Coverage(BaseModel):
     pairs_covered: int
     pairs_total: int
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def rule_percent(self) -> float:
         return round(100 * self.rules_covered / self.rules_total, 1) if self.rules_total else 100.0
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def pair_percent(self) -> float:
         return round(100 * self.pairs_covered / self.pairs_total, 1) if self.pairs_total else 100.0
