@@ -203,7 +203,7 @@ def test_every_false_positive_and_negative_is_listed_with_passages(batch, report
 
 
 def test_reviewer_csv_labels_disagreeing_with_the_tool(batch, tmp_path):
-    results, docs = batch
+    results, _ = batch
     rs = load_results(results).by_application()
     strong = rs["01_strong_manufacturer"]
     met_item = next(i for i in strong.items if i.status == "met")
@@ -304,7 +304,7 @@ def test_terminal_report_lists_every_disagreement(report):
 
 
 def test_html_report_is_self_contained_and_escaped(batch, tmp_path):
-    results, docs = batch
+    results, _ = batch
     hostile = tmp_path / "results"
     hostile.mkdir()
     data = json.loads((results / "01_strong_manufacturer.json").read_text(encoding="utf-8"))

@@ -142,8 +142,8 @@ def test_case_naming_unknown_items_or_rules_is_an_error(tmp_path, capsys, body, 
     ("cases:\n  - name: x\n    expect:\n      \"1.3.1\": {status: met}\n", 2),           # neither text nor blocks
     ("cases:\n  - name: x\n    text: a\n    expect:\n      \"1.3.1\": {}\n", 5),          # nothing expected
     ("cases:\n  - name: x\n    text: a\n    expect:\n      \"1.3.1\": {status: done}\n", 5),  # bad status
-    ("cases:\n  - name: x\n    text: a\n    expect: {\"1.3.1\": {status: met}}\n"
-     "  - name: x\n    text: b\n    expect: {\"1.3.1\": {status: met}}\n", 5),              # duplicate name
+    (("cases:\n  - name: x\n    text: a\n    expect: {\"1.3.1\": {status: met}}\n"
+      "  - name: x\n    text: b\n    expect: {\"1.3.1\": {status: met}}\n"), 5),             # duplicate name
 ])
 def test_broken_case_files_name_the_line(tmp_path, body, line):
     path = _write(tmp_path, "broken.yaml", body)

@@ -188,3 +188,25 @@ def test_unknown_item_in_keywords_and_broken_yaml_are_reported_not_raised(tmp_pa
     by_code = {f.code: f for f in audit.findings if f.level == "error"}
     assert by_code["unknown_item"].items == ["7.7.7"] and by_code["unknown_item"].line == 2
     assert by_code["keyword_file"].file.endswith("9_broken.yaml")
+
+
+def test_item_without_rules_is_an_error(tmp_path):
+    fw = _copy_framework(tmp_path)
+    rules_file = fw / "rules.yaml"
+    text = rules_file.read_text(encoding="utf-8").replace('items: ["5.*"]', 'items: ["5.9.*"]', 1)
+    rules_file.write_text(text, encoding="utf-8")
+    audit = static_audit(str(fw))
+    uncovered = [f for f in audit.findings if f.code == "uncovered_item"]
+    assert uncovered and uncovered[0].level == "error" and uncovered[0].items == ["5.1.1"]
+    assert any(f.code == "unknown_item" and "5.9.*" in f.message_zh for f in audit.findings)
+
+
+def test_cli_usage_errors(tmp_path, capsys):
+    assert main(["audit", "--gold", "samples/gold"]) == 1
+    assert "--results" in capsys.readouterr().err
+    assert main(["audit", "--results", str(tmp_path / "nowhere")]) == 1
+    assert "结果目录不存在" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "summary.json").write_text("{}", encoding="utf-8")
+    assert main(["audit", "--results", str(tmp_path / "empty")]) == 1
+    assert "没有预审结果" in capsys.readouterr().err

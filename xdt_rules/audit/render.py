@@ -26,6 +26,8 @@ STATUS_ZH = {"met": "已具备", "partial": "较弱", "planned": "规划", "nega
 LABEL_ZH = {"implemented": "已实现", "planned": "规划", "negated": "缺失", "absent": "无"}
 POLARITY_ZH = {"implemented": "已实施", "planned": "规划", "negated": "缺失", "generic": "泛指",
                "restates_criteria": "照抄评价内容"}
+CUE_ZH = {"implemented": "已实施", "planned": "规划", "negated": "缺失", "generic": "泛指", "pseudo": "伪提示词",
+          "stages": "实施前阶段", "other_parties": "他方", "heading_planned": "规划标题", "table_negated_cells": "表示否的单元格"}
 KIND_ZH = {"term": "术语", "entity": "产品", "pattern": "模式", "indicator": "指标"}
 
 
@@ -127,7 +129,7 @@ def _ids(ids: list[str], limit: int = 12) -> str:
 # --------------------------------------------------------------------------- audit: terminal
 
 
-def _table(title: str, columns: list[str], **kwargs: Any):  # noqa: ANN202 - rich Table
+def _table(title: str, columns: list[str], **kwargs: Any):
     from rich import box
     from rich.table import Table
 
@@ -237,8 +239,7 @@ def _print_cues(report: AuditReport, con: Console) -> None:
     cues = report.static.cues
     if cues is None:
         return
-    names = {"implemented": "已实施", "planned": "规划", "negated": "缺失", "generic": "泛指", "pseudo": "伪提示词",
-             "stages": "实施前阶段", "other_parties": "他方", "heading_planned": "规划标题", "table_negated_cells": "表示否的单元格"}
+    names = CUE_ZH
     parts = "，".join(f"{names.get(k, k)} {v}" for k, v in cues.counts.items())
     regex = "，".join(f"{names.get(k, k)} {v}" for k, v in cues.regex.items())
     con.print(f"[bold]语境提示词 / context cues[/]（{_e(cues.file)}）：{parts}；正则 {regex or '无'}；"
@@ -342,6 +343,7 @@ def render_audit_html(report: AuditReport) -> str:
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["pct"] = _pct
+    env.filters["shown"] = lambda path: display_path(path) if path else ""
     env.filters["where"] = lambda p: _where(p.file, p.page, p.block)
     template = env.get_template("audit.html.j2")
     usage = {i.id: i for i in report.dynamic.items} if report.dynamic else {}
@@ -351,7 +353,12 @@ def render_audit_html(report: AuditReport) -> str:
         for k in report.dynamic.keywords:
             if not k.applications:
                 dead_by_item.setdefault(k.item, []).append(k.keyword)
+    info_groups: dict[str, list] = {}
+    for finding in report.findings:
+        if finding.level == "info":
+            info_groups.setdefault(finding.code, []).append(finding)
     return template.render(r=report, findings=report.findings, levels=report.levels(), usage=usage, scores=scores,
+                           info_groups=list(info_groups.items()), CUE_ZH=CUE_ZH,
                            dead_by_item=dead_by_item, STATUS_ZH=STATUS_ZH, POLARITY_ZH=POLARITY_ZH, LABEL_ZH=LABEL_ZH, KIND_ZH=KIND_ZH,
                            STATUSES=("met", "partial", "planned", "negated", "not_found"),
                            LEVEL_ZH={"error": "错误", "warning": "警告", "info": "提示"})

@@ -47,7 +47,14 @@ import hashlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    computed_field,
+    model_validator,
+)
 
 from ..catalogue import Catalogue, load_catalogue
 from ..datapaths import DEFAULT_FRAMEWORK, framework_dir
@@ -387,8 +394,8 @@ def run_case(case: LoadedCase, *, keywords: KeywordSet, catalogue: Catalogue, bo
     from ..evidence import find_evidence
     from ..scoring import score_mentions
 
-    base = dict(file=case.file, line=case.line, name=case.spec.name, known_failure=case.spec.known_failure,
-                note=case.spec.note)
+    base = {"file": case.file, "line": case.line, "name": case.spec.name, "known_failure": case.spec.known_failure,
+            "note": case.spec.note}
     problem = _validate_case(case, book, catalogue)
     if problem:
         return CaseResult(outcome="error", error=problem, **base)
@@ -411,7 +418,7 @@ def run_case(case: LoadedCase, *, keywords: KeywordSet, catalogue: Catalogue, bo
 def _coverage(results: list[CaseResult], cases: list[LoadedCase], book: RuleBook, catalogue: Catalogue) -> Coverage:
     exercised: dict[str, set[str]] = {}
     case_count: dict[str, int] = {}
-    for result, case in zip(results, cases):
+    for result, case in zip(results, cases, strict=True):
         for item_id in case.spec.expect:
             case_count[item_id] = case_count.get(item_id, 0) + 1
         if result.outcome == "error":

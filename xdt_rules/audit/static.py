@@ -33,10 +33,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..catalogue import Catalogue, load_catalogue
 from ..datapaths import DEFAULT_FRAMEWORK, keywords_dir
 from ..errors import DataFileError, XdtError
-from ..evidence.keywords import (SPECIAL_FILES, ConfusionFileSpec, ContextSpec, KeywordFileSpec, QuantitySpec,
-                                 load_keyword_folder)
+from ..evidence.keywords import (
+    SPECIAL_FILES,
+    ConfusionFileSpec,
+    ContextSpec,
+    KeywordFileSpec,
+    QuantitySpec,
+    load_keyword_folder,
+)
 from ..evidence.normalize import is_ascii_alnum, normalize_key
-from ..scoring import RuleBook, validate_rules_file
+from ..scoring import RuleBook, ValidationIssue, validate_rules_file
 from ..scoring.ruleset import Rule, rules_path
 from ..yamlio import LoadedYaml, load_model
 from .findings import Finding, sort_findings
@@ -210,7 +216,7 @@ def _duplicates(scan: _Scan) -> None:
                 continue  # ERP and ＥＲＰ in one term: one key, harmless (the loader accepts it too)
             seen_here.add(key)
             owners[key].append((term, spelling, line))
-    for key, claims in owners.items():
+    for claims in owners.values():
         if len(claims) < 2:
             continue
         first_term, first_spelling, first_line = claims[0]
@@ -244,11 +250,9 @@ def _duplicates(scan: _Scan) -> None:
 def _latin_ok(short: str, long: str, at: int) -> bool:
     """Whether ``short`` found at ``long[at:]`` is a real match (Latin edges on word boundaries)."""
     end = at + len(short)
-    if is_ascii_alnum(short[0]) and at > 0 and is_ascii_alnum(long[at - 1]):
-        return False
-    if is_ascii_alnum(short[-1]) and end < len(long) and is_ascii_alnum(long[end]):
-        return False
-    return True
+    cut_start = is_ascii_alnum(short[0]) and at > 0 and is_ascii_alnum(long[at - 1])
+    cut_end = is_ascii_alnum(short[-1]) and end < len(long) and is_ascii_alnum(long[end])
+    return not (cut_start or cut_end)
 
 
 def _ambiguities(scan: _Scan) -> list[Ambiguity]:
@@ -352,7 +356,7 @@ def _needs_missing(rule: Rule, missing: set[str]) -> str | None:
     return None
 
 
-def _rule_findings(book: RuleBook | None, issues: list, catalogue: Catalogue) -> tuple[list[Finding], dict[str, set[str]]]:
+def _rule_findings(book: RuleBook | None, issues: list[ValidationIssue], catalogue: Catalogue) -> tuple[list[Finding], dict[str, set[str]]]:
     """The validator's issues as findings, and per item the rule keys it proved dead."""
     findings = []
     dead: dict[str, set[str]] = defaultdict(set)

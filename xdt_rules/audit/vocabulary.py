@@ -130,15 +130,18 @@ def _idf() -> tuple[dict[str, float], float]:
     return tfidf.idf_freq, tfidf.median_idf
 
 
-def _pos_tokenizer(keywords: KeywordSet):  # noqa: ANN202 - jieba.posseg.POSTokenizer
+_POS_TOKENIZERS: dict[str, object] = {}
+
+
+def _pos_tokenizer(keywords: KeywordSet):
+    """jieba's part-of-speech tagger over the keyword set's tokenizer (domain words kept whole)."""
     import jieba.posseg
 
     from ..evidence.tokens import tokenizer
 
-    key = "audit:posseg"
-    tok = keywords._cache.get(key)
+    tok = _POS_TOKENIZERS.get(keywords.content_hash)
     if tok is None:
-        tok = keywords._cache[key] = jieba.posseg.POSTokenizer(tokenizer(keywords))
+        tok = _POS_TOKENIZERS[keywords.content_hash] = jieba.posseg.POSTokenizer(tokenizer(keywords))
     return tok
 
 
