@@ -210,3 +210,18 @@ def test_cli_usage_errors(tmp_path, capsys):
     (tmp_path / "empty" / "summary.json").write_text("{}", encoding="utf-8")
     assert main(["audit", "--results", str(tmp_path / "empty")]) == 1
     assert "没有预审结果" in capsys.readouterr().err
+
+
+def test_longest_match_list_agrees_with_the_keyword_sets_overlaps(shipped):
+    """The audit scans the YAML itself (so it works when the set cannot load); it must find the same
+    containments as KeywordSet.overlaps(), less those the matcher's Latin word boundaries rule out."""
+    from xdt_rules.audit.static import _latin_ok
+
+    mine = {(a.keyword, a.longer) for a in shipped.ambiguities if a.how == "longest_match"}
+    theirs = set()
+    for short, long in load_keyword_set().overlaps():
+        starts = [i for i in range(len(long.key)) if long.key.startswith(short.key, i)]
+        assert starts
+        if any(_latin_ok(short.key, long.key, i) for i in starts):
+            theirs.add((short.spelling, long.spelling))
+    assert mine == theirs
