@@ -34,7 +34,7 @@ from .normalize import normalize_key
 from .restate import Restater
 from .segment import Sentence
 
-PRIORITY = {"negated": 0, "planned": 1, "generic": 2, "implemented": 3}
+PRIORITY = {"negated": 0, "planned": 1, "generic": 2, "implemented": 3, "present": 4}
 OPENER_MAX = 8  # a sentence-initial clause this short with a plan cue ("下一步，") sets the tense of the sentence
 POSSESSIVE_GAP = 10  # chars allowed between "<party>" and the "的" right before a mention
 
@@ -58,7 +58,7 @@ class ContextRules:
         spec = keywords.context
         self.spec = spec
         self.automaton = ahocorasick.Automaton()
-        for kind in ("implemented", "planned", "negated", "generic", "pseudo", "stages"):
+        for kind in ("implemented", "present", "planned", "negated", "generic", "pseudo", "stages"):
             for cue in getattr(spec, kind):
                 key = normalize_key(cue)
                 self.automaton.add_word(key, (key, "stage" if kind == "stages" else kind))
@@ -148,8 +148,20 @@ class ContextRules:
         stage = [c for c in cues if c.kind == "stage"]
         if stage:
             return Decision("planned", stage[0].text)
+        if any(c.kind != "present" for c in cues):
+            # "目前" only dates the statement: "MES系统目前还没有" is a lack, "目前正在建设" a plan
+            cues = [c for c in cues if c.kind != "present"]
         cue = self._nearest(cues, start, end)
-        return Decision(cue.kind, cue.text) if cue else None
+        if cue is None:
+            return None
+        return Decision("implemented" if cue.kind == "present" else cue.kind, cue.text)
+
+    def decide_clause(self, cues: list[Cue], start: int) -> Decision | None:
+        """What the cues of one clause say about a position (present-tense words alone say nothing)."""
+        decision = self._decide_scope(cues, start, start)
+        if decision is not None and decision.polarity == "implemented" and all(c.kind == "present" for c in cues):
+            return None
+        return decision
 
     def sentence_cues(self, text: str, sentence: Sentence, masks: list[tuple[int, int]]) -> list[Cue]:
         """The cues of a sentence, with completion verbs governed by a plan/negation marker dropped."""
@@ -222,10 +234,10 @@ class ContextRules:
         for cue in cues:
             if cue.kind == "stage":
                 return Decision("planned", cue.text)
-        for kind in ("planned", "negated", "implemented"):
+        for kind in ("planned", "negated", "implemented", "present"):
             for cue in cues:
                 if cue.kind == kind:
-                    return Decision(kind, cue.text)
+                    return Decision("implemented" if kind == "present" else kind, cue.text)
         return None
 
     def row_polarity(self, cells: list[str], headers: list[str]) -> Decision | None:

@@ -17,6 +17,7 @@ from ..models import Block, Document, Mention, Quantity
 from .context import ContextRules, Cue, Decision
 from .fuzzy import FuzzyMatcher
 from .keywords import KeywordSet, Pattern
+from .labels import Label, LabelReader
 from .matcher import Hit, Matcher
 from .normalize import NormText, normalize, normalize_key
 from .quantities import QuantityFinder
@@ -56,6 +57,7 @@ class EvidenceFinder:
         self.matcher = Matcher(keywords)
         self.fuzzy = FuzzyMatcher(keywords, self.matcher)
         self.context = ContextRules(keywords, catalogue)
+        self.labels = LabelReader(keywords.context.labels)
         self.quantities = QuantityFinder(keywords)
         self.confusions = [(normalize_key(c.ocr), normalize_key(c.correct)) for c in keywords.confusions]
         self.by_word: dict[str, list[Pattern]] = defaultdict(list)
@@ -149,17 +151,34 @@ class EvidenceFinder:
         cue_cache: dict[int, list[Cue]] = {}
         copies: dict[tuple[int, int, bool], str | None] = {}
         entity_starts = [h.start for h in hits if h.info.term is not None and h.info.term.kind == "entity"]
-        out: list[Mention] = []
+        labels: dict[int, Label | None] = {}
+        decided: list[tuple[_Found, Sentence, Decision]] = []
+        pending: list[tuple[int, Label, list[Cue]]] = []  # label mentions, decided from their value below
         for f in found:
             sent = sents[sentence_index(starts, f.start)]
             if sent.start not in cue_cache:
                 local = [m for m in masks if m[0] < sent.end and sent.start < m[1]]
                 cue_cache[sent.start] = self.context.sentence_cues(nt.text, sent, local)
+            if sent.start not in labels:
+                labels[sent.start] = self.labels.find(nt.text, sent)
             entity_here = any(sent.start <= p < sent.end for p in entity_starts)
             cues = cue_cache[sent.start]
             if f.parts:
                 cues = [c for c in cues if not any(c.start < b and a < c.end for a, b in f.parts)]
+            label = labels[sent.start]
+            if label is not None and label.holds(f.start, f.end):
+                own = [c for c in cues if label.start <= c.start and c.end <= label.colon and c.kind != "present"]
+                if label.question or not own:
+                    if label.question:
+                        cues = [c for c in cues if c.start >= label.value]  # 是否**采用**… is the question's verb
+                    pending.append((len(decided), label, cues))
             decision = self._polarity(block, nt, sent, cues, f, heading, entity_here, copies, rows, headers, row_cache)
+            decided.append((f, sent, decision))
+        for index, label, cues in pending:
+            f, sent, decision = decided[index]
+            decided[index] = (f, sent, self._label_polarity(nt, sent, label, cues, f, decision, decided, heading))
+        out: list[Mention] = []
+        for f, sent, decision in decided:
             if f.only_when is not None and decision.polarity not in f.only_when:
                 continue
             start, end = nt.span(f.start, f.end)
@@ -175,6 +194,36 @@ class EvidenceFinder:
                 )
             )
         return out
+
+    def _label_polarity(self, nt: NormText, sent: Sentence, label: Label, cues: list[Cue], f: _Found, decision: Decision,
+                        decided: list[tuple[_Found, Sentence, Decision]], heading: str | None) -> Decision:
+        """A mention inside a "label：value" statement takes its polarity from the value (see :mod:`.labels`)."""
+        if decision.polarity == "generic" and decision.cue in _NO_STATEMENT_KINDS.values():
+            return decision
+        found = self.labels.answer(nt.text, sent, label)
+        if found is not None:
+            kind, word = found
+            result = Decision(kind, f"答：{word}")
+        else:
+            lo, hi = sent.clause(label.value) if label.value < sent.end else (sent.end, sent.end)
+            first = [c for c in cues if lo <= c.start and c.end <= hi]
+            answered = self.context.decide_clause(first, label.value)
+            if answered is not None:
+                result = answered
+            else:
+                same = [d for g, s, d in decided if s.start == sent.start and g.item_id == f.item_id
+                        and g.start >= label.value]
+                if same:
+                    result = same[0]
+                elif label.question:
+                    # a question without a readable answer states nothing
+                    result = Decision("generic", "问句")
+                else:
+                    return decision
+        plan = self.context.heading_is_plan(heading)
+        if plan and result.polarity == "implemented" and not (result.cue and "已" in result.cue):
+            return Decision("planned", f"章节：{plan}")
+        return result
 
     # ------------------------------------------------------------------ polarity
     def _polarity(self, block: Block, nt: NormText, sent: Sentence, cues: list[Cue], f: _Found, heading: str | None,

@@ -164,8 +164,23 @@ class RestateSpec(_Spec):
     containment: float = Field(0.85, gt=0, le=1, description="share of a shorter sentence's bigrams found in the criteria text")
 
 
+class AnswerSpec(_Spec):
+    implemented: list[str] = Field(default_factory=list)
+    negated: list[str] = Field(default_factory=list)
+    generic: list[str] = Field(default_factory=list, description="not applicable / not addressed (不适用, 不涉及)")
+
+
+class LabelSpec(_Spec):
+    topic_max: int = Field(16, ge=2, description="longest topic label before a colon (● DNC：无)")
+    question_max: int = Field(60, ge=4, description="longest question label (是否采用CAE、CAPP…：否)")
+    question_words: list[str] = Field(default_factory=lambda: ["是否"])
+    answers: AnswerSpec = Field(default_factory=AnswerSpec, description="whole first clause of a value that answers the label")
+
+
 class ContextSpec(_Spec):
     implemented: list[str] = Field(min_length=1)
+    present: list[str] = Field(default_factory=list, description="present-tense words (目前, 现阶段…): implemented only "
+                                                                  "where nothing stronger stands in the same clause")
     planned: list[str] = Field(min_length=1)
     negated: list[str] = Field(min_length=1)
     generic: list[str] = Field(min_length=1)
@@ -178,6 +193,7 @@ class ContextSpec(_Spec):
     heading_planned: list[str] = Field(default_factory=list, description="headings whose text turns plain statements into plans")
     table_negated_cells: list[str] = Field(default_factory=list, description="whole table cells that mean 'no'")
     restate: RestateSpec = Field(default_factory=RestateSpec)
+    labels: LabelSpec = Field(default_factory=LabelSpec)
 
 
 class QuantitySpec(_Spec):
@@ -446,7 +462,7 @@ def _check_context(spec: ContextSpec, loaded: LoadedYaml) -> None:
                 raise DataFileError(loaded.path, loaded.line_of(("regex", kind, n)),
                                     f"正则表达式无效：{exc}", f"invalid regular expression: {exc}") from None
     seen: dict[str, tuple[str, int | None]] = {}
-    for kind in ("implemented", "planned", "negated", "generic", "pseudo", "stages"):
+    for kind in ("implemented", "present", "planned", "negated", "generic", "pseudo", "stages"):
         for n, cue in enumerate(getattr(spec, kind)):
             key = normalize_key(cue)
             line = loaded.line_of((kind, n))

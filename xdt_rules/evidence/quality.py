@@ -18,7 +18,7 @@ The audit reuses :func:`evaluate`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -102,8 +102,12 @@ def application_files(folder: Path) -> list[Path]:
 
 def evaluate(samples_dir: str | Path, variant: str, *, keywords: KeywordSet | None = None,
              catalogue: Catalogue | None = None, ocr: bool = False,
-             load_document: Callable[[Path], Document] | None = None) -> VariantReport:
-    """Detection vs gold for one variant folder (``samples/<variant>/``)."""
+             load_document: Callable[[Path], Document] | None = None,
+             applications: Collection[str] | None = None) -> VariantReport:
+    """Detection vs gold for one variant folder (``samples/<variant>/``).
+
+    ``applications`` restricts the measurement to those application names (a development or
+    hold-out set); by default every labelled application in the folder counts."""
     from . import find_evidence, load_keyword_set
 
     samples = Path(samples_dir)
@@ -127,6 +131,8 @@ def evaluate(samples_dir: str | Path, variant: str, *, keywords: KeywordSet | No
     skipped = 0
     not_impl = false_impl = 0
     for app, gold in sorted(golds.items()):
+        if applications is not None and app not in applications:
+            continue
         folder = samples / variant / app
         if not folder.is_dir():
             continue

@@ -1,0 +1,153 @@
+"""Ways of writing that the first matcher misread (hold-out samples 12–17), each as a general rule:
+self-assessment Q&A, bullet "label：value" fragments, present-tense words, not-applicable answers,
+agreements and registrations as pre-stages, plain-language lacks and boilerplate ambitions."""
+
+from __future__ import annotations
+
+import pytest
+
+from xdt_rules.evidence import find_evidence, load_keyword_set
+from xdt_rules.models import Block, Document, Mention
+
+CONTEXT = load_keyword_set().context
+
+
+def doc(*texts: str, kind: str = "paragraph") -> Document:
+    return Document(path="a.txt", name="a.txt", sha256="0" * 64, size=1, file_type="txt", extractor_version="t",
+                    blocks=[Block(index=i, kind=kind, text=t) for i, t in enumerate(texts)])  # type: ignore[arg-type]
+
+
+def mentions(text: str, item: str, kind: str = "paragraph") -> list[Mention]:
+    return [m for m in find_evidence([doc(text, kind=kind)]) if m.item_id == item]
+
+
+def polarities(text: str, item: str, kind: str = "paragraph") -> set[str]:
+    found = mentions(text, item, kind)
+    assert found, f"no {item} mention in {text!r}"
+    return {m.polarity for m in found}
+
+
+# ------------------------------------------------------------------ self-assessment questions
+
+
+@pytest.mark.parametrize("text, item, expected", [
+    ("9．是否建立MES：否，目前生产报工仍为纸质，月底由统计员手工汇总。", "1.3.2", {"negated"}),
+    ("2．是否采用CAE、CAPP等开展工艺设计与仿真：否。", "1.1.2", {"negated"}),
+    ("1．是否采用计算机辅助设计（CAD）：是。", "1.1.1", {"implemented"}),
+    ("27．是否应用财务机器人、电子发票服务平台：部分是。", "3.2.3", {"implemented"}),
+    ("13．是否实现生产系统自运行、自诊断、自优化：尚不具备条件。", "1.3.6", {"negated"}),
+    ("36．是否形成可复制推广的经验并对外输出：目前还谈不上对外输出经验。", "5.1.1", {"negated"}),
+    ("5．关键设备是否联网上云：否，尚不具备条件。", "1.2.2", {"negated"}),
+])
+def test_the_answer_after_the_question_decides(text, item, expected):
+    # the question restates the criterion (and has 采用/建立/实现 in it); the answer is the fact
+    assert polarities(text, item) == expected
+
+
+@pytest.mark.parametrize("text, item", [
+    ("6．是否采用CAM、DNC：不适用，本企业没有数控加工环节。", "1.2.3"),
+    ("23．是否开展在线监控、远程诊断、预测性维护等服务：不涉及，茶叶产品无此类服务需求。", "3.1.3"),
+])
+def test_not_applicable_is_neither_a_lack_nor_a_fact(text, item):
+    assert polarities(text, item) == {"generic"}
+
+
+def test_a_question_is_never_a_criteria_copy():
+    text = "是否采用计算机辅助设计（CAD）等技术，实现产品数字化设计：是。"
+    assert polarities(text, "1.1.1") == {"implemented"}
+
+
+def test_a_question_without_an_answer_states_nothing():
+    assert polarities("21．是否应用人工智能、新型传感器、AR/VR等技术：详见附件。", "3.1.1") == {"generic"}
+
+
+# ------------------------------------------------------------------ bullets: "label：value" fragments
+
+
+@pytest.mark.parametrize("text, item, expected", [
+    ("● DNC：无，加工程序仍用U盘拷到机床", "1.2.3", {"negated"}),
+    ("● WMS/TMS：无", "1.3.3", {"negated"}),
+    ("● PLM：暂无，图纸按产品型号存放在共享盘", "1.1.3", {"negated"}),
+    ("● ERP：用友U8，2021年3月上线，采购、销售、库存全部在系统中做", "1.3.1", {"implemented"}),
+    ("● MES：新核云，2022年10月上线，覆盖熔炼、造型、机加全工序", "1.3.2", {"implemented"}),
+])
+def test_bullet_value_decides_the_label(text, item, expected):
+    assert polarities(text, item, kind="list_item") == expected
+
+
+def test_bullet_label_follows_the_same_item_in_its_value():
+    # "目前只有视频监控" says nothing on its own; the value's own mention of the item is a lack
+    text = "● 安全生产信息化：目前只有视频监控，熔炼区域还未接入工业互联网安全生产监测平台"
+    assert polarities(text, "1.3.7", kind="list_item") == {"negated"}
+
+
+def test_long_lead_in_before_a_colon_is_not_a_label():
+    text = "公司在粉尘最大、劳动强度最高的投料和包装环节全面实现了MES管理：计划员按订单生成批次工单。"
+    assert polarities(text, "1.3.2") == {"implemented"}
+
+
+def test_label_with_its_own_cue_keeps_it():
+    assert polarities("● 计划建设的MES：2026年上线", "1.3.2", kind="list_item") == {"planned"}
+
+
+# ------------------------------------------------------------------ tense and cue words
+
+
+@pytest.mark.parametrize("cue", CONTEXT.present)
+def test_present_tense_alone_is_a_fact(cue):
+    assert polarities(f"{cue}生产工单在MES系统中管理。", "1.3.2") == {"implemented"}
+
+
+@pytest.mark.parametrize("cue", CONTEXT.present)
+def test_present_tense_yields_to_a_stronger_cue(cue):
+    assert polarities(f"MES系统{cue}还没有。", "1.3.2") == {"negated"}
+    assert polarities(f"MES系统{cue}正在建设。", "1.3.2") == {"planned"}
+
+
+@pytest.mark.parametrize("text, item", [
+    ("拼配工艺还停留在靠老师傅经验判断的阶段，没有仿真软件。", "1.1.2"),
+    ("公司只有一个业务系统，谈不上系统集成。", "1.3.5"),
+    ("设备台账是纸质的，设备管理系统基本空白。", "1.2.4"),
+    ("公司产品面向电池企业，不通过电商渠道销售。", "2.2.2"),
+    ("对上游供应商的采购仍是电话下单，SCM无从谈起。", "2.2.3"),
+])
+def test_plain_language_lacks(text, item):
+    assert "negated" in polarities(text, item)
+
+
+def test_not_measured_is_not_a_lack():
+    assert polarities("安全方面：未统计。", "4.1.8") == {"generic"}
+
+
+@pytest.mark.parametrize("text", [
+    "2025年：机加二车间接入运营商5G专网（已与中国联通签订建设协议）。",
+    "2025年10月前上线5G专网（已与供应商签订意向协议）。",
+    "公司已与运营商签订框架协议，5G专网进入实施准备。",
+])
+def test_a_signed_agreement_is_not_an_implementation(text):
+    assert polarities(text, "2.1.2") == {"planned"}
+
+
+def test_registration_for_an_evaluation_is_a_plan():
+    assert "planned" in polarities("已报名参加2025年组织的中小企业数字化水平评测。", "4.1.1")
+
+
+def test_an_inquiry_in_a_business_process_is_not_a_stage():
+    text = "客户从询价、送样、订单到投诉处理的全过程都在客户服务平台中记录。"
+    assert polarities(text, "3.1.4") == {"implemented"}
+
+
+@pytest.mark.parametrize("text", [
+    "公司着力打造行业数字化转型标杆。",
+    "公司致力于建立客户关系管理系统（CRM）。",
+])
+def test_ambitions_are_plans(text):
+    item = "5.1.1" if "标杆" in text else "3.1.4"
+    assert polarities(text, item) <= {"planned", "restates_criteria"}
+
+
+def test_year_to_year_comparisons_and_as_of_dates_are_not_deadlines():
+    text = "线上销售额由2021年的310万元增长到2024年的1260万元。"
+    assert polarities(text, "4.1.3") == {"implemented"}
+    assert polarities("截至2024年底，MES系统累计处理工单3万张。", "1.3.2") == {"implemented"}
+    assert polarities("2025年10月前上线MES系统。", "1.3.2") == {"planned"}

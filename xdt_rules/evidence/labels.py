@@ -1,0 +1,74 @@
+"""Label-and-value statements: "● DNC：无，加工程序仍用U盘拷到机床", "9．是否建立MES：否，目前…".
+
+Bullet lists, system overviews and self-assessment forms put a topic (or a question that restates
+the criterion) before a colon and the state after it. A mention inside such a label states nothing
+by itself: the value decides. The finder asks, in this order,
+
+1. an answer word that is the whole first clause of the value (是 / 否 / 无 / 暂无 / 部分是 /
+   不适用 …, ``answers`` in ``keywords/_context.yaml``);
+2. the cues of the value's first clause ("尚不具备条件", "目前还谈不上…", "尚未评测");
+3. the value's own mentions of the same item ("● ERP：用友U8，2021年3月上线" — 用友U8 is a fact;
+   "● 安全生产信息化：目前只有视频监控，…还未接入工业互联网安全生产监测平台" — a lack);
+4. otherwise the mention is read like any other.
+
+A question label ("是否采用CAE、CAPP等开展工艺设计与仿真：否。") is never a criteria copy — it is
+meant to restate the criterion — and its own verbs (采用, 建立, 实现) are not cues. A topic label
+with a cue of its own ("已上线系统：…") keeps its own reading.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .keywords import LabelSpec
+from .normalize import normalize_key
+from .segment import LIST_MARKER, Sentence
+
+_ANSWER_STRIP = re.compile(r"[,;:。!?.、\s]+$")
+
+
+@dataclass(frozen=True)
+class Label:
+    start: int  # normalised: first char of the label (after a list marker)
+    colon: int  # the ':' that ends the label
+    value: int  # first char of the value
+    question: bool
+
+    def holds(self, start: int, end: int) -> bool:
+        return self.start <= start and end <= self.colon
+
+
+class LabelReader:
+    def __init__(self, spec: LabelSpec):
+        self.topic_max = spec.topic_max
+        self.question_max = spec.question_max
+        self.question_words = tuple(normalize_key(w) for w in spec.question_words)
+        self.answers: dict[str, str] = {}
+        for kind in ("implemented", "negated", "generic"):
+            for word in getattr(spec.answers, kind):
+                self.answers[normalize_key(word)] = kind
+
+    def find(self, text: str, sentence: Sentence) -> Label | None:
+        """The label of ``sentence`` (normalised text): a topic that is the whole first clause and ends
+        in a colon, or a question (which may run over commas) up to the first colon."""
+        marker = LIST_MARKER.match(text, sentence.start, sentence.end)
+        start = marker.end() if marker else sentence.start
+        colon = text.find(":", start, min(sentence.end, start + self.question_max + 1))
+        if colon <= start:
+            return None
+        label = text[start:colon]
+        question = any(w in label for w in self.question_words) or label.endswith("吗")
+        if not question:
+            if len(label) > self.topic_max or sentence.clause(start)[1] != colon + 1:
+                return None  # a topic is one clause: "公司在…实现了自动化：…" is a lead-in, not a label
+        return Label(start, colon, colon + 1, question)
+
+    def answer(self, text: str, sentence: Sentence, label: Label) -> tuple[str, str] | None:
+        """(polarity, word) when the value's first clause is a bare answer word."""
+        if label.value >= sentence.end:
+            return None
+        lo, hi = sentence.clause(label.value)
+        word = _ANSWER_STRIP.sub("", text[lo:hi])
+        kind = self.answers.get(word)
+        return (kind, word) if kind else None
