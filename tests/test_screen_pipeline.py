@@ -185,3 +185,15 @@ def test_rules_version_hashes_rules_and_keywords_content(tmp_path, monkeypatch):
     assert rules_version() not in (v1, v2)
     monkeypatch.setenv("XDT_DATA_DIR", str(tmp_path / "one"))
     assert rules_version() == v1
+
+
+def test_rules_version_ignores_rule_test_cases_and_notes(tmp_path, monkeypatch):
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    shutil.copytree(ROOT / "keywords", tmp_path / "keywords")
+    monkeypatch.setenv("XDT_DATA_DIR", str(tmp_path))
+    before = rules_version()
+    tests_dir = tmp_path / "rules" / "kunming-xdt" / "tests"
+    tests_dir.mkdir(exist_ok=True)
+    (tests_dir / "新用例.yaml").write_text("cases: []\n", encoding="utf-8")
+    (tmp_path / "rules" / "kunming-xdt" / "说明.md").write_text("规则说明\n", encoding="utf-8")
+    assert rules_version() == before

@@ -8,6 +8,10 @@ from pathlib import Path
 from .datapaths import DEFAULT_FRAMEWORK, framework_dir, keywords_dir
 
 _SKIP_PARTS = {"__pycache__"}
+# Rule test cases and notes live beside the rules but do not change a score: editing them must not
+# make `xdt batch --resume` re-screen everything or the audit call finished results stale.
+_SKIP_TOP = {"tests"}
+_DATA_SUFFIXES = (".yaml", ".yml")
 
 
 def _data_files(root: Path) -> list[Path]:
@@ -18,14 +22,14 @@ def _data_files(root: Path) -> list[Path]:
         rel = path.relative_to(root)
         if not path.is_file() or any(p.startswith(".") or p in _SKIP_PARTS for p in rel.parts):
             continue
-        if path.suffix in (".pyc", ".tmp") or path.name.endswith("~"):
+        if rel.parts[0] in _SKIP_TOP or path.suffix not in _DATA_SUFFIXES:
             continue
         files.append(path)
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
 def rules_version(framework: str = DEFAULT_FRAMEWORK) -> str:
-    """Hash of the content of ``rules/<framework>/**`` and ``keywords/**`` (16 hex digits).
+    """Hash of the YAML data of ``rules/<framework>/**`` (less ``tests/``) and ``keywords/**`` (16 hex digits).
 
     Paths enter relative to their folder, so the same data checked out anywhere (or packed in
     a wheel) has the same version; any edit to a rule, keyword or the framework changes it.
