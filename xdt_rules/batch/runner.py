@@ -227,7 +227,9 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
                 try:
                     while pending or executor.busy:
                         dispatch()
-                        for event in executor.poll(0.25):
+                        events = executor.poll(0.25)
+                        dispatch()  # refill freed workers first: recording (fsync) can wait
+                        for event in events:
                             handle(event)
                 finally:
                     # on Ctrl-C the workers are killed: whatever they were doing is simply not recorded
