@@ -38,3 +38,20 @@ def test_scan_only_items_left_out_without_ocr():
     report = evaluate(samples, "pdf", ocr=False)
     total = sum(sum(row.values()) for row in report.confusion.values())
     assert total + report.skipped_scan_only == 36 * len(report.applications)
+
+
+def test_weak_hints_are_not_scored_as_achievements_or_plans():
+    # the scoring facts apply the same floor as detection (rules.yaml facts.min_confidence)
+    from xdt_rules.scoring import build_item_facts, load_rulebook
+
+    options = load_rulebook().fact_options
+    assert options.min_confidence == MIN_CONFIDENCE
+    document = Document(path="a.txt", name="a.txt", sha256="0" * 64, size=1, file_type="txt", extractor_version="t",
+                        blocks=[Block(index=0, kind="paragraph", text="日常审批、考勤用钉钉。"),
+                                Block(index=1, kind="paragraph", text="下一步计划引入AGV小车。"),
+                                Block(index=2, kind="paragraph", text="车间尚未使用钉钉。")])
+    mentions = find_evidence([document])
+    dingtalk = build_item_facts([m for m in mentions if m.item_id == "2.1.1"], options=options)
+    assert (dingtalk.implemented, dingtalk.generic, dingtalk.negated) == (0, 1, 1)  # a stated lack still counts
+    agv = build_item_facts([m for m in mentions if m.item_id == "1.3.3"], options=options)
+    assert (agv.planned, agv.generic) == (0, 1)

@@ -4,7 +4,8 @@ The cue lists are data (``keywords/_context.yaml``); this module only applies th
 
 1. a sentence that nearly copies the criteria text → ``restates_criteria`` (see :mod:`.restate`);
 2. headings, page headers and footers → ``generic`` (a title states nothing);
-3. "<party>…的 <term>" (客户的供应商门户) → ``generic``: the system is someone else's;
+3. another party's system → ``generic`` (see :mod:`.parties`): "<party>…的 <term>" (客户的供应商门户),
+   a party opening the clause as owner (集团总部已建成…), or "由<party>…运营/负责";
 4. cues in the mention's comma clause: a ``generic`` cue (企业应, 行业普遍, 供应商已…) wins; a
    pre-implementation stage (选型, 招标) makes it a plan; otherwise the cue nearest to the mention
    (ties: negated > planned > implemented). A plain completion verb after a plan/negation marker in
@@ -24,6 +25,7 @@ A plan opener ("下一步，" / "…以下工作：") or a plan heading also tur
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ahocorasick
@@ -31,12 +33,13 @@ import ahocorasick
 from ..catalogue import Catalogue
 from .keywords import KeywordSet
 from .normalize import normalize_key
+from .parties import PartyReader
 from .restate import Restater
 from .segment import Sentence
 
+_NOT_NOW = ("negated", "planned", "stage", "generic")  # a self subject with these does not use the system now
 PRIORITY = {"negated": 0, "planned": 1, "generic": 2, "implemented": 3, "present": 4}
 OPENER_MAX = 8  # a sentence-initial clause this short with a plan cue ("下一步，") sets the tense of the sentence
-POSSESSIVE_GAP = 10  # chars allowed between "<party>" and the "的" right before a mention
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,7 @@ class ContextRules:
         targets = "|".join(re.escape(normalize_key(t)) for t in spec.upgrade_targets)
         self.upgrade = re.compile(upgrades) if upgrades else None
         self.upgrade_target = re.compile(rf"(?:{upgrades})(?:{targets})$") if upgrades and targets else None
-        parties = "|".join(re.escape(normalize_key(p)) for p in sorted(spec.other_parties, key=len, reverse=True))
-        self.possessive = re.compile(rf"(?:{parties})[^,;:。!?]{{0,{POSSESSIVE_GAP}}}的$") if parties else None
+        self.parties = PartyReader(spec)
         self.restater = Restater(catalogue, spec.restate)
 
     # ------------------------------------------------------------------ cue scanning
@@ -167,16 +169,27 @@ class ContextRules:
         """The cues of a sentence, with completion verbs governed by a plan/negation marker dropped."""
         return self._absorb(self.cues(text, sentence.start, sentence.end, masks), sentence)
 
-    def decide(self, sentence: Sentence, cues: list[Cue], start: int, end: int, text: str = "") -> Decision | None:
+    def decide(self, sentence: Sentence, cues: list[Cue], start: int, end: int, text: str = "",
+               terms: Sequence[tuple[int, int]] = ()) -> Decision | None:
         """Polarity from the mention's clause, then the other clauses of its segment; None when no cue applies.
 
-        ``cues`` come from :meth:`sentence_cues`."""
+        ``cues`` come from :meth:`sentence_cues`; ``terms`` are the spans of the block's keyword matches
+        (a later clause that names its own subject keeps its cue to itself)."""
         c_lo, _ = sentence.clause(start)
         _, c_hi = sentence.clause(max(end - 1, start))
-        if text and self.possessive is not None:
-            m = self.possessive.search(text, c_lo, start)
-            if m:
-                return Decision("generic", f"他方：{m.group()}")
+        own_generic = [c for c in cues if c_lo <= c.start and c.end <= c_hi and c.kind == "generic"]
+        if own_generic:
+            return Decision("generic", own_generic[0].text)
+        if text:
+            party = self.parties.possessed(text, c_lo, start)
+            if party is None:
+                party = self.parties.agent_of(text, c_lo, c_hi)
+            if party is None:
+                party = self.parties.subject_of(text, sentence, start,
+                                                lambda lo, hi: not any(lo <= c.start < hi and c.kind in _NOT_NOW
+                                                                       for c in cues))
+            if party is not None:
+                return Decision("generic", f"他方：{party}")
         decision = self._decide_scope([c for c in cues if c_lo <= c.start and c.end <= c_hi], start, end)
         if decision is None:
             s_lo, s_hi = sentence.segment(start)
@@ -185,8 +198,12 @@ class ContextRules:
             after = [b for b in clauses if b >= c_hi]
             for lo in before + after:
                 hi = sentence.clause(lo)[1]
-                decision = self._decide_scope([c for c in cues if lo <= c.start and c.end <= hi], start, end,
-                                              own_clause=False)
+                scope = [c for c in cues if lo <= c.start and c.end <= hi]
+                if lo >= c_hi and scope and self._own_subject(scope, lo, terms):
+                    # "设备运行记录按班自动统计，设备点检、保养仍按纸质记录执行": a later clause that names
+                    # its own keyword before its cue speaks of that, not of the mention
+                    continue
+                decision = self._decide_scope(scope, start, end, own_clause=False)
                 if decision is not None:
                     break
         if decision is not None and decision.polarity == "planned" and text and self._upgraded(text, sentence, start, end):
@@ -197,6 +214,12 @@ class ContextRules:
             if opener:
                 return Decision("planned", opener)
         return decision
+
+    @staticmethod
+    def _own_subject(cues: list[Cue], lo: int, terms: Sequence[tuple[int, int]]) -> bool:
+        """A keyword stands in [lo, first cue) of a later clause."""
+        first = min(c.start for c in cues)
+        return any(lo <= a and b <= first for a, b in terms)
 
     def _upgraded(self, text: str, sentence: Sentence, start: int, end: int) -> bool:
         """The mention is the existing system of a planned upgrade: it comes before 升级/替换 in its
@@ -234,6 +257,9 @@ class ContextRules:
         for cue in cues:
             if cue.kind == "stage":
                 return Decision("planned", cue.text)
+        for cue in cues:
+            if cue.kind == "generic":  # "本公司不使用（无研发职能）": not this enterprise's business
+                return Decision("generic", cue.text)
         for kind in ("planned", "negated", "implemented", "present"):
             for cue in cues:
                 if cue.kind == kind:
@@ -251,7 +277,7 @@ class ContextRules:
             decision = self.cell_polarity(text)
             if decision and decision.polarity == "planned":
                 found.setdefault("planned", f"表头：{decision.cue}")
-        for kind in ("implemented", "planned", "negated"):
+        for kind in ("implemented", "planned", "generic", "negated"):
             if kind in found:
                 return Decision(kind, f"同行：{found[kind]}" if not found[kind].startswith("表头") else found[kind])
         return None

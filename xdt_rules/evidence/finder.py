@@ -22,10 +22,12 @@ from .matcher import Hit, Matcher
 from .normalize import NormText, normalize, normalize_key
 from .quantities import QuantityFinder
 from .segment import Sentence, sentence_index, sentences
+from .tables import Tables
 
 OCR_SLIP_FACTOR = 0.85  # confidence of a term that needed an OCR correction
 FUZZY_FACTOR = 0.8  # confidence of a rapidfuzz match, times its similarity
 _NO_STATEMENT_KINDS = {"heading": "标题", "header": "页眉", "footer": "页脚"}
+_CELL_KINDS = ("table_cell", "sheet_cell")
 
 
 # A short numbered line without sentence punctuation ("五、经济社会效益", "（三）下一步计划"): a heading
@@ -73,18 +75,8 @@ class EvidenceFinder:
 
     # ------------------------------------------------------------------ documents
     def document(self, doc: Document) -> list[Mention]:
-        rows: dict[tuple[int, int], list[Block]] = defaultdict(list)
-        first_row: dict[int, int] = {}
-        for block in doc.blocks:
-            if block.kind == "table_cell" and block.table is not None and block.row is not None:
-                rows[(block.table, block.row)].append(block)
-                first_row[block.table] = min(first_row.get(block.table, block.row), block.row)
-        headers: dict[int, dict[int | None, str]] = defaultdict(dict)
-        for (table, row), cells in rows.items():
-            if first_row.get(table) == row:
-                for cell in cells:
-                    headers[table][cell.col] = normalize_key(cell.text)
-        row_cache: dict[tuple[int, int], Decision | None] = {}
+        tables = Tables(doc, self.keywords.quantities.table_columns)
+        row_cache: dict[tuple[int, int | None], Decision | None] = {}
         heading: str | None = None
         page: int | None = None
         out: list[Mention] = []
@@ -92,8 +84,8 @@ class EvidenceFinder:
             if block.source == "ocr" and block.page != page:
                 heading = None  # OCR finds no headings: the section of a scanned page is unknown
             page = block.page
-            out.extend(self._block(doc, block, heading, rows, headers, row_cache))
-            if block.kind == "heading" or (block.kind != "table_cell" and _looks_like_heading(block.text)):
+            out.extend(self._block(doc, block, heading, tables, row_cache))
+            if block.kind == "heading" or (block.kind not in _CELL_KINDS and _looks_like_heading(block.text)):
                 heading = normalize_key(block.text)
         return out
 
@@ -109,8 +101,8 @@ class EvidenceFinder:
                 pos = text.find(wrong, pos + len(right))
         return (replace(nt, text=text) if fixed else nt), fixed
 
-    def _block(self, doc: Document, block: Block, heading: str | None, rows: dict[tuple[int, int], list[Block]],
-               headers: dict[int, dict[int | None, str]], row_cache: dict[tuple[int, int], Decision | None]) -> list[Mention]:
+    def _block(self, doc: Document, block: Block, heading: str | None, tables: Tables,
+               row_cache: dict[tuple[int, int | None], Decision | None]) -> list[Mention]:
         if not block.text.strip():
             return []
         nt = normalize(block.text)
@@ -121,6 +113,9 @@ class EvidenceFinder:
         hits, words = self.matcher.scan(nt)
         fuzzy_hits = self.fuzzy.scan(nt, hits)
         outcomes = self.quantities.scan(nt.text)
+        if not outcomes and block.kind in _CELL_KINDS and not tables.is_header(block) and tables.role(block) is None:
+            others = [(tables.role(c), normalize_key(c.text)) for c in tables.row_of(block) if c.index != block.index]
+            outcomes = self.quantities.row_outcomes(nt.text, others, tables.roles_of(block))
         if not hits and not words and not fuzzy_hits and not outcomes:
             return []
         found: list[_Found] = []
@@ -172,11 +167,13 @@ class EvidenceFinder:
                     if label.question:
                         cues = [c for c in cues if c.start >= label.value]  # 是否**采用**… is the question's verb
                     pending.append((len(decided), label, cues))
-            decision = self._polarity(block, nt, sent, cues, f, heading, entity_here, copies, rows, headers, row_cache)
+            decision = self._polarity(block, nt, sent, cues, f, heading, entity_here, copies, tables, row_cache, masks)
             decided.append((f, sent, decision))
         for index, label, cues in pending:
             f, sent, decision = decided[index]
             decided[index] = (f, sent, self._label_polarity(nt, sent, label, cues, f, decision, decided, heading))
+        if len(decided) > 1:
+            decided = self._agree(nt.text, decided)
         out: list[Mention] = []
         for f, sent, decision in decided:
             if f.only_when is not None and decision.polarity not in f.only_when:
@@ -193,6 +190,26 @@ class EvidenceFinder:
                     in_table=block.kind in ("table_cell", "sheet_cell"), ocr=ocr, quantity=quantity,
                 )
             )
+        return out
+
+    @staticmethod
+    def _agree(text: str, decided: list[tuple[_Found, Sentence, Decision]]) -> list[tuple[_Found, Sentence, Decision]]:
+        """Mentions of one item that belong together read alike:
+
+        - a spelling in parentheses right after a term of the same item is that term's second name
+          ("主机厂的供应商协同平台（SRM）": SRM is the customer's platform too);
+        - where one mention of an item is another party's, the item's plain mentions (no cue of their
+          own) in the same sentence are that party's as well ("旗舰店由集团电商公司统一运营，…也通过
+          集团电商渠道销售")."""
+        by_end = {(f.item_id, f.end): d for f, _, d in decided}
+        others = {(s.start, f.item_id): d for f, s, d in decided if d.polarity == "generic" and (d.cue or "").startswith("他方")}
+        out = []
+        for f, sent, decision in decided:
+            if f.start > 0 and text[f.start - 1] == "(" and (f.item_id, f.start - 1) in by_end:
+                decision = by_end[(f.item_id, f.start - 1)]
+            elif decision.polarity == "implemented" and decision.cue is None and (sent.start, f.item_id) in others:
+                decision = others[(sent.start, f.item_id)]
+            out.append((f, sent, decision))
         return out
 
     def _label_polarity(self, nt: NormText, sent: Sentence, label: Label, cues: list[Cue], f: _Found, decision: Decision,
@@ -227,9 +244,8 @@ class EvidenceFinder:
 
     # ------------------------------------------------------------------ polarity
     def _polarity(self, block: Block, nt: NormText, sent: Sentence, cues: list[Cue], f: _Found, heading: str | None,
-                  entity_here: bool, copies: dict[tuple[int, int, bool], str | None],
-                  rows: dict[tuple[int, int], list[Block]], headers: dict[int, dict[int | None, str]],
-                  row_cache: dict[tuple[int, int], Decision | None]) -> Decision:
+                  entity_here: bool, copies: dict[tuple[int, int, bool], str | None], tables: Tables,
+                  row_cache: dict[tuple[int, int | None], Decision | None], terms: list[tuple[int, int]]) -> Decision:
         if block.kind in _NO_STATEMENT_KINDS:
             return Decision("generic", _NO_STATEMENT_KINDS[block.kind])
         c_lo, c_hi = sent.clause(f.start)
@@ -243,32 +259,22 @@ class EvidenceFinder:
         source = copies[copy_key]
         if source is not None:
             return Decision("restates_criteria", f"照抄评价内容 {source}")
-        decision = self.context.decide(sent, cues, f.start, f.end, nt.text)
+        decision = self.context.decide(sent, cues, f.start, f.end, nt.text, terms)
         plan = self.context.heading_is_plan(heading)
         if decision is not None:
             if plan and decision.polarity == "implemented" and not (decision.cue and "已" in decision.cue):
                 return Decision("planned", f"章节：{plan}")
             return decision
-        if block.kind == "table_cell" and block.table is not None and block.row is not None:
-            key = (block.table, block.row)
+        if block.kind in _CELL_KINDS:
+            key = (block.index, block.row)
             if key not in row_cache:
-                cells = [normalize_key(c.text) for c in rows[key] if c.index != block.index]
-                row_cache[key] = self.context.row_polarity(cells, self._row_headers(rows[key], headers.get(block.table, {})))
+                cells, headers = tables.context_cells(block)
+                row_cache[key] = self.context.row_polarity(cells, headers) if cells or headers else None
             if row_cache[key] is not None:
                 return row_cache[key]  # type: ignore[return-value]
         if plan:
             return Decision("planned", f"章节：{plan}")
         return Decision("implemented", None)
-
-    @staticmethod
-    def _row_headers(cells: list[Block], head: dict[int | None, str]) -> list[str]:
-        """Column headers of a data row (none for the header row itself)."""
-        out = []
-        for cell in cells:
-            text = head.get(cell.col)
-            if text is not None and normalize_key(cell.text) != text:
-                out.append(text)
-        return out
 
     # ------------------------------------------------------------------ patterns
     def _patterns(self, nt: NormText, sents: list[Sentence], starts: list[int], term_hits: list[Hit],

@@ -162,6 +162,7 @@ class RestateSpec(_Spec):
     threshold: float = Field(82, gt=0, le=100, description="rapidfuzz partial_ratio to call a sentence a copy")
     min_coverage: float = Field(0.6, gt=0, le=1, description="share of the sentence the aligned criteria text must cover")
     containment: float = Field(0.85, gt=0, le=1, description="share of a shorter sentence's bigrams found in the criteria text")
+    fillers: list[str] = Field(default_factory=list, description="words left out of both texts before comparing (公司, 积极, 推动…)")
 
 
 class AnswerSpec(_Spec):
@@ -177,6 +178,26 @@ class LabelSpec(_Spec):
     answers: AnswerSpec = Field(default_factory=AnswerSpec, description="whole first clause of a value that answers the label")
 
 
+class PartiesSpec(_Spec):
+    possessor_patterns: list[str] = Field(default_factory=list, description="regexes of possessors besides other_parties (…厂)")
+    supply_verbs: list[str] = Field(default_factory=list, description="'<party>统一部署的 <term>': built by the party, used here")
+    subjects: list[str] = Field(default_factory=list, description="parties that may open a clause as its subject or be an agent")
+    leading_adverbs: list[str] = Field(default_factory=list, description="words allowed before a clause's subject (目前, 同时)")
+    owner_verbs: list[str] = Field(default_factory=list, description="a subject party doing these owns the system (已建成, 使用)")
+    agent_verbs: list[str] = Field(default_factory=list, description="'由<party>…运营/负责': the function is the party's")
+    self_subjects: list[str] = Field(default_factory=list, description="this enterprise (我司, 本公司): its use makes the system its own")
+
+    @field_validator("possessor_patterns")
+    @classmethod
+    def _compiles(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"正则表达式无效 / invalid regular expression: {exc}") from None
+        return values
+
+
 class ContextSpec(_Spec):
     implemented: list[str] = Field(min_length=1)
     present: list[str] = Field(default_factory=list, description="present-tense words (目前, 现阶段…): implemented only "
@@ -187,6 +208,7 @@ class ContextSpec(_Spec):
     pseudo: list[str] = Field(default_factory=list, description="look like cues but are not (无纸化, 生产计划…)")
     stages: list[str] = Field(default_factory=list, description="pre-implementation stages (选型, 招标…): the clause is a plan")
     other_parties: list[str] = Field(default_factory=list, description="'<party>…的 <term>': the system belongs to someone else")
+    parties: PartiesSpec = Field(default_factory=PartiesSpec, description="other parties as subjects or agents")
     upgrades: list[str] = Field(default_factory=list, description="a planned upgrade of a system means the system exists")
     upgrade_targets: list[str] = Field(default_factory=list, description="'升级为 <term>': the term is the planned target")
     regex: dict[CueType, list[str]] = Field(default_factory=dict)
@@ -196,11 +218,19 @@ class ContextSpec(_Spec):
     labels: LabelSpec = Field(default_factory=LabelSpec)
 
 
+class TableColumnsSpec(_Spec):
+    before: list[str] = Field(default_factory=list, description="header words of a 'before' column (改造前)")
+    after: list[str] = Field(default_factory=list, description="header words of an 'after' column (改造后)")
+    change: list[str] = Field(default_factory=list, description="header words of a 'change' column (变化, 增减)")
+
+
 class QuantitySpec(_Spec):
     up: list[str] = Field(min_length=1)
     down: list[str] = Field(min_length=1)
     units: list[str] = Field(min_length=1)
     max_gap: int = Field(12, ge=0, description="max chars between indicator and direction/number")
+    table_columns: TableColumnsSpec = Field(default_factory=TableColumnsSpec,
+                                            description="outcome tables: | 指标 | 改造前 | 改造后 | 变化 |")
 
 
 class ConfusionSpec(_Spec):

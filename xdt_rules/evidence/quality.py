@@ -5,7 +5,8 @@ every item gets a *detected* label: the strongest polarity among its mentions, w
 
 - an item is detected **implemented** when at least one ``implemented`` mention has
   confidence ≥ :data:`MIN_CONFIDENCE` (0.6). Fuzzy and OCR mentions count like any other — their
-  lower confidence (0.64–0.85) still clears the bar; weak hints (协同办公 0.5) do not;
+  lower confidence (0.64–0.85) still clears the bar; weak hints (协同办公 0.5, AGV 0.55) do not,
+  and count as ``generic`` whether stated as done or planned (the scoring facts do the same);
 - otherwise the strongest of planned > negated > restates_criteria > generic; ``absent`` if none.
 
 Reported per variant (DOCX, PDF): per-item precision/recall/F1 of "implemented", micro P/R/F1,
@@ -86,8 +87,9 @@ def detected_labels(mentions: list[Mention], item_ids: list[str]) -> dict[str, s
     """Item → strongest detected polarity ('absent' when the item has no mention)."""
     seen: dict[str, set[str]] = defaultdict(set)
     for m in mentions:
-        if m.polarity == "implemented" and m.confidence < MIN_CONFIDENCE:
-            continue  # a weak hint is not an achievement
+        if m.polarity in ("implemented", "planned") and m.confidence < MIN_CONFIDENCE:
+            seen[m.item_id].add("generic")  # a weak hint is neither an achievement nor a plan of the item
+            continue
         seen[m.item_id].add(m.polarity)
     out = {}
     for item_id in item_ids:

@@ -18,6 +18,7 @@ import ahocorasick
 from ..models import Quantity
 from .keywords import Indicator, KeywordSet
 from .normalize import normalize_key
+from .tables import Roles, bare_number, signed_change, unit_in_parens
 
 _YEAR = re.compile(r"(?:19|20)\d\d$")
 _CLAUSE_END = re.compile(r"[,;:。!?]")
@@ -115,3 +116,57 @@ class QuantityFinder:
                                  value=value, unit=m.group(2), text=text[start:end]))
             )
         return out
+
+    # ------------------------------------------------------------------ outcome tables
+    def _change(self, text: str) -> tuple[str | None, float | None, str]:
+        """(direction, value, unit) of a change cell: "+43.9%", "下降8.3%", "缩短35天", "新增"."""
+        signed = signed_change(text)
+        if signed:
+            return signed
+        dirs = self._longest([(e - len(k) + 1, e + 1, kind) for e, (k, kind) in self.directions.iter(text)])
+        direction = str(dirs[0][2]) if dirs else None
+        for m in self.number.finditer(text):
+            if not (m.group(2) == "年" and _YEAR.match(m.group(1))):
+                return direction, float(m.group(1).replace(",", "")), m.group(2)
+        return direction, None, ""
+
+    def _is_change(self, text: str) -> bool:
+        direction, value, _ = self._change(text)
+        return direction is not None and value is not None
+
+    def row_outcomes(self, cell: str, others: list[tuple[str | None, str]], roles: Roles | None) -> list[Outcome]:
+        """Outcomes of a table row from its indicator cell (normalised ``cell``, which holds no figure
+        itself) and the other cells as (column role, normalised text)."""
+        inds = self._longest([(e - len(i.key) + 1, e + 1, i) for e, i in self.indicators.iter(cell)])
+        if not inds:
+            return []
+        changes = [t for role, t in others if role == "change"]
+        # a row without a change column still states one where a cell reads "+43.9%" / "提高3.3个百分点"
+        changes += [t for role, t in others if role is None and self._is_change(t)]
+        before = [t for role, t in others if role == "before"]
+        after = [t for role, t in others if role == "after"]
+        if not changes and not (roles is not None and roles.before and roles.after and before and after):
+            return []
+        direction: str | None = None
+        value: float | None = None
+        unit = ""
+        for text in changes:
+            d, v, u = self._change(text)
+            direction = direction or d
+            if value is None and v is not None:
+                value, unit = v, u
+        after_value = next((bare_number(t) for t in after if bare_number(t) is not None), None)
+        before_value = next((bare_number(t) for t in before if bare_number(t) is not None), None)
+        if value is None and after_value is not None:
+            value = after_value
+            unit = next((m.group(2) for t in after for m in self.number.finditer(t)), "") or unit_in_parens(cell)
+        if direction is None and after_value is not None and before_value is not None and after_value != before_value:
+            direction = "up" if after_value > before_value else "down"
+        if value is None:
+            return []
+        start, end, indicator = inds[0]
+        ind: Indicator = indicator  # type: ignore[assignment]
+        if ind.needs_direction and direction is None:
+            return []
+        return [Outcome(start, end, ind, Quantity(indicator=ind.canonical, direction=direction or "none",  # type: ignore[arg-type]
+                                                  value=value, unit=unit, text=cell[start:end]))]

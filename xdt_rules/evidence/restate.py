@@ -47,20 +47,27 @@ class Restater:
             for section in element.sections:
                 if section.description:
                     texts.append((section.id, section.description))
+        fillers = sorted({squash(normalize_key(w)) for w in spec.fillers} - {""}, key=len, reverse=True)
+        self.fillers = re.compile("|".join(re.escape(w) for w in fillers)) if fillers else None
         # (source id, squashed text, its bigrams, normalised text — keeps "OA、ERP" apart for the specifics check)
         self.corpus: list[tuple[str, str, set[str], str]] = []
         for source_id, text in texts:
             for piece in dict.fromkeys([text, *_SPLIT.split(text)]):
-                squashed = squash(normalize_key(piece))
+                squashed = self._core(normalize_key(piece))
                 if len(squashed) >= spec.min_chars:
                     self.corpus.append((source_id, squashed, _bigrams(squashed), normalize_key(piece)))
         self.union: set[str] = set().union(*(grams for _, _, grams, _ in self.corpus))
         self._cache: dict[str, tuple[str, str] | None] = {}
         self._copied: dict[tuple[str, ...], str | None] = {}
 
+    def _core(self, text: str) -> str:
+        """Squashed text without the filler words parrots add or drop ("公司积极推动…", "实现…")."""
+        squashed = squash(text)
+        return self.fillers.sub("", squashed) if self.fillers else squashed
+
     def match(self, sentence: str) -> tuple[str, str] | None:
         """(catalogue ID, official text) that the normalised text nearly copies, or None."""
-        s = squash(sentence)
+        s = self._core(sentence)
         if s in self._cache:
             return self._cache[s]
         found = None

@@ -75,6 +75,10 @@ class FactOptions(BaseModel):
         (), description="时间前紧挨着这些词时（计划2025年），该时间是规划时间，不算 dated")
     plan_words_after_date: tuple[str, ...] = Field(
         (), description="时间后紧跟这些词时（2026年底前），该时间是规划时间，不算 dated")
+    min_confidence: float = Field(
+        0.0, ge=0, le=1,
+        description="置信度低于此值的“已实施/规划”提及只算弱提示（记入 generic）：日常用钉钉不说明已联网，"
+                    "方案里提到 AGV 不说明要建仓储系统")
 
 
 def has_date(text: str, options: FactOptions | None = None) -> bool:
@@ -93,17 +97,18 @@ def has_date(text: str, options: FactOptions | None = None) -> bool:
 
 
 class TableRows:
-    """Text of each table row, so a date in the 上线时间 column counts for the system-name cell."""
+    """Text of each table (or worksheet) row, so a date in the 上线时间 column counts for the system-name cell."""
 
     def __init__(self, documents: Sequence[Document] | None = None):
-        rows: dict[tuple[str, int, int], list[str]] = {}
-        self._cell_row: dict[tuple[str, int], tuple[str, int, int]] = {}
+        rows: dict[tuple, list[str]] = {}
+        self._cell_row: dict[tuple[str, int], tuple] = {}
         for doc in documents or ():
             for block in doc.blocks:
-                if block.table is not None and block.row is not None:
-                    key = (doc.sha256, block.table, block.row)
-                    rows.setdefault(key, []).append(block.text)
-                    self._cell_row[(doc.sha256, block.index)] = key
+                if block.row is None or (block.table is None and block.sheet is None):
+                    continue
+                key = (doc.sha256, block.table, block.sheet, block.row)
+                rows.setdefault(key, []).append(block.text)
+                self._cell_row[(doc.sha256, block.index)] = key
         self._rows = {key: " ".join(parts) for key, parts in rows.items()}
 
     def passage(self, m: Mention) -> tuple:
@@ -122,6 +127,10 @@ def build_item_facts(mentions: Iterable[Mention], rows: TableRows | None = None,
     """Facts for ONE item from its mentions (all with the same item_id)."""
     mentions = list(mentions)
     rows = rows or TableRows()
+    floor = (options or FactOptions()).min_confidence
+    # a weak hint (钉钉, a bare BOM, AGV) is shown as evidence but is no achievement and no plan of the item
+    mentions = [m.model_copy(update={"polarity": "generic"})
+                if m.polarity in ("implemented", "planned") and m.confidence < floor else m for m in mentions]
     counts = {"implemented": 0, "planned": 0, "negated": 0, "generic": 0, "restates_criteria": 0}
     for m in mentions:
         counts[m.polarity] += 1

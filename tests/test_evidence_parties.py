@@ -1,0 +1,93 @@
+"""Whose system is it: group, park, carrier, customer and partner systems versus this enterprise's;
+and mentions of one item that belong together (a name in parentheses, one sentence about one party)."""
+
+from __future__ import annotations
+
+import pytest
+
+from xdt_rules.evidence import find_evidence
+from xdt_rules.models import Block, Document, Mention
+
+
+def doc(*texts: str) -> Document:
+    return Document(path="a.txt", name="a.txt", sha256="0" * 64, size=1, file_type="txt", extractor_version="t",
+                    blocks=[Block(index=i, kind="paragraph", text=t) for i, t in enumerate(texts)])
+
+
+def of(text: str, item: str, matched: str | None = None) -> list[Mention]:
+    found = [m for m in find_evidence([doc(text)]) if m.item_id == item and (matched is None or m.matched == matched)]
+    assert found, f"no {item} mention in {text!r}"
+    return found
+
+
+def polarities(text: str, item: str, matched: str | None = None) -> set[str]:
+    return {m.polarity for m in of(text, item, matched)}
+
+
+@pytest.mark.parametrize("text, item", [
+    ("集团总部已建成数字化运营指挥中心，对各子公司的生产、质量和销售进行统一调度。", "3.2.2"),
+    ("中国移动已在经开区建成5G基站。", "2.1.2"),
+    ("园区正在筹划5G+工业互联网试点。", "2.1.2"),
+    ("集团研发中心使用PLM系统管理配方和包装规格，我司不承担研发设计职能。", "1.1.3"),
+    ("集团正在兄弟工厂试点智能排产平台，目前尚未推广到我司。", "1.3.2"),
+])
+def test_another_party_as_the_subject(text, item):
+    found = of(text, item)
+    assert {m.polarity for m in found} == {"generic"} and all(m.cue.startswith("他方") for m in found)
+
+
+@pytest.mark.parametrize("text, item", [
+    ("集团总部于2022年1月完成SAP S/4HANA的统一部署，我司的采购和财务核算全部在SAP中运行。", "1.3.1"),
+    ("设备台账和维修工单在EAM中管理，由集团统一配置，我司设备部使用。", "1.2.4"),
+    ("集团总部已建成统一的ERP，由集团信息中心统一部署到各子公司，我司负责本厂的应用。", "1.3.1"),
+])
+def test_a_group_system_this_enterprise_uses_is_its_own(text, item):
+    assert "implemented" in polarities(text, item)
+
+
+def test_a_self_subject_with_only_a_plan_does_not_claim_the_system():
+    text = "中国移动已在经开区建成5G基站，我司将视情况择机接入。"
+    assert polarities(text, "2.1.2") == {"generic"}
+
+
+def test_an_agent_that_runs_it_versus_one_that_built_it():
+    assert polarities("集团品牌的天猫旗舰店由集团电商公司统一运营。", "2.2.2") == {"generic"}
+    text = "SAP与MES、WMS之间的接口由集团信息中心统一开发，生产订单数据自动同步。"
+    assert "implemented" in polarities(text, "1.3.5")
+
+
+@pytest.mark.parametrize("text, item, expected", [
+    ("公司通过钢厂的电子采购平台接收订单。", "2.2.3", "generic"),  # a factory other than this one
+    ("巡检终端接入运营商的5G专网。", "2.1.2", "generic"),
+    ("我厂的MES系统覆盖全部工序。", "1.3.2", "implemented"),
+    ("集团质量中心统一部署的实验室信息管理系统在化验室使用。", "1.3.4", "implemented"),  # built by, used here
+    ("31家供应商在金蝶星瀚的供应商协同门户上接收订单。", "2.2.3", "implemented"),  # 的 after 在 is not the party's
+    ("供应商发票由金蝶星瀚的发票云自动查验。", "3.2.3", "implemented"),
+])
+def test_possessives(text, item, expected):
+    assert expected in polarities(text, item)
+
+
+def test_customers_and_suppliers_using_our_system_do_not_own_it():
+    text = "上游31家供应商在我司SRM平台上在线对账，客户可在小程序上在线下单。"
+    assert polarities(text, "2.2.3") == {"implemented"}
+
+
+def test_a_name_in_parentheses_reads_like_the_name_before_it():
+    text = "● 主机厂协同：已接入2家主机厂的供应商协同平台（SRM），在线接收要货计划。"
+    assert polarities(text, "2.2.3") == {"generic"}
+    assert polarities("公司2021年上线供应商协同平台（SRM）。", "2.2.3") == {"implemented"}
+
+
+def test_one_sentence_about_another_party_stays_with_it():
+    text = "集团品牌的天猫、京东旗舰店由集团电商公司统一运营，我司生产的酸奶也通过集团电商渠道销售。"
+    assert polarities(text, "2.2.2") == {"generic"}
+
+
+def test_a_later_clause_with_its_own_subject_keeps_its_cue():
+    text = "PLC运行数据采集到中控室服务器，设备运行记录按班自动统计，设备点检、保养仍按纸质记录执行。"
+    got = {m.matched.replace("\n", ""): m.polarity for m in of(text, "1.2.4")}
+    assert got["设备点检"] == "negated" and "implemented" in got.values()
+    # a later clause without its own keyword still speaks of the earlier mention
+    assert polarities("设备台账是纸质的，维修保养记在本子上，设备管理数字化基本空白。", "1.2.4") == {"negated"}
+    assert polarities("MES系统，目前尚未建设。", "1.3.2") == {"negated"}

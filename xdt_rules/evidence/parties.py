@@ -1,0 +1,119 @@
+"""Whose system is it? Other parties (group, park, carrier, customer, partner) versus this enterprise.
+
+Group subsidiaries, park tenants and suppliers write about other parties' systems next to their own.
+Three shapes make a mention another party's (``generic``), all read on the normalised text:
+
+1. possessive — "<party>…的 <term>" (客户的供应商门户, 钢厂的电子采购平台, 集团研发中心的PLM); the
+   party is a listed word or a factory other than this one ("…厂", not 我厂/本厂/工厂/分厂). Where the
+   words before 的 end in a supply verb (集团统一**部署的**LIMS, 用友**提供的**ERP) the party only
+   built it: the system is used here, so it is not another party's;
+2. party as the subject — a clause that opens with a party doing an owner's act (集团总部已建成…,
+   中国移动已在经开区建成5G基站, 园区正在筹划…, 集团研发中心使用PLM系统). Only that clause: Chinese
+   drops repeated subjects, but a later clause may as well be about this enterprise again, and a
+   wrong "someone else's" hides a real fact. Not when the same sentence says this enterprise uses or runs
+   it now (…由集团信息中心统一部署，**我司**设备部使用 / **我司的**采购…全部在SAP中运行): a self
+   subject in a clause without a lack, plan or not-applicable cue;
+3. party as the agent — "由<party>…运营/负责/承担" (旗舰店由集团电商公司统一运营) in the mention's
+   clause: the function is run by someone else. Agents that only build (由集团信息中心统一**开发**的
+   接口) do not count.
+
+Words are data: ``parties`` in ``keywords/_context.yaml`` (and ``other_parties`` for possessives).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .keywords import ContextSpec
+from .normalize import normalize_key
+from .segment import LIST_MARKER, Sentence
+
+POSSESSIVE_GAP = 10  # chars allowed between "<party>" and the "的" right before a mention
+SUBJECT_GAP = 12  # chars allowed between a subject party and its owner verb
+_PUNCT = r"[^,;:。!?]"
+
+
+def _alternation(words: list[str]) -> str:
+    keys = sorted({normalize_key(w) for w in words if normalize_key(w)}, key=len, reverse=True)
+    return "|".join(re.escape(k) for k in keys)
+
+
+class PartyReader:
+    def __init__(self, spec: ContextSpec):
+        p = spec.parties
+        possessors = [_alternation(spec.other_parties)] if spec.other_parties else []
+        possessors += list(p.possessor_patterns)
+        # the gap holds no preposition: in "供应商在金蝶星瀚的门户" / "供应商发票由金蝶星瀚的发票云" the
+        # party is a subject or object, and 的 belongs to the words after 在/由
+        self.possessive = (re.compile(rf"(?:{'|'.join(possessors)})(?P<gap>[^,;:。!?在向从用于经通把将让由被给]{{0,{POSSESSIVE_GAP}}})的$")
+                           if possessors else None)
+        supply = _alternation(p.supply_verbs)
+        self.supplied = re.compile(rf"(?:{supply})的$") if supply else None
+        # "集团总部已建成统一的ERP" is subject-verb-object, not a possessive: no verb in the gap
+        verbs = _alternation([*p.supply_verbs, *p.owner_verbs, "已"])
+        self.verb_in_gap = re.compile(verbs) if verbs else None
+        adverbs = _alternation(p.leading_adverbs)
+        subjects = _alternation(p.subjects)
+        owner = _alternation(p.owner_verbs)
+        # "集团…统一部署的LIMS在我司使用": a verb before 的 modifies the system, the party is not the subject
+        self.subject = (re.compile(rf"(?:{adverbs})?(?P<party>{subjects}){_PUNCT}{{0,{SUBJECT_GAP}}}?(?:{owner})(?!的)")
+                        if subjects and owner else None)
+        agent = _alternation(p.agent_verbs)
+        self.agent = (re.compile(rf"由(?P<party>{subjects}){_PUNCT}{{0,{POSSESSIVE_GAP}}}?(?:{agent})")
+                      if subjects and agent else None)
+        selves = _alternation(p.self_subjects)
+        self.self_anywhere = re.compile(selves) if selves else None
+        self._subjects: dict[tuple[str, int], dict[int, str]] = {}
+
+    def possessed(self, text: str, lo: int, start: int) -> str | None:
+        """The '<party>…的' right before ``start`` in [lo, start), unless it ends in a supply verb."""
+        if self.possessive is None:
+            return None
+        m = self.possessive.search(text, lo, start)
+        if m is None or (self.supplied is not None and self.supplied.search(text, m.start(), start)):
+            return None
+        if self.verb_in_gap is not None and self.verb_in_gap.search(m.group("gap")):
+            return None
+        return m.group()
+
+    def agent_of(self, text: str, lo: int, hi: int) -> str | None:
+        """'由<party>…运营/负责' in the clause [lo, hi)."""
+        if self.agent is None:
+            return None
+        m = self.agent.search(text, lo, hi)
+        return m.group("party") if m else None
+
+    def subject_of(self, text: str, sentence: Sentence, start: int,
+                   current: Callable[[int, int], bool]) -> str | None:
+        """The other party that is the subject of the clause holding ``start``, unless the sentence has a
+        self subject in a clause where ``current(lo, hi)`` holds (no lack, plan or not-applicable cue there)."""
+        if self.subject is None:
+            return None
+        key = (text, sentence.start)
+        table = self._subjects.get(key)
+        if table is None:
+            table = self._sentence_subjects(text, sentence, current)
+            if len(self._subjects) > 20_000:
+                self._subjects.clear()
+            self._subjects[key] = table
+        return table.get(sentence.clause(start)[0])
+
+    def _sentence_subjects(self, text: str, sentence: Sentence, current: Callable[[int, int], bool]) -> dict[int, str]:
+        bounds = sentence.clause_bounds
+        if self.self_anywhere is not None:
+            for lo in bounds:
+                hi = sentence.clause(lo)[1]
+                if self.self_anywhere.search(text, lo, hi) and current(lo, hi):
+                    return {}
+        out: dict[int, str] = {}
+        for n, lo in enumerate(bounds):
+            hi = sentence.clause(lo)[1]
+            begin = lo
+            if n == 0:
+                marker = LIST_MARKER.match(text, lo, hi)
+                begin = marker.end() if marker else lo
+            m = self.subject.match(text, begin, hi)  # type: ignore[union-attr]
+            if m:
+                out[lo] = m.group("party")
+        return out

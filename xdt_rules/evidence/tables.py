@@ -1,0 +1,137 @@
+"""Tables and worksheets of one document: rows, column headers and outcome-table columns.
+
+A cell is read with its row (| MES系统 | 鼎捷 | 2022年6月 | 已上线 |) and the headers of the other
+cells (计划上线时间). PDF/DOCX tables are keyed by their table number, XLSX cells by their sheet.
+
+Outcome tables — | 指标 | 改造前 | 改造后 | 变化 | — state results without a sentence saying 提升/降低:
+a row whose indicator cell names an outcome (人均产值（万元/人）) and whose other cells hold the
+before/after figures or the change (+43.9%, 下降8.3%, 缩短35天, 新增) is a quantified outcome. Column
+roles come from the header words in ``keywords/_quantities.yaml`` (``table_columns``); cells under a
+"before" column describe the past and never give the row its polarity ("未评测" before, "二级" after).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from ..models import Block, Document
+from .keywords import TableColumnsSpec
+from .normalize import normalize_key
+
+TableKey = tuple[str, object]  # ("t", table number) or ("s", sheet name)
+_SIGNED = re.compile(r"^([+\-−－])\s*(\d+(?:,\d{3})*(?:\.\d+)?)\s*(%|个百分点|百分点)?")
+_BARE = re.compile(r"(?<![\d.])(\d+(?:,\d{3})*(?:\.\d+)?)")
+_UNIT_IN_PARENS = re.compile(r"[(（]([^()（）]{1,10})[)）]\s*$")
+
+
+def table_key(block: Block) -> TableKey | None:
+    if block.row is None:
+        return None
+    if block.kind == "table_cell" and block.table is not None:
+        return ("t", block.table)
+    if block.kind == "sheet_cell":
+        return ("s", block.sheet)
+    return None
+
+
+@dataclass(frozen=True)
+class Roles:
+    before: frozenset[int | None]
+    after: frozenset[int | None]
+    change: frozenset[int | None]
+
+    @property
+    def comparison(self) -> bool:
+        return bool(self.change or (self.before and self.after))
+
+    def of(self, col: int | None) -> str | None:
+        for name in ("before", "after", "change"):
+            if col in getattr(self, name):
+                return name
+        return None
+
+
+class Tables:
+    def __init__(self, doc: Document, spec: TableColumnsSpec):
+        self.rows: dict[tuple[TableKey, int], list[Block]] = defaultdict(list)
+        first_row: dict[TableKey, int] = {}
+        for block in doc.blocks:
+            key = table_key(block)
+            if key is not None:
+                self.rows[(key, block.row)].append(block)  # type: ignore[index]
+                first_row[key] = min(first_row.get(key, block.row), block.row)  # type: ignore[type-var]
+        self.first_row = first_row
+        self.headers: dict[TableKey, dict[int | None, str]] = defaultdict(dict)
+        for (key, row), cells in self.rows.items():
+            if first_row.get(key) == row:
+                for cell in cells:
+                    self.headers[key][cell.col] = normalize_key(cell.text)
+        words = {name: [normalize_key(w) for w in getattr(spec, name)] for name in ("before", "after", "change")}
+        self.roles: dict[TableKey, Roles] = {}
+        for key, head in self.headers.items():
+            found: dict[str, set[int | None]] = {"before": set(), "after": set(), "change": set()}
+            for col, text in head.items():
+                for name in ("before", "after", "change"):  # 改造前 is checked before 改造后
+                    if any(w in text for w in words[name]):
+                        found[name].add(col)
+                        break
+            self.roles[key] = Roles(frozenset(found["before"]), frozenset(found["after"]), frozenset(found["change"]))
+
+    def row_of(self, block: Block) -> list[Block]:
+        key = table_key(block)
+        return self.rows.get((key, block.row), []) if key is not None else []  # type: ignore[arg-type]
+
+    def is_header(self, block: Block) -> bool:
+        key = table_key(block)
+        return key is not None and self.first_row.get(key) == block.row
+
+    def role(self, block: Block) -> str | None:
+        key = table_key(block)
+        roles = self.roles.get(key) if key is not None else None
+        return roles.of(block.col) if roles else None
+
+    def roles_of(self, block: Block) -> Roles | None:
+        key = table_key(block)
+        return self.roles.get(key) if key is not None else None
+
+    def context_cells(self, block: Block) -> tuple[list[str], list[str]]:
+        """(other cells of the row, the column headers of the row) that may give the row its
+        polarity — cells under a "before" column describe the past and are left out."""
+        key = table_key(block)
+        if key is None:
+            return [], []
+        head = self.headers.get(key, {})
+        roles = self.roles.get(key)
+        cells: list[str] = []
+        headers: list[str] = []
+        for cell in self.rows.get((key, block.row), []):  # type: ignore[arg-type]
+            if roles is not None and cell.col in roles.before:
+                continue
+            text = normalize_key(cell.text)
+            if cell.index != block.index:
+                cells.append(text)
+            header = head.get(cell.col)
+            if header is not None and text != header:
+                headers.append(header)  # the cell's own column too: | 拟建系统 | → WMS
+        return cells, headers
+
+
+def signed_change(text: str) -> tuple[str, float, str] | None:
+    """"+43.9%" → ("up", 43.9, "%")."""
+    m = _SIGNED.match(text.strip())
+    if not m:
+        return None
+    return ("up" if m.group(1) == "+" else "down", float(m.group(2).replace(",", "")), m.group(3) or "")
+
+
+def bare_number(text: str) -> float | None:
+    m = _BARE.search(text)
+    return float(m.group(1).replace(",", "")) if m else None
+
+
+def unit_in_parens(text: str) -> str:
+    """"人均产值（万元/人）" → "万元/人"."""
+    m = _UNIT_IN_PARENS.search(text)
+    return m.group(1).strip() if m else ""
