@@ -118,9 +118,18 @@ def modified_data_dir() -> Path:
     source = data_root()
     shutil.copytree(source / "rules", target / "rules")
     shutil.copytree(source / "keywords", target / "keywords")
-    edited = sorted((target / "rules").rglob("*.yaml"))[-1]
+    from xdt_rules.versioning import rules_version
+
+    before = rules_version()
+    edited = target / "rules" / "kunming-xdt" / "rules.yaml"
     with edited.open("a", encoding="utf-8") as handle:
         handle.write("\n# bench: 规则修改 / a rules edit\n")
+    os.environ["XDT_DATA_DIR"] = str(target)
+    try:
+        if rules_version() == before:
+            raise SystemExit("编辑 rules.yaml 未改变 rules_version / editing rules.yaml did not change rules_version")
+    finally:
+        del os.environ["XDT_DATA_DIR"]
     return target
 
 
@@ -179,6 +188,8 @@ def main() -> None:
     finally:
         del os.environ["XDT_DATA_DIR"]
     figures.update(rescore_s=seconds3, rescore_done=report3.done, rescore_cache_misses=report3.cache_misses)
+    if report3.done != report2.done:
+        print(f"  注意 / warning: only {report3.done} of {report2.done} applications were re-scored")
     print(f"规则修改后重新评分 / re-score after a rules edit (--resume, warm cache, --jobs 2): "
           f"{report3.done} 重新评分, {report3.skipped} 跳过, 缓存未命中 {report3.cache_misses}, {seconds3:.1f} s")
     print(f"  各阶段 / by stage: {fmt_stages(report3.stage_seconds)}")

@@ -105,7 +105,7 @@ def test_rescoring_after_a_rules_edit_reads_every_document_from_the_cache(real_b
     data = tmp_path / "data"
     shutil.copytree(data_root() / "rules", data / "rules")
     shutil.copytree(data_root() / "keywords", data / "keywords")
-    rules_file = sorted((data / "rules").rglob("*.yaml"))[-1]
+    rules_file = data / "rules" / "kunming-xdt" / "rules.yaml"
     rules_file.write_text(rules_file.read_text(encoding="utf-8") + "\n# 规则修改\n", encoding="utf-8")
     before = _result(out, "规划企业")
     work = tmp_path / "batch"

@@ -26,7 +26,6 @@ is treated as the application form's own template and not reported either.
 from __future__ import annotations
 
 import gzip
-import json
 import unicodedata
 import zlib
 from collections import defaultdict
@@ -403,7 +402,3 @@ def load_all_passages(out_dir: str | Path, applications: Iterable[str]) -> list[
         if passages is not None:
             loaded.append(passages)
     return loaded
-
-
-def to_json(report: DuplicateReport) -> str:
-    return json.dumps(report.model_dump(), ensure_ascii=False, indent=1)

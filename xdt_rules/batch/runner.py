@@ -23,12 +23,37 @@ from pydantic import BaseModel, Field
 
 from ..errors import XdtError
 from ..models import FileRecord
-from .executor import Executor, FileFinished, FileStarted, LocalProcessExecutor, TaskDone, TaskFailed
+from .executor import (
+    Executor,
+    FileFinished,
+    FileStarted,
+    LocalProcessExecutor,
+    TaskDone,
+    TaskFailed,
+)
+from .fsutil import atomic_write_text
 from .inputs import BatchEntry, EntrySource, ZipLimits, list_entries, prepare_entry
 from .progress import BatchProgress
-from .resume import AppRecord, Manifest, is_up_to_date, load_manifest, now, save_manifest, state_dir
+from .resume import (
+    AppRecord,
+    Manifest,
+    is_up_to_date,
+    load_manifest,
+    now,
+    save_manifest,
+    state_dir,
+)
 from .summary import SummaryPaths, collect, write_summary
-from .work import AppDone, AppTask, Pipeline, WorkContext, display_path, known_hashes, run_application, screen_pipeline
+from .work import (
+    AppDone,
+    AppTask,
+    Pipeline,
+    WorkContext,
+    display_path,
+    known_hashes,
+    run_application,
+    screen_pipeline,
+)
 
 
 def default_jobs() -> int:
@@ -259,5 +284,5 @@ def rebuild_summary(out_dir: str | os.PathLike[str], *, manifest: Manifest | Non
         dup_report = find_duplicates(load_all_passages(out, done), min_chars=min_chars)
         if report is not None:
             report.duplicate_passages = len(dup_report.passages)
-        (state_dir(out) / "duplicates.json").write_text(dup_report.model_dump_json(indent=1), encoding="utf-8")
+        atomic_write_text(state_dir(out) / "duplicates.json", dup_report.model_dump_json(indent=1), durable=False)
     return write_summary(out, collect(out, manifest, dup_report))

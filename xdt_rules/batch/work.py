@@ -86,7 +86,12 @@ def screen_pipeline(*, framework: str = "kunming-xdt", extract_options: dict[str
     """The real pipeline: ingestion, evidence, rules, reports (``xdt_rules.screen``)."""
     try:
         from ..ingest import EXTRACTOR_VERSION, ExtractOptions, extract
-        from ..screen import ApplicationInput, ScreenSettings, screen_application, write_outputs
+        from ..screen import (
+            ApplicationInput,
+            ScreenSettings,
+            screen_application,
+            write_outputs,
+        )
         from ..versioning import rules_version
     except ImportError as exc:  # a stage another engineer has not delivered yet
         raise XdtError(f"筛查流程不完整，缺少模块：{exc.name}", f"screening pipeline incomplete: missing {exc.name}") from None
