@@ -151,3 +151,65 @@ def test_year_to_year_comparisons_and_as_of_dates_are_not_deadlines():
     assert polarities(text, "4.1.3") == {"implemented"}
     assert polarities("截至2024年底，MES系统累计处理工单3万张。", "1.3.2") == {"implemented"}
     assert polarities("2025年10月前上线MES系统。", "1.3.2") == {"planned"}
+
+
+# ------------------------------------------------------------------ other question shapes
+
+
+@pytest.mark.parametrize("texts, item, expected", [
+    (["9．是否建立MES？否，生产报工仍为纸质。"], "1.3.2", {"negated"}),
+    (["问：是否建立仓库管理系统（WMS）？答：没有，仓库靠手工台账。"], "1.3.3", {"negated"}),
+    (["（5）企业是否实现关键设备联网上云？已实现，48台设备接入云平台。"], "1.2.2", {"implemented"}),
+    (["是否建立MES？是否建立WMS？否。"], "1.3.2", {"generic"}),  # the next question is no answer
+])
+def test_questions_ending_in_a_question_mark(texts, item, expected):
+    assert {m.polarity for m in find_evidence([doc(*texts)]) if m.item_id == item} == expected
+
+
+def _table(header: list[str], *rows: list[str]) -> Document:
+    blocks = []
+    for r, cells in enumerate([header, *rows]):
+        for c, text in enumerate(cells):
+            blocks.append(Block(index=len(blocks), kind="table_cell", text=text, table=0, row=r, col=c))
+    return Document(path="a.pdf", name="a.pdf", sha256="0" * 64, size=1, file_type="pdf", extractor_version="t", blocks=blocks)
+
+
+def test_self_assessment_table_answers_decide_and_the_criterion_column_is_no_copy():
+    document = _table(["序号", "评价内容", "是否具备", "说明"],
+                      ["9", "建立制造执行系统（MES），实现制造数据、计划排产、生产调度、质量、设备、能效等管理功能。", "否", "报工靠纸质"],
+                      ["10", "采用计算机辅助设计（CAD）等技术，实现产品数字化设计。", "是", "用AutoCAD绘图"],
+                      ["11", "采用计算机辅助制造（CAM）技术，对制造过程和生产设备进行控制与监视。", "不适用", "无数控加工"])
+    got: dict[str, set[str]] = {}
+    for m in find_evidence([document]):
+        got.setdefault(m.item_id, set()).add(m.polarity)
+    assert got["1.3.2"] == {"negated"} and got["1.1.1"] == {"implemented"} and got["1.2.3"] == {"generic"}
+
+
+def test_an_answer_only_counts_under_a_header_that_asks():
+    # | 设备 | 联网方式 | ：“无”说的是联网方式，不是“没有打磨机器人”
+    document = _table(["设备名称", "数量", "联网方式"], ["打磨机器人", "3", "无"])
+    assert {m.polarity for m in find_evidence([document]) if m.item_id == "1.2.1"} == {"implemented"}
+
+
+# ------------------------------------------------------------------ dates after the document's own date
+
+
+@pytest.mark.parametrize("texts, item, expected", [
+    (["● 2026年：试点APS排产，根据订单自动排产", "2025年4月8日"], "1.3.2", {"planned"}),
+    (["2025年6月上线MES系统。", "昆明某某有限公司", "2025年3月20日"], "1.3.2", {"planned"}),
+    (["2025年1月上线MES系统。", "2025年3月20日"], "1.3.2", {"implemented"}),
+    (["二〇二五年三月", "2026年上线MES系统。"], "1.3.2", {"planned"}),  # a cover date in Chinese numerals
+    (["2026年MES系统已完成二期上线。", "2025年3月20日"], "1.3.2", {"implemented"}),  # stated with 已
+    (["2021年至2026年累计投入MES系统建设资金500万元。", "2025年3月20日"], "1.3.2", {"implemented"}),  # end of a range
+    (["2026年上线MES系统。"], "1.3.2", {"implemented"}),  # no date of its own: nothing to compare with
+    (["2026年上线MES系统。", "有效期至2026年10月11日", "发证日期：2023年10月12日"], "1.3.2", {"planned"}),
+])
+def test_facts_dated_after_the_document_are_plans(texts, item, expected):
+    assert {m.polarity for m in find_evidence([doc(*texts)]) if m.item_id == item} == expected
+
+
+def test_a_system_list_row_dated_after_the_document_is_a_plan():
+    document = _table(["系统", "供应商", "上线时间"], ["WMS", "富勒", "2026年6月"], ["ERP", "用友", "2021年3月"])
+    document.blocks.append(Block(index=len(document.blocks), kind="paragraph", text="2025年3月20日"))
+    got = {m.item_id: m.polarity for m in find_evidence([document]) if m.kind != "fuzzy"}
+    assert got["1.3.3"] == "planned" and got["1.3.1"] == "implemented"

@@ -162,3 +162,9 @@ def test_quality_holds_on_each_set(first, last):
     assert len(report.applications) == last - first + 1 and not report.errors
     assert report.f1 is not None and report.f1 >= 0.90
     assert report.false_implemented_share is not None and report.false_implemented_share <= 0.05
+
+
+def test_a_unit_column_gives_the_unit():
+    document = table(["序号", "指标", "单位", "基期值", "现值", "增减"], ["1", "人均产值", "万元/人", "98", "141", "+43"])
+    (m,) = quantities(document, "4.1.6")
+    assert (m.quantity.direction, m.quantity.value, m.quantity.unit) == ("up", 43, "万元/人")

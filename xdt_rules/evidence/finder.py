@@ -36,6 +36,40 @@ _HEADING_LIKE = re.compile(r"^\s*(?:第[一二三四五六七八九十]+[章节�
                            r"|\d+(?:\.\d+)*[、.．\s])[^。；;！!？?，,]{1,28}$")
 
 
+# The date of a document: a full date (落款 2025年3月20日, 验收日期) or a cover date in Chinese numerals
+# (二〇二五年三月), not a deadline (2023年4月15日前).
+_FULL_DATE = re.compile(r"(20\d\d)\s*年\s*(\d{1,2})\s*月\s*\d{1,2}\s*日(?!\s*[前以之])")
+_CN_DATE = re.compile(r"二[〇零○O][一二三四五六七八九〇零○O]{2}\s*年\s*(十[一二]?|[一二三四五六七八九])\s*月")
+_CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_UNTIL = re.compile(r"[至到止][:：]?\s*$")
+DATE_BLOCKS = (15, 30)  # a document's own date is on its cover or at its end (落款), not in a quoted policy
+# A year (and month) in normalised text that is not the end of a range ("2021年至2026年").
+_YEAR_MONTH = re.compile(r"(?<![至到\-~—])(20\d\d)年(?:(\d{1,2})月)?")
+
+
+def _cn_date(m: re.Match[str]) -> tuple[int, int]:
+    year = int("".join(str(_CN_DIGITS[c]) for c in m.group()[:4]))
+    month = m.group(1)
+    return year, (10 + (_CN_DIGITS[month[1]] if len(month) > 1 else 0)) if month.startswith("十") else _CN_DIGITS[month]
+
+
+def document_date(doc: Document) -> tuple[int, int] | None:
+    """(year, month) of the latest date on the cover or at the end of the document, or None."""
+    head, tail = DATE_BLOCKS
+    blocks = doc.blocks if len(doc.blocks) <= head + tail else doc.blocks[:head] + doc.blocks[-tail:]
+    latest: tuple[int, int] | None = None
+    for block in blocks:
+        if "年" not in block.text:
+            continue
+        found = [(int(m.group(1)), int(m.group(2))) for m in _FULL_DATE.finditer(block.text)
+                 if not _UNTIL.search(block.text[max(0, m.start() - 4):m.start()])]  # 有效期至 2026年…
+        found += [_cn_date(m) for m in _CN_DATE.finditer(block.text)]
+        for when in found:
+            if 1 <= when[1] <= 12 and (latest is None or when > latest):
+                latest = when
+    return latest
+
+
 def _looks_like_heading(text: str) -> bool:
     return len(text) <= 32 and _HEADING_LIKE.match(text) is not None
 
@@ -76,6 +110,7 @@ class EvidenceFinder:
     # ------------------------------------------------------------------ documents
     def document(self, doc: Document) -> list[Mention]:
         tables = Tables(doc, self.keywords.quantities.table_columns)
+        dated = document_date(doc)
         row_cache: dict[tuple[int, int | None], Decision | None] = {}
         heading: str | None = None
         page: int | None = None
@@ -84,7 +119,7 @@ class EvidenceFinder:
             if block.source == "ocr" and block.page != page:
                 heading = None  # OCR finds no headings: the section of a scanned page is unknown
             page = block.page
-            out.extend(self._block(doc, block, heading, tables, row_cache))
+            out.extend(self._block(doc, block, heading, tables, row_cache, dated))
             if block.kind == "heading" or (block.kind not in _CELL_KINDS and _looks_like_heading(block.text)):
                 heading = normalize_key(block.text)
         return out
@@ -102,7 +137,7 @@ class EvidenceFinder:
         return (replace(nt, text=text) if fixed else nt), fixed
 
     def _block(self, doc: Document, block: Block, heading: str | None, tables: Tables,
-               row_cache: dict[tuple[int, int | None], Decision | None]) -> list[Mention]:
+               row_cache: dict[tuple[int, int | None], Decision | None], dated: tuple[int, int] | None) -> list[Mention]:
         if not block.text.strip():
             return []
         nt = normalize(block.text)
@@ -149,13 +184,19 @@ class EvidenceFinder:
         labels: dict[int, Label | None] = {}
         decided: list[tuple[_Found, Sentence, Decision]] = []
         pending: list[tuple[int, Label, list[Cue]]] = []  # label mentions, decided from their value below
-        for f in found:
-            sent = sents[sentence_index(starts, f.start)]
+        def cues_of(sent: Sentence) -> list[Cue]:
             if sent.start not in cue_cache:
                 local = [m for m in masks if m[0] < sent.end and sent.start < m[1]]
                 cue_cache[sent.start] = self.context.sentence_cues(nt.text, sent, local)
+            return cue_cache[sent.start]
+
+        for f in found:
+            index = sentence_index(starts, f.start)
+            sent = sents[index]
+            cues_of(sent)
             if sent.start not in labels:
-                labels[sent.start] = self.labels.find(nt.text, sent)
+                following = sents[index + 1] if index + 1 < len(sents) else None
+                labels[sent.start] = self.labels.find(nt.text, sent, following)
             entity_here = any(sent.start <= p < sent.end for p in entity_starts)
             cues = cue_cache[sent.start]
             if f.parts:
@@ -164,9 +205,10 @@ class EvidenceFinder:
             if label is not None and label.holds(f.start, f.end):
                 own = [c for c in cues if label.start <= c.start and c.end <= label.colon and c.kind != "present"]
                 if label.question or not own:
+                    value_cues = [c for c in cues_of(label.value_sentence) if c.start >= label.value]
                     if label.question:
-                        cues = [c for c in cues if c.start >= label.value]  # 是否**采用**… is the question's verb
-                    pending.append((len(decided), label, cues))
+                        cues = value_cues  # 是否**采用**… is the question's verb
+                    pending.append((len(decided), label, value_cues))
             decision = self._polarity(block, nt, sent, cues, f, heading, entity_here, copies, tables, row_cache, masks)
             decided.append((f, sent, decision))
         for index, label, cues in pending:
@@ -174,6 +216,11 @@ class EvidenceFinder:
             decided[index] = (f, sent, self._label_polarity(nt, sent, label, cues, f, decision, decided, heading))
         if len(decided) > 1:
             decided = self._agree(nt.text, decided)
+        if dated is not None:
+            row = " ".join(normalize_key(c.text) for c in tables.row_of(block)
+                           if c.index != block.index and tables.role(c) != "before") if block.kind in _CELL_KINDS else ""
+            decided = [(f, sent, self._after_date(nt.text, sent, labels.get(sent.start), f, d, dated, row))
+                       for f, sent, d in decided]
         out: list[Mention] = []
         for f, sent, decision in decided:
             if f.only_when is not None and decision.polarity not in f.only_when:
@@ -191,6 +238,26 @@ class EvidenceFinder:
                 )
             )
         return out
+
+    @staticmethod
+    def _after_date(text: str, sent: Sentence, label: Label | None, f: _Found, decision: Decision,
+                    dated: tuple[int, int], row: str = "") -> Decision:
+        """A fact dated after the document itself is a plan ("● 2026年：试点APS排产" in an application
+        signed in 2025; a system-list row whose 上线时间 is 2026年6月), unless it is stated with 已."""
+        if decision.polarity != "implemented" or (decision.cue and "已" in decision.cue):
+            return decision
+        lo, hi = sent.clause(f.start)
+        spans = [(text, lo, hi)]
+        if label is not None and not label.question and label.value_sentence is sent and label.colon < f.start:
+            spans.append((text, label.start, label.colon))  # a date label heads its fragment: "2026年：…"
+        if row:
+            spans.append((row, 0, len(row)))
+        for source, a, b in spans:
+            for m in _YEAR_MONTH.finditer(source, a, b):
+                when = (int(m.group(1)), int(m.group(2)) if m.group(2) else 0)
+                if when[0] > dated[0] or (when[1] and when > dated):
+                    return Decision("planned", f"晚于申报日期：{m.group()}")
+        return decision
 
     @staticmethod
     def _agree(text: str, decided: list[tuple[_Found, Sentence, Decision]]) -> list[tuple[_Found, Sentence, Decision]]:
@@ -214,21 +281,23 @@ class EvidenceFinder:
 
     def _label_polarity(self, nt: NormText, sent: Sentence, label: Label, cues: list[Cue], f: _Found, decision: Decision,
                         decided: list[tuple[_Found, Sentence, Decision]], heading: str | None) -> Decision:
-        """A mention inside a "label：value" statement takes its polarity from the value (see :mod:`.labels`)."""
+        """A mention inside a "label：value" statement takes its polarity from the value (see :mod:`.labels`);
+        ``cues`` are the value's."""
         if decision.polarity == "generic" and decision.cue in _NO_STATEMENT_KINDS.values():
             return decision
-        found = self.labels.answer(nt.text, sent, label)
+        found = self.labels.answer(nt.text, label)
+        value = label.value_sentence
         if found is not None:
             kind, word = found
             result = Decision(kind, f"答：{word}")
         else:
-            lo, hi = sent.clause(label.value) if label.value < sent.end else (sent.end, sent.end)
+            lo, hi = value.clause(label.value) if label.value < value.end else (value.end, value.end)
             first = [c for c in cues if lo <= c.start and c.end <= hi]
             answered = self.context.decide_clause(first, label.value)
             if answered is not None:
                 result = answered
             else:
-                same = [d for g, s, d in decided if s.start == sent.start and g.item_id == f.item_id
+                same = [d for g, s, d in decided if s.start == value.start and g.item_id == f.item_id
                         and g.start >= label.value]
                 if same:
                     result = same[0]
@@ -248,6 +317,15 @@ class EvidenceFinder:
                   row_cache: dict[tuple[int, int | None], Decision | None], terms: list[tuple[int, int]]) -> Decision:
         if block.kind in _NO_STATEMENT_KINDS:
             return Decision("generic", _NO_STATEMENT_KINDS[block.kind])
+        if block.kind in _CELL_KINDS and not tables.is_header(block):
+            # a self-assessment table: | 建立制造执行系统（MES）… | 否 | — the answer column decides, and the
+            # criterion column is meant to restate the criterion
+            for cell in tables.row_of(block):
+                header = tables.header_of(cell)
+                if cell.index != block.index and header is not None and self.labels.asks(header):
+                    kind = self.labels.answer_word(normalize_key(cell.text))
+                    if kind is not None:
+                        return Decision(kind, f"答：{cell.text.strip()}")
         c_lo, c_hi = sent.clause(f.start)
         copy_key = (sent.start, c_lo, entity_here)
         if copy_key not in copies:

@@ -175,6 +175,7 @@ class LabelSpec(_Spec):
     topic_max: int = Field(16, ge=2, description="longest topic label before a colon (● DNC：无)")
     question_max: int = Field(60, ge=4, description="longest question label (是否采用CAE、CAPP…：否)")
     question_words: list[str] = Field(default_factory=lambda: ["是否"])
+    answer_headers: list[str] = Field(default_factory=list, description="column headers whose cells answer (自评, 具备情况)")
     answers: AnswerSpec = Field(default_factory=AnswerSpec, description="whole first clause of a value that answers the label")
 
 
@@ -222,6 +223,7 @@ class TableColumnsSpec(_Spec):
     before: list[str] = Field(default_factory=list, description="header words of a 'before' column (改造前)")
     after: list[str] = Field(default_factory=list, description="header words of an 'after' column (改造后)")
     change: list[str] = Field(default_factory=list, description="header words of a 'change' column (变化, 增减)")
+    unit: list[str] = Field(default_factory=list, description="header words of a unit column (单位)")
 
 
 class QuantitySpec(_Spec):

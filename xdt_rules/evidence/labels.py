@@ -31,9 +31,10 @@ _ANSWER_STRIP = re.compile(r"[,;:。!?.、\s]+$")
 @dataclass(frozen=True)
 class Label:
     start: int  # normalised: first char of the label (after a list marker)
-    colon: int  # the ':' that ends the label
+    colon: int  # the ':' (or '?') that ends the label
     value: int  # first char of the value
     question: bool
+    value_sentence: Sentence  # the sentence holding the value (the next one after "…吗？" / "问：…？答：…")
 
     def holds(self, start: int, end: int) -> bool:
         return self.start <= start and end <= self.colon
@@ -44,31 +45,60 @@ class LabelReader:
         self.topic_max = spec.topic_max
         self.question_max = spec.question_max
         self.question_words = tuple(normalize_key(w) for w in spec.question_words)
+        self.answer_headers = tuple(normalize_key(w) for w in spec.answer_headers)
+        self.ask = normalize_key("问：")
+        self.reply = normalize_key("答：")
         self.answers: dict[str, str] = {}
         for kind in ("implemented", "negated", "generic"):
             for word in getattr(spec.answers, kind):
                 self.answers[normalize_key(word)] = kind
 
-    def find(self, text: str, sentence: Sentence) -> Label | None:
+    def find(self, text: str, sentence: Sentence, following: Sentence | None = None) -> Label | None:
         """The label of ``sentence`` (normalised text): a topic that is the whole first clause and ends
-        in a colon, or a question (which may run over commas) up to the first colon."""
+        in a colon, or a question (which may run over commas) up to the first colon — or up to its
+        question mark, the answer then opening ``following`` ("是否建立WMS？否，…" / "问：…？答：否。")."""
         marker = LIST_MARKER.match(text, sentence.start, sentence.end)
         start = marker.end() if marker else sentence.start
+        if text.startswith(self.ask, start):
+            start += len(self.ask)
         colon = text.find(":", start, min(sentence.end, start + self.question_max + 1))
         if colon <= start:
-            return None
+            end = sentence.end - 1
+            if text[end] != "?" or end - start > self.question_max:
+                return None
+            if following is None:
+                return Label(start, end, sentence.end, True, sentence) if any(
+                    w in text[start:end] for w in self.question_words) else None
+            label = text[start:end]
+            if not any(w in label for w in self.question_words):
+                return None
+            if LIST_MARKER.match(text, following.start, following.end) or any(
+                    w in text[following.start:following.end] for w in self.question_words):
+                return Label(start, end, sentence.end, True, sentence)  # the next question follows: no answer
+            value = following.start + (len(self.reply) if text.startswith(self.reply, following.start) else 0)
+            return Label(start, end, value, True, following)
         label = text[start:colon]
         question = any(w in label for w in self.question_words) or label.endswith("吗")
         if not question:
             if len(label) > self.topic_max or sentence.clause(start)[1] != colon + 1:
                 return None  # a topic is one clause: "公司在…实现了自动化：…" is a lead-in, not a label
-        return Label(start, colon, colon + 1, question)
+        return Label(start, colon, colon + 1, question, sentence)
 
-    def answer(self, text: str, sentence: Sentence, label: Label) -> tuple[str, str] | None:
+    def answer_word(self, text: str) -> str | None:
+        """The polarity of a whole normalised text that is a bare answer word (a cell "否" / "部分是")."""
+        return self.answers.get(_ANSWER_STRIP.sub("", text))
+
+    def asks(self, header: str) -> bool:
+        """A column header that asks (是否具备 / 有无 / 自评结果): its cells are answers."""
+        return any(w in header for w in self.question_words) or any(w in header for w in self.answer_headers)
+
+    def answer(self, text: str, label: Label) -> tuple[str, str] | None:
         """(polarity, word) when the value's first clause is a bare answer word."""
+        sentence = label.value_sentence
         if label.value >= sentence.end:
             return None
         lo, hi = sentence.clause(label.value)
+        lo = max(lo, label.value)
         word = _ANSWER_STRIP.sub("", text[lo:hi])
         kind = self.answers.get(word)
         return (kind, word) if kind else None

@@ -159,7 +159,9 @@ class QuantityFinder:
         before_value = next((bare_number(t) for t in before if bare_number(t) is not None), None)
         if value is None and after_value is not None:
             value = after_value
-            unit = next((m.group(2) for t in after for m in self.number.finditer(t)), "") or unit_in_parens(cell)
+            unit = next((m.group(2) for t in after for m in self.number.finditer(t)), "")
+        if not unit and value is not None:
+            unit = next((t for role, t in others if role == "unit" and t), "") or unit_in_parens(cell)
         if direction is None and after_value is not None and before_value is not None and after_value != before_value:
             direction = "up" if after_value > before_value else "down"
         if value is None:

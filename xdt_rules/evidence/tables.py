@@ -41,13 +41,14 @@ class Roles:
     before: frozenset[int | None]
     after: frozenset[int | None]
     change: frozenset[int | None]
+    unit: frozenset[int | None] = frozenset()
 
     @property
     def comparison(self) -> bool:
         return bool(self.change or (self.before and self.after))
 
     def of(self, col: int | None) -> str | None:
-        for name in ("before", "after", "change"):
+        for name in ("before", "after", "change", "unit"):
             if col in getattr(self, name):
                 return name
         return None
@@ -68,16 +69,17 @@ class Tables:
             if first_row.get(key) == row:
                 for cell in cells:
                     self.headers[key][cell.col] = normalize_key(cell.text)
-        words = {name: [normalize_key(w) for w in getattr(spec, name)] for name in ("before", "after", "change")}
+        names = ("before", "after", "change", "unit")
+        words = {name: [normalize_key(w) for w in getattr(spec, name)] for name in names}
         self.roles: dict[TableKey, Roles] = {}
         for key, head in self.headers.items():
-            found: dict[str, set[int | None]] = {"before": set(), "after": set(), "change": set()}
+            found: dict[str, set[int | None]] = {name: set() for name in names}
             for col, text in head.items():
-                for name in ("before", "after", "change"):  # 改造前 is checked before 改造后
+                for name in names:  # 改造前 is checked before 改造后
                     if any(w in text for w in words[name]):
                         found[name].add(col)
                         break
-            self.roles[key] = Roles(frozenset(found["before"]), frozenset(found["after"]), frozenset(found["change"]))
+            self.roles[key] = Roles(*(frozenset(found[name]) for name in names))
 
     def row_of(self, block: Block) -> list[Block]:
         key = table_key(block)
@@ -95,6 +97,10 @@ class Tables:
     def roles_of(self, block: Block) -> Roles | None:
         key = table_key(block)
         return self.roles.get(key) if key is not None else None
+
+    def header_of(self, cell: Block) -> str | None:
+        key = table_key(cell)
+        return self.headers.get(key, {}).get(cell.col) if key is not None else None
 
     def context_cells(self, block: Block) -> tuple[list[str], list[str]]:
         """(other cells of the row, the column headers of the row) that may give the row its
