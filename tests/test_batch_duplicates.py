@@ -124,3 +124,19 @@ def test_passages_are_rebuilt_only_when_the_documents_change(tmp_path):
     assert update_passages(tmp_path, "甲", changed, excluded_texts=["评价内容"]) is True
     passages_path(tmp_path, "甲").unlink()
     assert update_passages(tmp_path, "甲", changed, excluded_texts=["评价内容"]) is True
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.text(alphabet="企业数字化转型ERPmes系统上线123", min_size=0, max_size=400))
+def test_numpy_and_pure_python_paths_give_the_same_fingerprints(text: str):
+    """Workers with and without numpy must produce comparable passages files."""
+    from xdt_rules.batch import duplicates as D
+
+    np = D._numpy()
+    if np is None:
+        return
+    norm = normalise(text)
+    pure = D._shingle_hashes_py(norm, K)
+    assert D._shingle_hashes_np(np, norm, K).tolist() == pure
+    excluded = frozenset(pure[:3])
+    assert D.fingerprints_and_runs(norm, excluded) == (winnow(pure), D._runs(pure, excluded))

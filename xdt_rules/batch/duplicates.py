@@ -7,7 +7,7 @@ when the same normalised run of at least ``min_chars`` (default 80) characters o
 How, efficiently (hundreds of applications × tens of thousands of characters):
 
 1. In each worker, every application's normalised text is *winnowed* (Schleimer et al., MOSS):
-   hash every k-character shingle (k = 25, crc32), keep the minimum hash of each window of w = 40
+   hash every k-character shingle (k = 25, a 64-bit polynomial hash), keep the minimum hash of each window of w = 40
    consecutive shingles. Any common run of ≥ w + k − 1 = 64 characters is guaranteed to share a
    kept fingerprint, and only ~2/(w+1) ≈ 5 % of positions are kept. The text and fingerprints are
    stored in ``OUT/.xdt-batch/passages/<application>.json.gz``.
@@ -40,7 +40,7 @@ from ..models import Document
 from .fsutil import atomic_write_bytes
 from .resume import state_dir
 
-PASSAGES_FORMAT = 1
+PASSAGES_FORMAT = 2  # 2: polynomial shingle hash
 K = 25  # shingle length in normalised characters
 W = 40  # winnowing window, in shingles: guarantees detection of runs >= W + K - 1 = 64 chars
 MIN_CHARS = 80
@@ -88,12 +88,76 @@ def normalise_with_map(text: str) -> tuple[str, list[int]]:
     return "".join(out), origin
 
 
+# Shingle hash: a polynomial over the code points modulo 2**64 (Horner form), then multiplied by
+# the 64-bit golden ratio and cut to its top 32 bits so that the minima winnowing picks are well
+# spread. Deterministic across processes (unlike ``hash``), and the same value whether computed
+# by the pure-Python rolling loop or by numpy (used when installed: ~6x faster).
+_BASE = 0x100000001B3
+_MIX = 0x9E3779B97F4A7C15
+_MASK64 = (1 << 64) - 1
+
+
+def _numpy():
+    try:
+        import numpy
+    except ImportError:  # numpy comes with the [ocr] extra; without it the pure-Python path runs
+        return None
+    return numpy
+
+
 def shingle_hashes(norm: str, k: int = K) -> list[int]:
-    """crc32 of every k-character shingle (deterministic across processes, unlike ``hash``)."""
-    crc = zlib.crc32
-    data = memoryview(norm.encode("utf-32-le"))  # fixed width: shingle i is bytes [4i, 4i + 4k)
-    width = 4 * k
-    return [crc(data[i:i + width]) for i in range(0, len(data) - width + 4, 4)]
+    """The 32-bit hash of every k-character shingle of ``norm``."""
+    np = _numpy()
+    if np is not None:
+        return _shingle_hashes_np(np, norm, k).tolist()
+    return _shingle_hashes_py(norm, k)
+
+
+def _shingle_hashes_py(norm: str, k: int) -> list[int]:
+    codes = list(map(ord, norm))
+    if len(codes) < k:
+        return []
+    h = 0
+    for code in codes[:k]:
+        h = (h * _BASE + code) & _MASK64
+    top = pow(_BASE, k, 1 << 64)  # removes the code leaving the window after the next multiply
+    out = [((h * _MIX) & _MASK64) >> 32]
+    append = out.append
+    for leaving, entering in zip(codes, codes[k:]):
+        h = (h * _BASE - leaving * top + entering) & _MASK64
+        append(((h * _MIX) & _MASK64) >> 32)
+    return out
+
+
+def _shingle_hashes_np(np, norm: str, k: int):  # noqa: ANN001, ANN202 - numpy module and array
+    codes = np.frombuffer(norm.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    m = len(codes) - k + 1
+    if m <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    h = np.zeros(m, dtype=np.uint64)
+    base = np.uint64(_BASE)
+    with np.errstate(over="ignore"):  # arithmetic modulo 2**64 is the point
+        for j in range(k):
+            h = h * base + codes[j:j + m]
+        return (h * np.uint64(_MIX)) >> np.uint64(32)
+
+
+def fingerprints_and_runs(norm: str, excluded: frozenset[int] | set[int] = frozenset(), *,
+                          k: int = K, w: int = W) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Winnowed fingerprints of ``norm`` and the runs covered by excluded shingles, in one pass."""
+    np = _numpy()
+    if np is None or len(norm) < k + w:
+        hashes = shingle_hashes(norm, k)
+        return winnow(hashes, w), _runs(hashes, excluded)
+    hashes = _shingle_hashes_np(np, norm, k)
+    windows = np.lib.stride_tricks.sliding_window_view(hashes, w)
+    positions = np.unique(windows.argmin(axis=1) + np.arange(len(windows)))  # argmin: leftmost on ties
+    picked = list(zip(hashes[positions].tolist(), positions.tolist()))
+    runs: list[tuple[int, int]] = []
+    if excluded:
+        hits = np.flatnonzero(np.isin(hashes, np.fromiter(excluded, dtype=np.uint64, count=len(excluded))))
+        runs = _merge_runs(hits.tolist(), k)
+    return picked, runs
 
 
 def winnow(hashes: Sequence[int], w: int = W) -> list[tuple[int, int]]:
@@ -115,15 +179,14 @@ def winnow(hashes: Sequence[int], w: int = W) -> list[tuple[int, int]]:
     for start in range(0, n, w):
         block = keys[start:start + w]
         prefix.extend(accumulate(block, min))
-        suffix.extend(reversed(list(accumulate(reversed(block), min))))
-    minima = list(map(min, suffix[: n - w + 1], prefix[w - 1:]))
-    picked: list[tuple[int, int]] = []
-    last = -1
-    for key in minima:
-        if key != last:
-            last = key
-            picked.append((key >> 32, key & 0xFFFFFFFF))
-    return picked
+        block.reverse()
+        backwards = list(accumulate(block, min))
+        backwards.reverse()
+        suffix.extend(backwards)
+    minima = map(min, suffix[: n - w + 1], prefix[w - 1:])
+    # a window minimum (unique by its packed position) repeats only in consecutive windows, so
+    # dict.fromkeys keeps exactly one of each, in order, at C speed
+    return [(key >> 32, key & 0xFFFFFFFF) for key in dict.fromkeys(minima)]
 
 
 # --------------------------------------------------------------------------- per application
@@ -156,18 +219,22 @@ def build_passages(application: str, documents: Iterable[Document], *,
     pieces: list[str] = []
     segments: list[Segment] = []
     length = 0
+    documents = list(documents)
+    _learn("".join(block.text for document in documents for block in document.blocks))  # once, not per block
     for document in documents:
         for block in document.blocks:
-            norm = normalise(block.text)
+            norm = block.text.translate(_TABLE)
             if not norm:
                 continue
-            segments.append(Segment(start=length, file=document.name, page=block.page, text=block.text))
+            # built from validated Documents: model_construct skips re-validating thousands of blocks
+            segments.append(Segment.model_construct(start=length, file=document.name, page=block.page, text=block.text))
             pieces.append(norm)
             length += len(norm)
     norm_text = "".join(pieces)
-    hashes = shingle_hashes(norm_text)
-    return AppPassages(application=application, norm=norm_text, segments=segments,
-                       fingerprints=winnow(hashes), masked=_runs(hashes, _criteria_shingles(tuple(excluded_texts))))
+    fingerprints, masked = fingerprints_and_runs(norm_text, _criteria_shingles(tuple(excluded_texts)))
+    return AppPassages.model_construct(
+        format=PASSAGES_FORMAT, application=application, k=K, w=W, norm=norm_text, segments=segments,
+        fingerprints=fingerprints, masked=masked)
 
 
 def _runs(hashes: Sequence[int], excluded: frozenset[int] | set[int]) -> list[tuple[int, int]]:
@@ -175,12 +242,16 @@ def _runs(hashes: Sequence[int], excluded: frozenset[int] | set[int]) -> list[tu
     runs: list[tuple[int, int]] = []
     if not excluded:
         return runs
-    for i, h in enumerate(hashes):
-        if h in excluded:
-            if runs and i <= runs[-1][1]:
-                runs[-1] = (runs[-1][0], i + K)
-            else:
-                runs.append((i, i + K))
+    return _merge_runs([i for i, h in enumerate(hashes) if h in excluded], K)
+
+
+def _merge_runs(starts: list[int], k: int) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for i in starts:
+        if runs and i <= runs[-1][1]:
+            runs[-1] = (runs[-1][0], i + k)
+        else:
+            runs.append((i, i + k))
     return runs
 
 
@@ -370,7 +441,7 @@ def find_duplicates(apps: Sequence[AppPassages], *, min_chars: int = MIN_CHARS,
             if any(sa <= pa < ea and pa - sa == pb - sb for sa, ea, sb in found):
                 continue  # inside a run already found on this diagonal
             if text_a[pa:pa + K] != text_b[pb:pb + K] or any(mask_a[pa:pa + K]) or any(mask_b[pb:pb + K]):
-                continue  # crc32 collision, or criteria text
+                continue  # a hash collision, or criteria text
             lo_a, lo_b = pa, pb
             while lo_a > 0 and lo_b > 0 and text_a[lo_a - 1] == text_b[lo_b - 1] \
                     and not mask_a[lo_a - 1] and not mask_b[lo_b - 1]:

@@ -239,7 +239,7 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppD
 
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
-_SAMPLE_PAGES = 12  # pages inspected per PDF to estimate how many are scans
+_SAMPLE_PAGES = 8  # pages inspected per PDF to estimate how many are scans
 
 
 def _option(options: Any, name: str, default: Any = None) -> Any:
@@ -272,7 +272,7 @@ def ocr_time_allowance(path: Path, options: Any, per_page: float) -> float:
 
     OCR takes seconds per page, so a 60-page scanned contract is slow, not stuck; a flat limit
     would kill it. The estimate is cheap and only made on a cache miss with OCR on: for a PDF,
-    up to 12 evenly spaced pages are inspected and the share of scans is scaled to the whole
+    up to 8 evenly spaced pages are inspected and the share of scans is scaled to the whole
     file (the base limit covers a few scans the sample misses).
     """
     mode = _option(options, "ocr", "off")
