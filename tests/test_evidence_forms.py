@@ -213,3 +213,14 @@ def test_a_system_list_row_dated_after_the_document_is_a_plan():
     document.blocks.append(Block(index=len(document.blocks), kind="paragraph", text="2025年3月20日"))
     got = {m.item_id: m.polarity for m in find_evidence([document]) if m.kind != "fuzzy"}
     assert got["1.3.3"] == "planned" and got["1.3.1"] == "implemented"
+
+
+@pytest.mark.parametrize("text, item, expected", [
+    ("1.是否建立ERP：是（详见附件3）", "1.3.1", {"implemented"}),
+    ("2.是否建立MES：部分具备，车间报工已上线。", "1.3.2", {"implemented"}),
+    ("3.是否建立WMS：√", "1.3.3", {"implemented"}),
+    ("4.是否采用SCM：×", "2.2.3", {"negated"}),
+    ("5.是否建立CRM：暂不具备条件", "3.1.4", {"negated"}),
+])
+def test_answer_forms(text, item, expected):
+    assert polarities(text, item) == expected

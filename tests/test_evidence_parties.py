@@ -91,3 +91,13 @@ def test_a_later_clause_with_its_own_subject_keeps_its_cue():
     # a later clause without its own keyword still speaks of the earlier mention
     assert polarities("设备台账是纸质的，维修保养记在本子上，设备管理数字化基本空白。", "1.2.4") == {"negated"}
     assert polarities("MES系统，目前尚未建设。", "1.3.2") == {"negated"}
+
+
+def test_a_self_clause_about_its_own_old_way_does_not_claim_the_partys_system():
+    text = "母公司已上线SAP系统，我公司目前仍使用用友T+做财务核算。"
+    assert polarities(text, "1.3.1", "SAP系统") == {"generic"}
+    assert polarities(text, "1.3.1", "用友T+") == {"implemented"}
+
+
+def test_an_outsourced_carriers_system():
+    assert polarities("委托第三方物流公司承运，物流公司的TMS系统可供我司查询在途信息。", "1.3.3") == {"generic"}

@@ -187,6 +187,7 @@ class PartiesSpec(_Spec):
     owner_verbs: list[str] = Field(default_factory=list, description="a subject party doing these owns the system (已建成, 使用)")
     agent_verbs: list[str] = Field(default_factory=list, description="'由<party>…运营/负责': the function is the party's")
     self_subjects: list[str] = Field(default_factory=list, description="this enterprise (我司, 本公司): its use makes the system its own")
+    self_contrast: list[str] = Field(default_factory=list, description="a self clause with these (仍使用…) speaks of its own old way")
 
     @field_validator("possessor_patterns")
     @classmethod

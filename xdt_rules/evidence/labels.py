@@ -25,7 +25,8 @@ from .keywords import LabelSpec
 from .normalize import normalize_key
 from .segment import LIST_MARKER, Sentence
 
-_ANSWER_STRIP = re.compile(r"[,;:。!?.、\s]+$")
+# trailing punctuation and an aside in parentheses ("是（详见附件3）")
+_ANSWER_STRIP = re.compile(r"(?:\([^()]*\)|[,;:。!?.、\s])+$")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ Three shapes make a mention another party's (``generic``), all read on the norma
    drops repeated subjects, but a later clause may as well be about this enterprise again, and a
    wrong "someone else's" hides a real fact. Not when the same sentence says this enterprise uses or runs
    it now (…由集团信息中心统一部署，**我司**设备部使用 / **我司的**采购…全部在SAP中运行): a self
-   subject in a clause without a lack, plan or not-applicable cue;
+   subject in a clause without a lack, plan or not-applicable cue, and without 仍/依然 (母公司已上线SAP，
+   我公司目前**仍**使用用友T+: this enterprise's own, older way);
 3. party as the agent — "由<party>…运营/负责/承担" (旗舰店由集团电商公司统一运营) in the mention's
    clause: the function is run by someone else. Agents that only build (由集团信息中心统一**开发**的
    接口) do not count.
@@ -64,6 +65,8 @@ class PartyReader:
                       if subjects and agent else None)
         selves = _alternation(p.self_subjects)
         self.self_anywhere = re.compile(selves) if selves else None
+        contrast = _alternation(p.self_contrast)
+        self.self_contrast = re.compile(contrast) if contrast else None
         self._subjects: dict[tuple[str, int], dict[int, str]] = {}
 
     def possessed(self, text: str, lo: int, start: int) -> str | None:
@@ -104,7 +107,8 @@ class PartyReader:
         if self.self_anywhere is not None:
             for lo in bounds:
                 hi = sentence.clause(lo)[1]
-                if self.self_anywhere.search(text, lo, hi) and current(lo, hi):
+                if self.self_anywhere.search(text, lo, hi) and current(lo, hi) and not (
+                        self.self_contrast is not None and self.self_contrast.search(text, lo, hi)):
                     return {}
         out: dict[int, str] = {}
         for n, lo in enumerate(bounds):
