@@ -101,3 +101,10 @@ def test_a_self_clause_about_its_own_old_way_does_not_claim_the_partys_system():
 
 def test_an_outsourced_carriers_system():
     assert polarities("委托第三方物流公司承运，物流公司的TMS系统可供我司查询在途信息。", "1.3.3") == {"generic"}
+
+
+def test_another_company_by_its_short_name():
+    text = "中烟公司已上线供应链协同平台，客户要求我们通过平台接收采购订单。"
+    assert polarities(text, "2.2.3") == {"generic"}
+    assert polarities("目前公司已上线供应链协同平台。", "2.2.3") == {"implemented"}  # 目前 is no part of a name
+    assert polarities("公司于2021年上线供应链协同平台。", "2.2.3") == {"implemented"}

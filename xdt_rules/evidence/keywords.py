@@ -183,13 +183,14 @@ class PartiesSpec(_Spec):
     possessor_patterns: list[str] = Field(default_factory=list, description="regexes of possessors besides other_parties (…厂)")
     supply_verbs: list[str] = Field(default_factory=list, description="'<party>统一部署的 <term>': built by the party, used here")
     subjects: list[str] = Field(default_factory=list, description="parties that may open a clause as its subject or be an agent")
+    subject_patterns: list[str] = Field(default_factory=list, description="regexes of such parties (中烟公司, 电商公司)")
     leading_adverbs: list[str] = Field(default_factory=list, description="words allowed before a clause's subject (目前, 同时)")
     owner_verbs: list[str] = Field(default_factory=list, description="a subject party doing these owns the system (已建成, 使用)")
     agent_verbs: list[str] = Field(default_factory=list, description="'由<party>…运营/负责': the function is the party's")
     self_subjects: list[str] = Field(default_factory=list, description="this enterprise (我司, 本公司): its use makes the system its own")
     self_contrast: list[str] = Field(default_factory=list, description="a self clause with these (仍使用…) speaks of its own old way")
 
-    @field_validator("possessor_patterns")
+    @field_validator("possessor_patterns", "subject_patterns")
     @classmethod
     def _compiles(cls, values: list[str]) -> list[str]:
         for value in values:

@@ -55,10 +55,12 @@ class PartyReader:
         verbs = _alternation([*p.supply_verbs, *p.owner_verbs, "已"])
         self.verb_in_gap = re.compile(verbs) if verbs else None
         adverbs = _alternation(p.leading_adverbs)
-        subjects = _alternation(p.subjects)
+        subjects = "|".join(filter(None, [_alternation(p.subjects), *p.subject_patterns]))
         owner = _alternation(p.owner_verbs)
         # "集团…统一部署的LIMS在我司使用": a verb before 的 modifies the system, the party is not the subject
-        self.subject = (re.compile(rf"(?:{adverbs})?(?P<party>{subjects}){_PUNCT}{{0,{SUBJECT_GAP}}}?(?:{owner})(?!的)")
+        # an adverb is never part of the party's name: "目前公司已上线ERP" is this company
+        skip = rf"(?:{adverbs})?(?!{adverbs})" if adverbs else ""
+        self.subject = (re.compile(rf"{skip}(?P<party>{subjects}){_PUNCT}{{0,{SUBJECT_GAP}}}?(?:{owner})(?!的)")
                         if subjects and owner else None)
         agent = _alternation(p.agent_verbs)
         self.agent = (re.compile(rf"由(?P<party>{subjects}){_PUNCT}{{0,{POSSESSIVE_GAP}}}?(?:{agent})")
