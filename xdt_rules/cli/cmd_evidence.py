@@ -4,6 +4,8 @@ import argparse
 import json
 from pathlib import Path
 
+from .options import add_extract_arguments, extract_options
+
 HELP = "找出申报材料中每个评价项的证据句 / show the evidence found for each criterion"
 
 _POLARITY_ZH = {
@@ -23,8 +25,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--item", action="append", metavar="ID", help="只看这些评价项 / only these items (repeatable)")
     parser.add_argument("--polarity", action="append", choices=sorted(_POLARITY_ZH),
                         help="只看这些判定 / only these polarities (repeatable)")
-    parser.add_argument("--ocr", choices=["auto", "off", "force"], default="auto",
-                        help="无文字层页面是否 OCR（默认 auto）/ OCR pages without a text layer (default auto)")
+    add_extract_arguments(parser)
     parser.add_argument("--keywords", metavar="DIR", help="关键词目录（默认随程序）/ keywords folder (default: shipped)")
 
 
@@ -53,14 +54,14 @@ def run(args: argparse.Namespace) -> int:
     from ..catalogue import load_catalogue
     from ..errors import IngestError, XdtError
     from ..evidence import find_evidence, load_keyword_set
-    from ..ingest import ExtractOptions, extract
+    from ..ingest import extract
 
     catalogue = load_catalogue()
     keywords = load_keyword_set(Path(args.keywords) if args.keywords else None)
     for item_id in args.item or []:
         if item_id not in catalogue:
             raise XdtError(f"未知评价项编号 {item_id}", f"unknown item ID {item_id}")
-    options = ExtractOptions(ocr=args.ocr)
+    options = extract_options(args)
     documents = []
     files: list[dict[str, object]] = []
     for path in _files(Path(args.path)):

@@ -6,6 +6,8 @@ import argparse
 import json
 from collections import Counter
 
+from .options import add_extract_arguments, extract_options
+
 HELP = "读取单个文件并显示提取结果（文件类型、页面状态、文本块）/ extract one file and show what was read"
 
 STATUS_ZH = {"ok": "正常", "no_text_layer": "无文字层", "garbled": "乱码", "ocr": "已OCR", "empty": "空白"}
@@ -19,24 +21,13 @@ PREVIEW_CHARS = 80
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="PDF / DOCX / XLSX / TXT / MD / 图片 / .doc / .wps")
     parser.add_argument("--json", action="store_true", help="输出 Document JSON / print the Document as JSON")
-    parser.add_argument("--password", help="PDF 打开密码 / PDF password")
-    parser.add_argument("--max-mb", type=float, default=None, help="文件大小上限 MB（默认 200）/ file size limit in MB")
-    parser.add_argument("--ocr", choices=["auto", "off", "force"], default="auto",
-                        help="扫描页 OCR：auto（默认）/ off / force")
+    add_extract_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..ingest import ExtractOptions, extract
+    from ..ingest import extract
 
-    if args.max_mb is not None and args.max_mb <= 0:
-        from ..errors import XdtError
-
-        raise XdtError("--max-mb 必须大于 0", "--max-mb must be positive", code="usage")
-    settings: dict = {"password": args.password, "ocr": args.ocr}
-    if args.max_mb is not None:
-        settings["max_file_mb"] = args.max_mb
-    options = ExtractOptions(**settings)
-    document = extract(args.file, options)
+    document = extract(args.file, extract_options(args))
     if args.json:
         print(json.dumps(document.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return 0

@@ -3,6 +3,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .options import add_extract_arguments, extract_options
+
 HELP = "预审申报材料，输出 JSON 与 HTML 报告 / screen applications: JSON result + HTML report per application"
 
 
@@ -11,10 +13,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="申报材料：一个文件，或一个文件夹（申报书+佐证材料）/ a file, or a folder = one application")
     parser.add_argument("--out", required=True, metavar="DIR", help="输出目录 / output folder")
     parser.add_argument("--framework", default="kunming-xdt", help="评价框架 ID 或路径 / framework ID or path")
-    parser.add_argument("--password", default=None, help="加密 PDF 的密码 / password of encrypted PDFs")
     parser.add_argument("--no-crops", action="store_true", help="报告中不嵌入 PDF 原文截图 / no PDF crops in the HTML")
-    parser.add_argument("--ocr", choices=["auto", "off", "force"], default="auto",
-                        help="扫描页识别 / OCR of scanned pages (default auto)")
+    add_extract_arguments(parser)
 
 
 def _unique(name: str, used: set[str]) -> str:
@@ -32,7 +32,6 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from ..errors import XdtError
-    from ..ingest import ExtractOptions
     from ..scoring import load_rulebook
     from ..screen import ScreenSettings, collect_application, screen_application, write_outputs
 
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console() if sys.stdout.isatty() else Console(width=160)
     errs = Console(stderr=True)
     settings = ScreenSettings(framework=args.framework, crops=not args.no_crops,
-                              extract=ExtractOptions(password=args.password, ocr=args.ocr))
+                              extract=extract_options(args))
     # Rule-file problems first: errors stop here (file and line), warnings are shown once.
     for issue in load_rulebook(args.framework).report.warnings:
         errs.print(f"[yellow]{issue.one_line()}[/]", markup=True, highlight=False, soft_wrap=True)

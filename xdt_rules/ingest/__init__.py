@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import IngestError, XdtError
 from ..models import Document, PageInfo
 from .filetype import Sniffed, sniff
-from .limits import SNIFF_BYTES
+from .limits import DOCX_LITTLE_TEXT_CHARS, SNIFF_BYTES
 from .quality import needs_ocr
 from .structure import BlockSink
 
@@ -160,6 +160,11 @@ def _maybe_ocr(document: Document, path: Path, options: ExtractOptions) -> Docum
     also for every PDF; ``"off"`` never.
     """
     if options.ocr == "off":
+        if (document.file_type == "docx" and document.text_chars < DOCX_LITTLE_TEXT_CHARS
+                and _docx_has_raster_images(path)):
+            document.warnings.append(
+                "文档主要由图片（扫描件）组成，未做OCR（--ocr off），图片中的文字未读取 / "
+                "the document is mostly pictures (scans); OCR is off, so their text was not read")
         return document
     wanted = bool(pages_needing_ocr(document))
     if document.file_type == "docx":

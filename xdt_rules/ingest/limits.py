@@ -62,3 +62,7 @@ def check_zip(path: Path, file: str) -> zipfile.ZipFile:
         archive.close()
         raise
     return archive
+
+# A DOCX with less text than this that embeds pictures is taken for a wrapped scan: its pictures are
+# OCR'd (auto), or the reader is told their text was not read (OCR off).
+DOCX_LITTLE_TEXT_CHARS = 500

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..ingest.limits import DOCX_LITTLE_TEXT_CHARS
 from ..models import Block, Document, PageInfo
 from . import engine as _engine
 from .cache import CachedPage, OcrCache, cache_key, image_digest
@@ -35,7 +36,6 @@ FLAGGED: frozenset[str] = frozenset({"no_text_layer", "garbled"})
 # A DOCX with fewer characters than this is mostly pictures (a Word file wrapping scanned pages,
 # certificates, invoices): its embedded images are OCR'd. A full 申报书 has tens of thousands of
 # characters; OCRing every logo and chart in it would cost seconds per image for nothing.
-DOCX_LITTLE_TEXT_CHARS = 500
 # Below this mean confidence a page's OCR text is flagged for a person to check.
 LOW_CONFIDENCE = 0.80
 # Pixels → points for images that declare no resolution: 1 px = 1 pt (the scale is recorded in
