@@ -25,7 +25,7 @@ from .quality import needs_ocr
 from .structure import BlockSink
 
 # Bump when the blocks produced for the same file change (batch caches are keyed on it).
-EXTRACTOR_VERSION = "ingest-1.0"
+EXTRACTOR_VERSION = "ingest-1.1"
 
 __all__ = ["EXTRACTOR_VERSION", "ExtractOptions", "extract", "pages_needing_ocr"]
 
