@@ -75,6 +75,7 @@ class ContextRules:
         self.upgrade_target = re.compile(rf"(?:{upgrades})(?:{targets})$") if upgrades and targets else None
         self.parties = PartyReader(spec)
         self.restater = Restater(catalogue, spec.restate)
+        self._cells: dict[str, Decision | None] = {}
 
     # ------------------------------------------------------------------ cue scanning
     def cues(self, text: str, lo: int, hi: int, masks: list[tuple[int, int]]) -> list[Cue]:
@@ -142,15 +143,17 @@ class ContextRules:
         return chosen
 
     def _decide_scope(self, cues: list[Cue], start: int, end: int, own_clause: bool = True) -> Decision | None:
-        generic = [c for c in cues if c.kind == "generic"]
-        if generic and own_clause:
-            return Decision("generic", generic[0].text)
-        # "行业普遍采用…" speaks of its own clause's subject; it says nothing about the neighbours
-        cues = [c for c in cues if c.kind != "generic"]
-        stage = [c for c in cues if c.kind == "stage"]
-        if stage:
-            return Decision("planned", stage[0].text)
-        if any(c.kind != "present" for c in cues):
+        if not cues:
+            return None
+        kinds = {c.kind for c in cues}
+        if "generic" in kinds:
+            if own_clause:
+                return next(Decision("generic", c.text) for c in cues if c.kind == "generic")
+            # "行业普遍采用…" speaks of its own clause's subject; it says nothing about the neighbours
+            cues = [c for c in cues if c.kind != "generic"]
+        if "stage" in kinds:
+            return next(Decision("planned", c.text) for c in cues if c.kind == "stage")
+        if "present" in kinds and kinds - {"present", "generic"}:
             # "目前" only dates the statement: "MES系统目前还没有" is a lack, "目前正在建设" a plan
             cues = [c for c in cues if c.kind != "present"]
         cue = self._nearest(cues, start, end)
@@ -175,11 +178,13 @@ class ContextRules:
 
         ``cues`` come from :meth:`sentence_cues`; ``terms`` are the spans of the block's keyword matches
         (a later clause that names its own subject keeps its cue to itself)."""
-        c_lo, _ = sentence.clause(start)
-        _, c_hi = sentence.clause(max(end - 1, start))
-        own_generic = [c for c in cues if c_lo <= c.start and c.end <= c_hi and c.kind == "generic"]
-        if own_generic:
-            return Decision("generic", own_generic[0].text)
+        c_lo, c_hi = sentence.clause(start)
+        if end - 1 >= c_hi:
+            c_hi = sentence.clause(end - 1)[1]
+        own = [c for c in cues if c_lo <= c.start and c.end <= c_hi]
+        for c in own:
+            if c.kind == "generic":
+                return Decision("generic", c.text)  # the clause's own word says whose it is (客户要求, 行业普遍)
         if text:
             party = self.parties.possessed(text, c_lo, start)
             if party is None:
@@ -190,7 +195,7 @@ class ContextRules:
                                                                        for c in cues))
             if party is not None:
                 return Decision("generic", f"他方：{party}")
-        decision = self._decide_scope([c for c in cues if c_lo <= c.start and c.end <= c_hi], start, end)
+        decision = self._decide_scope(own, start, end)
         if decision is None:
             s_lo, s_hi = sentence.segment(start)
             clauses = [b for b in sentence.clause_bounds if s_lo <= b < s_hi]
@@ -208,8 +213,7 @@ class ContextRules:
                     break
         if decision is not None and decision.polarity == "planned" and text and self._upgraded(text, sentence, start, end):
             return Decision("implemented", "升级/替换的现有系统")
-        if decision is not None and decision.polarity == "implemented" and not any(
-                self.explicit(c) for c in cues if c_lo <= c.start and c.end <= c_hi):
+        if decision is not None and decision.polarity == "implemented" and not any(self.explicit(c) for c in own):
             opener = self._plan_opener(sentence, cues, c_lo, text)
             if opener:
                 return Decision("planned", opener)
@@ -250,7 +254,16 @@ class ContextRules:
         return None
 
     def cell_polarity(self, text: str) -> Decision | None:
-        """What one table cell says on its own (已上线 / 规划中 / 否)."""
+        """What one table cell says on its own (已上线 / 规划中 / 否); cells repeat, so it is memoised."""
+        if text in self._cells:
+            return self._cells[text]
+        if len(self._cells) > 20_000:
+            self._cells.clear()
+        decision = self._cell_polarity(text)
+        self._cells[text] = decision
+        return decision
+
+    def _cell_polarity(self, text: str) -> Decision | None:
         if text in self.negated_cells:
             return Decision("negated", text)
         cues = self._absorb(self.cues(text, 0, len(text), []), None)

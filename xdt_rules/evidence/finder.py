@@ -111,7 +111,7 @@ class EvidenceFinder:
     def document(self, doc: Document) -> list[Mention]:
         tables = Tables(doc, self.keywords.quantities.table_columns)
         dated = document_date(doc)
-        row_cache: dict[tuple[int, int | None], Decision | None] = {}
+        row_cache: dict[tuple, Decision | None] = {}
         heading: str | None = None
         page: int | None = None
         out: list[Mention] = []
@@ -137,7 +137,7 @@ class EvidenceFinder:
         return (replace(nt, text=text) if fixed else nt), fixed
 
     def _block(self, doc: Document, block: Block, heading: str | None, tables: Tables,
-               row_cache: dict[tuple[int, int | None], Decision | None], dated: tuple[int, int] | None) -> list[Mention]:
+               row_cache: dict[tuple, Decision | None], dated: tuple[int, int] | None) -> list[Mention]:
         if not block.text.strip():
             return []
         nt = normalize(block.text)
@@ -149,8 +149,7 @@ class EvidenceFinder:
         fuzzy_hits = self.fuzzy.scan(nt, hits)
         outcomes = self.quantities.scan(nt.text)
         if not outcomes and block.kind in _CELL_KINDS and not tables.is_header(block) and tables.role(block) is None:
-            others = [(tables.role(c), normalize_key(c.text)) for c in tables.row_of(block) if c.index != block.index]
-            outcomes = self.quantities.row_outcomes(nt.text, others, tables.roles_of(block))
+            outcomes = self.quantities.row_outcomes(nt.text, lambda: tables.other_cells(block), tables.roles_of(block))
         if not hits and not words and not fuzzy_hits and not outcomes:
             return []
         found: list[_Found] = []
@@ -216,9 +215,8 @@ class EvidenceFinder:
             decided[index] = (f, sent, self._label_polarity(nt, sent, label, cues, f, decision, decided, heading))
         if len(decided) > 1:
             decided = self._agree(nt.text, decided)
-        if dated is not None:
-            row = " ".join(normalize_key(c.text) for c in tables.row_of(block)
-                           if c.index != block.index and tables.role(c) != "before") if block.kind in _CELL_KINDS else ""
+        if dated is not None and ("年" in nt.text or block.kind in _CELL_KINDS):
+            row = " ".join(t for role, t in tables.other_cells(block) if role != "before") if block.kind in _CELL_KINDS else ""
             decided = [(f, sent, self._after_date(nt.text, sent, labels.get(sent.start), f, d, dated, row))
                        for f, sent, d in decided]
         out: list[Mention] = []
@@ -314,18 +312,24 @@ class EvidenceFinder:
     # ------------------------------------------------------------------ polarity
     def _polarity(self, block: Block, nt: NormText, sent: Sentence, cues: list[Cue], f: _Found, heading: str | None,
                   entity_here: bool, copies: dict[tuple[int, int, bool], str | None], tables: Tables,
-                  row_cache: dict[tuple[int, int | None], Decision | None], terms: list[tuple[int, int]]) -> Decision:
+                  row_cache: dict[tuple, Decision | None], terms: list[tuple[int, int]]) -> Decision:
         if block.kind in _NO_STATEMENT_KINDS:
             return Decision("generic", _NO_STATEMENT_KINDS[block.kind])
         if block.kind in _CELL_KINDS and not tables.is_header(block):
             # a self-assessment table: | 建立制造执行系统（MES）… | 否 | — the answer column decides, and the
             # criterion column is meant to restate the criterion
-            for cell in tables.row_of(block):
-                header = tables.header_of(cell)
-                if cell.index != block.index and header is not None and self.labels.asks(header):
-                    kind = self.labels.answer_word(normalize_key(cell.text))
-                    if kind is not None:
-                        return Decision(kind, f"答：{cell.text.strip()}")
+            key = ("answer", block.index)
+            if key not in row_cache:
+                row_cache[key] = None
+                for cell in tables.row_of(block):
+                    header = tables.header_of(cell)
+                    if cell.index != block.index and header is not None and self.labels.asks(header):
+                        kind = self.labels.answer_word(tables.normalised(cell))
+                        if kind is not None:
+                            row_cache[key] = Decision(kind, f"答：{cell.text.strip()}")
+                            break
+            if row_cache[key] is not None:
+                return row_cache[key]  # type: ignore[return-value]
         c_lo, c_hi = sent.clause(f.start)
         copy_key = (sent.start, c_lo, entity_here)
         if copy_key not in copies:
@@ -370,16 +374,16 @@ class EvidenceFinder:
             sent = sents[n]
             s_terms = grouped_terms.get(n, [])
             s_words = grouped_words.get(n, [])
-            candidates: list[Pattern] = []
+            # keyed by identity: comparing the frozen dataclasses field by field is what made this slow
+            by_id: dict[int, Pattern] = {}
             for h in s_words:
                 for p in self.by_word.get(h.info.key, ()):
-                    if p not in candidates:
-                        candidates.append(p)
+                    by_id.setdefault(id(p), p)
             for h in s_terms:
                 assert h.info.term is not None
                 for p in self.by_item.get(h.info.term.item_id, ()):
-                    if p not in candidates:
-                        candidates.append(p)
+                    by_id.setdefault(id(p), p)
+            candidates = list(by_id.values())
             for pattern in candidates:
                 scopes = [(sent.start, sent.end)]
                 if pattern.within == "clause":

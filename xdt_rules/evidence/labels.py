@@ -47,6 +47,7 @@ class LabelReader:
         self.question_max = spec.question_max
         self.question_words = tuple(normalize_key(w) for w in spec.question_words)
         self.answer_headers = tuple(normalize_key(w) for w in spec.answer_headers)
+        self._asks: dict[str, bool] = {}
         self.ask = normalize_key("问：")
         self.reply = normalize_key("答：")
         self.answers: dict[str, str] = {}
@@ -58,6 +59,8 @@ class LabelReader:
         """The label of ``sentence`` (normalised text): a topic that is the whole first clause and ends
         in a colon, or a question (which may run over commas) up to the first colon — or up to its
         question mark, the answer then opening ``following`` ("是否建立WMS？否，…" / "问：…？答：否。")."""
+        if text.find(":", sentence.start, sentence.end) == -1 and text[sentence.end - 1] != "?":
+            return None  # most sentences have neither
         marker = LIST_MARKER.match(text, sentence.start, sentence.end)
         start = marker.end() if marker else sentence.start
         if text.startswith(self.ask, start):
@@ -91,7 +94,13 @@ class LabelReader:
 
     def asks(self, header: str) -> bool:
         """A column header that asks (是否具备 / 有无 / 自评结果): its cells are answers."""
-        return any(w in header for w in self.question_words) or any(w in header for w in self.answer_headers)
+        asked = self._asks.get(header)
+        if asked is None:
+            asked = any(w in header for w in self.question_words) or any(w in header for w in self.answer_headers)
+            if len(self._asks) > 10_000:
+                self._asks.clear()
+            self._asks[header] = asked
+        return asked
 
     def answer(self, text: str, label: Label) -> tuple[str, str] | None:
         """(polarity, word) when the value's first clause is a bare answer word."""

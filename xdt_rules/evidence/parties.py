@@ -69,11 +69,11 @@ class PartyReader:
         self.self_anywhere = re.compile(selves) if selves else None
         contrast = _alternation(p.self_contrast)
         self.self_contrast = re.compile(contrast) if contrast else None
-        self._subjects: dict[tuple[str, int], dict[int, str]] = {}
+        self._claimed: dict[tuple[str, int], bool] = {}
 
     def possessed(self, text: str, lo: int, start: int) -> str | None:
         """The '<party>…的' right before ``start`` in [lo, start), unless it ends in a supply verb."""
-        if self.possessive is None:
+        if self.possessive is None or start <= lo or text[start - 1] != "的":
             return None
         m = self.possessive.search(text, lo, start)
         if m is None or (self.supplied is not None and self.supplied.search(text, m.start(), start)):
@@ -84,7 +84,7 @@ class PartyReader:
 
     def agent_of(self, text: str, lo: int, hi: int) -> str | None:
         """'由<party>…运营/负责' in the clause [lo, hi)."""
-        if self.agent is None:
+        if self.agent is None or text.find("由", lo, hi) == -1:
             return None
         m = self.agent.search(text, lo, hi)
         return m.group("party") if m else None
@@ -95,31 +95,30 @@ class PartyReader:
         self subject in a clause where ``current(lo, hi)`` holds (no lack, plan or not-applicable cue there)."""
         if self.subject is None:
             return None
+        lo, hi = sentence.clause(start)
+        begin = lo
+        if lo == sentence.start:
+            marker = LIST_MARKER.match(text, lo, hi)
+            begin = marker.end() if marker else lo
+        m = self.subject.match(text, begin, hi)
+        if m is None:
+            return None
         key = (text, sentence.start)
-        table = self._subjects.get(key)
-        if table is None:
-            table = self._sentence_subjects(text, sentence, current)
-            if len(self._subjects) > 20_000:
-                self._subjects.clear()
-            self._subjects[key] = table
-        return table.get(sentence.clause(start)[0])
+        claimed = self._claimed.get(key)
+        if claimed is None:
+            claimed = self._self_uses(text, sentence, current)
+            if len(self._claimed) > 20_000:
+                self._claimed.clear()
+            self._claimed[key] = claimed
+        return None if claimed else m.group("party")
 
-    def _sentence_subjects(self, text: str, sentence: Sentence, current: Callable[[int, int], bool]) -> dict[int, str]:
-        bounds = sentence.clause_bounds
-        if self.self_anywhere is not None:
-            for lo in bounds:
-                hi = sentence.clause(lo)[1]
-                if self.self_anywhere.search(text, lo, hi) and current(lo, hi) and not (
-                        self.self_contrast is not None and self.self_contrast.search(text, lo, hi)):
-                    return {}
-        out: dict[int, str] = {}
-        for n, lo in enumerate(bounds):
+    def _self_uses(self, text: str, sentence: Sentence, current: Callable[[int, int], bool]) -> bool:
+        """This enterprise is the subject of a clause that says it uses something now."""
+        if self.self_anywhere is None:
+            return False
+        for lo in sentence.clause_bounds:
             hi = sentence.clause(lo)[1]
-            begin = lo
-            if n == 0:
-                marker = LIST_MARKER.match(text, lo, hi)
-                begin = marker.end() if marker else lo
-            m = self.subject.match(text, begin, hi)  # type: ignore[union-attr]
-            if m:
-                out[lo] = m.group("party")
-        return out
+            if self.self_anywhere.search(text, lo, hi) and current(lo, hi) and not (
+                    self.self_contrast is not None and self.self_contrast.search(text, lo, hi)):
+                return True
+        return False

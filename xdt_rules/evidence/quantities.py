@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import ahocorasick
@@ -21,6 +22,7 @@ from .normalize import normalize_key
 from .tables import Roles, bare_number, signed_change, unit_in_parens
 
 _YEAR = re.compile(r"(?:19|20)\d\d$")
+ROW_LABEL_MAX = 30
 _CLAUSE_END = re.compile(r"[,;:。!?]")
 
 
@@ -134,12 +136,16 @@ class QuantityFinder:
         direction, value, _ = self._change(text)
         return direction is not None and value is not None
 
-    def row_outcomes(self, cell: str, others: list[tuple[str | None, str]], roles: Roles | None) -> list[Outcome]:
+    def row_outcomes(self, cell: str, row: Callable[[], list[tuple[str | None, str]]], roles: Roles | None) -> list[Outcome]:
         """Outcomes of a table row from its indicator cell (normalised ``cell``, which holds no figure
-        itself) and the other cells as (column role, normalised text)."""
+        itself) and ``row()``: the other cells as (column role, normalised text), asked for only when
+        the cell names an indicator."""
+        if len(cell) > ROW_LABEL_MAX or next(self.indicators.iter(cell), None) is None:
+            return []  # an indicator cell is a short label ("人均产值（万元/人）"), not a description
         inds = self._longest([(e - len(i.key) + 1, e + 1, i) for e, i in self.indicators.iter(cell)])
         if not inds:
             return []
+        others = row()
         changes = [t for role, t in others if role == "change"]
         # a row without a change column still states one where a cell reads "+43.9%" / "提高3.3个百分点"
         changes += [t for role, t in others if role is None and self._is_change(t)]

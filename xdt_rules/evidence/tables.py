@@ -57,18 +57,21 @@ class Roles:
 class Tables:
     def __init__(self, doc: Document, spec: TableColumnsSpec):
         self.rows: dict[tuple[TableKey, int], list[Block]] = defaultdict(list)
+        self._key: dict[int, TableKey] = {}  # block index → its table or sheet (looked up per mention)
         first_row: dict[TableKey, int] = {}
         for block in doc.blocks:
             key = table_key(block)
             if key is not None:
+                self._key[block.index] = key
                 self.rows[(key, block.row)].append(block)  # type: ignore[index]
                 first_row[key] = min(first_row.get(key, block.row), block.row)  # type: ignore[type-var]
         self.first_row = first_row
+        self._norm: dict[int, str] = {}
         self.headers: dict[TableKey, dict[int | None, str]] = defaultdict(dict)
         for (key, row), cells in self.rows.items():
             if first_row.get(key) == row:
                 for cell in cells:
-                    self.headers[key][cell.col] = normalize_key(cell.text)
+                    self.headers[key][cell.col] = self.normalised(cell)
         names = ("before", "after", "change", "unit")
         words = {name: [normalize_key(w) for w in getattr(spec, name)] for name in names}
         self.roles: dict[TableKey, Roles] = {}
@@ -80,32 +83,51 @@ class Tables:
                         found[name].add(col)
                         break
             self.roles[key] = Roles(*(frozenset(found[name]) for name in names))
+        self._role: dict[int, str | None] = {}
+        for index, key in self._key.items():
+            roles = self.roles.get(key)
+            block = doc.blocks[index] if index < len(doc.blocks) and doc.blocks[index].index == index else None
+            if roles is not None and block is not None:
+                self._role[index] = roles.of(block.col)
+
+    def normalised(self, cell: Block) -> str:
+        text = self._norm.get(cell.index)
+        if text is None:
+            text = self._norm[cell.index] = normalize_key(cell.text)
+        return text
+
+    def other_cells(self, block: Block) -> list[tuple[str | None, str]]:
+        """(column role, normalised text) of the other cells of the block's row."""
+        return [(self.role(c), self.normalised(c)) for c in self.row_of(block) if c.index != block.index]
 
     def row_of(self, block: Block) -> list[Block]:
-        key = table_key(block)
+        key = self._key.get(block.index)
         return self.rows.get((key, block.row), []) if key is not None else []  # type: ignore[arg-type]
 
     def is_header(self, block: Block) -> bool:
-        key = table_key(block)
+        key = self._key.get(block.index)
         return key is not None and self.first_row.get(key) == block.row
 
     def role(self, block: Block) -> str | None:
-        key = table_key(block)
-        roles = self.roles.get(key) if key is not None else None
-        return roles.of(block.col) if roles else None
+        role = self._role.get(block.index)
+        if role is None and block.index not in self._role:
+            key = self._key.get(block.index)
+            roles = self.roles.get(key) if key is not None else None
+            role = roles.of(block.col) if roles else None
+        return role
 
     def roles_of(self, block: Block) -> Roles | None:
-        key = table_key(block)
+        key = self._key.get(block.index)
         return self.roles.get(key) if key is not None else None
 
     def header_of(self, cell: Block) -> str | None:
-        key = table_key(cell)
+        key = self._key.get(cell.index)
         return self.headers.get(key, {}).get(cell.col) if key is not None else None
 
     def context_cells(self, block: Block) -> tuple[list[str], list[str]]:
         """(other cells of the row, the column headers of the row) that may give the row its
         polarity — cells under a "before" column describe the past and are left out."""
-        key = table_key(block)
+        key = self._key.get(block.index)
         if key is None:
             return [], []
         head = self.headers.get(key, {})
@@ -115,7 +137,7 @@ class Tables:
         for cell in self.rows.get((key, block.row), []):  # type: ignore[arg-type]
             if roles is not None and cell.col in roles.before:
                 continue
-            text = normalize_key(cell.text)
+            text = self.normalised(cell)
             if cell.index != block.index:
                 cells.append(text)
             header = head.get(cell.col)
