@@ -224,3 +224,9 @@ def test_a_system_list_row_dated_after_the_document_is_a_plan():
 ])
 def test_answer_forms(text, item, expected):
     assert polarities(text, item) == expected
+
+
+def test_a_lack_with_a_plan_for_the_same_topic_is_a_plan():
+    assert polarities("9．是否建立MES：否，计划2026年引入轻量化生产管理软件。", "1.3.2") == {"planned"}
+    assert polarities("● WMS：暂无，亟需建设", "1.3.3", kind="list_item") == {"planned"}
+    assert polarities("9．是否建立MES：否，报工仍为纸质。", "1.3.2") == {"negated"}

@@ -304,6 +304,11 @@ class EvidenceFinder:
                     result = Decision("generic", "问句")
                 else:
                     return decision
+        if result.polarity == "negated":
+            # "是否建立MES：否，计划2026年引入" — a stated lack with a concrete plan for the same topic
+            later = [c for c in cues if c.kind in ("planned", "stage") and c.start >= label.value]
+            if later:
+                return Decision("planned", later[0].text)
         plan = self.context.heading_is_plan(heading)
         if plan and result.polarity == "implemented" and not (result.cue and "已" in result.cue):
             return Decision("planned", f"章节：{plan}")
