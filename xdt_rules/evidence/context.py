@@ -1,22 +1,29 @@
 """Polarity of a mention from its clause, sentence, table row and section.
 
-The cue lists are data (``keywords/_context.yaml``); this module only applies them:
+The cue lists are data (``keywords/_context.yaml``); this module only applies them. The finder
+(:mod:`.finder`) first takes the shapes that decide without cues: headings, page headers and footers
+→ ``generic``; a self-assessment table row answered in a column that asks (是否具备：否); a sentence
+that nearly copies the criteria text → ``restates_criteria`` (see :mod:`.restate`). Then:
 
-1. a sentence that nearly copies the criteria text → ``restates_criteria`` (see :mod:`.restate`);
-2. headings, page headers and footers → ``generic`` (a title states nothing);
-3. another party's system → ``generic`` (see :mod:`.parties`): "<party>…的 <term>" (客户的供应商门户),
+1. a ``generic`` cue in the mention's comma clause (企业应, 行业普遍, 客户要求, 不适用…) wins;
+2. another party's system → ``generic`` (see :mod:`.parties`): "<party>…的 <term>" (客户的供应商门户),
    a party opening the clause as owner (集团总部已建成…), or "由<party>…运营/负责";
-4. cues in the mention's comma clause: a ``generic`` cue (企业应, 行业普遍, 供应商已…) wins; a
+3. cues in the mention's comma clause: a
    pre-implementation stage (选型, 招标) makes it a plan; otherwise the cue nearest to the mention
    (ties: negated > planned > implemented). A plain completion verb after a plan/negation marker in
    the same clause belongs to it (计划**建成**, 尚未**部署**) and is dropped; forms with 已 never are
-   ("2022年计划建设的WMS**已于**2023年上线" is implemented);
-5. no cue in the clause → the nearest earlier clause of the sentence segment that has cues, then
-   the later ones (a segment ends at ，但 / ，而 / ，然而…);
-6. table cells → the other cells of the same row and their column headers
-   (| MES系统 | 鼎捷 | 2022年6月 | 已上线 |);
-7. still nothing → under a heading such as 下一步计划 the statement is a plan, otherwise a
+   ("2022年计划建设的WMS**已于**2023年上线" is implemented). Present-tense words (目前, 现阶段)
+   count only where nothing stronger stands in the clause ("MES系统目前还没有" is a lack);
+4. no cue in the clause → the nearest earlier clause of the sentence segment that has cues, then
+   the later ones (a segment ends at ，但 / ，而 / ，然而…) — but not a later clause that names a
+   keyword of its own before its cue ("…，设备点检、保养仍按纸质记录执行" speaks of 点检);
+5. table cells → the other cells of the same row and their column headers
+   (| MES系统 | 鼎捷 | 2022年6月 | 已上线 |), leaving out "before" columns of outcome tables;
+6. still nothing → under a heading such as 下一步计划 the statement is a plan, otherwise a
    plain statement of fact → ``implemented``.
+The finder then reads "label：value" statements from their value (:mod:`.labels`), makes mentions
+of one item agree (a name in parentheses, one sentence about another party), and turns facts dated
+after the document's own date into plans.
 A plan opener ("下一步，" / "…以下工作：") or a plan heading also turns a completion verb without
 已 into a plan ("一是2025年建成5G专网"). Cue words inside any matched term are ignored
 (企业资源**计划**, **无线**网络).
