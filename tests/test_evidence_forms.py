@@ -230,3 +230,12 @@ def test_a_lack_with_a_plan_for_the_same_topic_is_a_plan():
     assert polarities("9．是否建立MES：否，计划2026年引入轻量化生产管理软件。", "1.3.2") == {"planned"}
     assert polarities("● WMS：暂无，亟需建设", "1.3.3", kind="list_item") == {"planned"}
     assert polarities("9．是否建立MES：否，报工仍为纸质。", "1.3.2") == {"negated"}
+
+
+@pytest.mark.parametrize("text, item, expected", [
+    ("【DNC】无，程序仍用U盘拷到机床", "1.2.3", {"negated"}),
+    ("【ERP】用友U8，2021年3月上线", "1.3.1", {"implemented"}),
+    ("★ WMS：暂无", "1.3.3", {"negated"}),
+])
+def test_other_label_shapes(text, item, expected):
+    assert polarities(text, item, kind="list_item") == expected

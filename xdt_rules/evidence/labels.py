@@ -59,10 +59,14 @@ class LabelReader:
         """The label of ``sentence`` (normalised text): a topic that is the whole first clause and ends
         in a colon, or a question (which may run over commas) up to the first colon — or up to its
         question mark, the answer then opening ``following`` ("是否建立WMS？否，…" / "问：…？答：否。")."""
-        if text.find(":", sentence.start, sentence.end) == -1 and text[sentence.end - 1] != "?":
-            return None  # most sentences have neither
         marker = LIST_MARKER.match(text, sentence.start, sentence.end)
         start = marker.end() if marker else sentence.start
+        if text.startswith("【", start):
+            close = text.find("】", start, min(sentence.end, start + self.topic_max + 2))
+            if close > start + 1:  # "【DNC】无，程序仍用U盘拷贝": a bracketed topic is a label too
+                return Label(start + 1, close, close + 1, False, sentence)
+        if text.find(":", sentence.start, sentence.end) == -1 and text[sentence.end - 1] != "?":
+            return None  # most sentences have neither
         if text.startswith(self.ask, start):
             start += len(self.ask)
         colon = text.find(":", start, min(sentence.end, start + self.question_max + 1))

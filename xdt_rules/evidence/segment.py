@@ -19,7 +19,7 @@ _END = re.compile(r"[。!?;]+[\"'”’」』)\]]*")
 # After NFKC: （一）→ (一), ①→1, full-width digits → ASCII.
 _LIST = re.compile(r"(?:\d{1,2}[、.)]|\(\s*[一二三四五六七八九十\d]{1,3}\s*\)|[一二三四五六七八九十]{1,3}[、.]|[•·●▪■◆◇○√□☑-])")
 # A list marker opening a normalised sentence ("9.", "(三)", "●"), with what follows it.
-LIST_MARKER = re.compile(r"(?:\d{1,3}[、.)](?!\d)|\([一二三四五六七八九十\d]{1,3}\)|[一二三四五六七八九十]{1,3}[、.]|[•·●▪■◆◇○√□☑-])")
+LIST_MARKER = re.compile(r"(?:\d{1,3}[、.)](?!\d)|\([一二三四五六七八九十\d]{1,3}\)|[一二三四五六七八九十]{1,3}[、.]|[•·●▪■◆◇○√□☑★☆▶►➢➤-])")
 _CLAUSE = re.compile(r"[,:]")
 _CONTRAST = re.compile(r",(?=但是|但|而且|而|然而|不过|却|可是|只是)")
 
