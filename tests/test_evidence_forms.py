@@ -239,3 +239,15 @@ def test_a_lack_with_a_plan_for_the_same_topic_is_a_plan():
 ])
 def test_other_label_shapes(text, item, expected):
     assert polarities(text, item, kind="list_item") == expected
+
+
+def test_a_sentence_broken_by_a_page_continues_in_the_next_paragraph():
+    document = Document(path="a.pdf", name="a.pdf", sha256="0" * 64, size=1, file_type="pdf", extractor_version="t",
+                        blocks=[Block(index=0, kind="paragraph", page=4, text="公司计划2025年底前完成78台设备的数据采集，并接入拟建设的平台，"),
+                                Block(index=1, kind="footer", page=4, text="第 4 页，共 6 页"),
+                                Block(index=2, kind="paragraph", page=5, text="逐步开展设备稼动率和能耗分析。公司已上线ERP系统。")])
+    got = {m.matched: m.polarity for m in find_evidence([document]) if m.block == 2}
+    assert got["设备稼动率"] == "planned" and got["ERP系统"] == "implemented"
+    # a finished paragraph carries nothing over
+    document.blocks[0] = Block(index=0, kind="paragraph", page=4, text="公司计划2025年底前完成78台设备的数据采集。")
+    assert {m.polarity for m in find_evidence([document]) if m.matched == "设备稼动率"} == {"implemented"}

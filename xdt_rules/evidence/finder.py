@@ -28,6 +28,7 @@ OCR_SLIP_FACTOR = 0.85  # confidence of a term that needed an OCR correction
 FUZZY_FACTOR = 0.8  # confidence of a rapidfuzz match, times its similarity
 _NO_STATEMENT_KINDS = {"heading": "标题", "header": "页眉", "footer": "页脚"}
 _CELL_KINDS = ("table_cell", "sheet_cell")
+_SENTENCE_END = "。！？；.!?;：:”」』）)"
 
 
 # A short numbered line without sentence punctuation ("五、经济社会效益", "（三）下一步计划"): a heading
@@ -114,15 +115,41 @@ class EvidenceFinder:
         row_cache: dict[tuple, Decision | None] = {}
         heading: str | None = None
         page: int | None = None
+        carried: Decision | None = None
         out: list[Mention] = []
         for block in doc.blocks:
+            if block.kind in _NO_STATEMENT_KINDS and block.kind != "heading":
+                out.extend(self._block(doc, block, heading, tables, row_cache, dated))
+                continue  # a running header or footer between two halves of a sentence changes nothing
             if block.source == "ocr" and block.page != page:
                 heading = None  # OCR finds no headings: the section of a scanned page is unknown
             page = block.page
-            out.extend(self._block(doc, block, heading, tables, row_cache, dated))
+            out.extend(self._block(doc, block, heading, tables, row_cache, dated,
+                                   carried if block.kind == "paragraph" else None))
+            carried = self._open_tail(block)
             if block.kind == "heading" or (block.kind not in _CELL_KINDS and _looks_like_heading(block.text)):
                 heading = normalize_key(block.text)
         return out
+
+    def _open_tail(self, block: Block) -> Decision | None:
+        """What the last, unfinished sentence of a paragraph says when the paragraph breaks off mid-sentence
+        (a page break in a PDF: "…，计划2025年底前完成78台设备的数据采集，" | "逐步开展设备稼动率分析。");
+        the first sentence of the next paragraph continues it."""
+        text = block.text.rstrip()
+        if block.kind != "paragraph" or not text or text[-1] in _SENTENCE_END:
+            return None
+        nt = normalize(text)
+        sents = sentences(nt)
+        if not sents:
+            return None
+        tail = sents[-1]
+        hits, _ = self.matcher.scan(nt)
+        masks = [(h.start, h.end) for h in hits if h.start < tail.end and tail.start < h.end]
+        cues = [c for c in self.context.sentence_cues(nt.text, tail, masks) if c.kind not in ("present", "generic")]
+        if not cues:
+            return None
+        last = max(cues, key=lambda c: c.end)
+        return Decision("planned" if last.kind == "stage" else last.kind, f"续上文：{last.text}")
 
     def _ocr_text(self, nt: NormText) -> tuple[NormText, set[int]]:
         """Apply the OCR confusion table (same-length replacements keep the offset map)."""
@@ -137,7 +164,8 @@ class EvidenceFinder:
         return (replace(nt, text=text) if fixed else nt), fixed
 
     def _block(self, doc: Document, block: Block, heading: str | None, tables: Tables,
-               row_cache: dict[tuple, Decision | None], dated: tuple[int, int] | None) -> list[Mention]:
+               row_cache: dict[tuple, Decision | None], dated: tuple[int, int] | None,
+               carried: Decision | None = None) -> list[Mention]:
         if not block.text.strip():
             return []
         nt = normalize(block.text)
@@ -215,6 +243,10 @@ class EvidenceFinder:
             decided[index] = (f, sent, self._label_polarity(nt, sent, label, cues, f, decision, decided, heading))
         if len(decided) > 1:
             decided = self._agree(nt.text, decided)
+        if carried is not None and sents:
+            first = sents[0]  # continues the previous paragraph's unfinished sentence
+            decided = [(f, s, carried if s.start == first.start and d.polarity == "implemented" and d.cue is None else d)
+                       for f, s, d in decided]
         if dated is not None and ("年" in nt.text or block.kind in _CELL_KINDS):
             row = " ".join(t for role, t in tables.other_cells(block) if role != "before") if block.kind in _CELL_KINDS else ""
             decided = [(f, sent, self._after_date(nt.text, sent, labels.get(sent.start), f, d, dated, row))
