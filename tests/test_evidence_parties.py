@@ -108,3 +108,9 @@ def test_another_company_by_its_short_name():
     assert polarities(text, "2.2.3") == {"generic"}
     assert polarities("目前公司已上线供应链协同平台。", "2.2.3") == {"implemented"}  # 目前 is no part of a name
     assert polarities("公司于2021年上线供应链协同平台。", "2.2.3") == {"implemented"}
+
+
+def test_joining_a_customers_platform_is_this_enterprises_collaboration():
+    text = "中烟公司已上线供应链协同平台，目前公司已按客户要求接入该平台，订单、交货计划和质检报告全部在线流转。"
+    assert "implemented" in polarities(text, "2.2.4")
+    assert "implemented" not in polarities(text, "2.2.3")  # the platform itself is the customer's

@@ -196,7 +196,9 @@ class ContextRules:
             party = self.parties.possessed(text, c_lo, start)
             if party is None:
                 party = self.parties.agent_of(text, c_lo, c_hi)
-            if party is None:
+            if party is None and sentence.clause(start)[1] >= end:
+                # only a mention inside the party's clause: a co-occurrence that runs on into this
+                # enterprise's clause ("中烟公司已上线供应链协同平台，目前公司已按客户要求接入") is not the party's
                 party = self.parties.subject_of(text, sentence, start,
                                                 lambda lo, hi: not any(lo <= c.start < hi and c.kind in _NOT_NOW
                                                                        for c in cues))
