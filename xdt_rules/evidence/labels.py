@@ -87,9 +87,8 @@ class LabelReader:
             return Label(start, end, value, True, following)
         label = text[start:colon]
         question = any(w in label for w in self.question_words) or label.endswith("吗")
-        if not question:
-            if len(label) > self.topic_max or sentence.clause(start)[1] != colon + 1:
-                return None  # a topic is one clause: "公司在…实现了自动化：…" is a lead-in, not a label
+        if not question and (len(label) > self.topic_max or sentence.clause(start)[1] != colon + 1):
+            return None  # a topic is one clause: "公司在…实现了自动化：…" is a lead-in, not a label
         return Label(start, colon, colon + 1, question, sentence)
 
     def answer_word(self, text: str) -> str | None:
