@@ -150,8 +150,18 @@ def fingerprints_and_runs(norm: str, excluded: frozenset[int] | set[int] = froze
         hashes = shingle_hashes(norm, k)
         return winnow(hashes, w), _runs(hashes, excluded)
     hashes = _shingle_hashes_np(np, norm, k)
-    windows = np.lib.stride_tricks.sliding_window_view(hashes, w)
-    positions = np.unique(windows.argmin(axis=1) + np.arange(len(windows)))  # argmin: leftmost on ties
+    m = len(hashes)
+    # The same block sliding minimum as winnow(), on packed (hash << 32 | position) keys: about
+    # five arrays of m integers, where an argmin over a (m, w) window view would copy m × w of them
+    # (150 MB for a 300-page document).
+    keys = (hashes << np.uint64(32)) | np.arange(m, dtype=np.uint64)
+    padded = np.full(-(-m // w) * w, np.iinfo(np.uint64).max, dtype=np.uint64)
+    padded[:m] = keys
+    blocks = padded.reshape(-1, w)
+    prefix = np.minimum.accumulate(blocks, axis=1).ravel()
+    suffix = np.minimum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
+    minima = np.minimum(suffix[: m - w + 1], prefix[w - 1: m])
+    positions = np.unique(minima & np.uint64(0xFFFFFFFF)).astype(np.int64)
     picked = list(zip(hashes[positions].tolist(), positions.tolist()))
     runs: list[tuple[int, int]] = []
     if excluded:
