@@ -11,7 +11,9 @@ Measures, on a synthetic batch (bench/synth.py, cached under bench/_work/):
    reports, duplicate passages, summary) with ``--jobs 1`` and ``--jobs 2``, cold cache;
 4. a re-score after a rules change (a copy of rules/ with an edited rules file through
    XDT_DATA_DIR), warm cache, ``--resume`` — every application must be re-scored, no file parsed;
-5. peak RSS per worker, and the same on one 300-page PDF.
+5. peak RSS per worker, and the same on one 300-page PDF;
+6. how many cores the run really had (two CPU spinners side by side against one): on a shared
+   machine a busy neighbour leaves --jobs 2 one core, and then it cannot scale.
 
 Per-page figures count PDF pages only; DOCX 申报书 time is included in the pipeline's time
 (conservative). Targets: pipeline --jobs 1 ≥ 3× pdfplumber per page; --jobs 2 ≥ 1.7× --jobs 1;
@@ -108,6 +110,28 @@ def run_pipeline(batch: Path, out: Path, *, jobs: int, resume: bool = False, fre
     return report, seconds
 
 
+def _spin(_: int) -> float:
+    t0 = time.perf_counter()
+    x = 0
+    for i in range(5_000_000):
+        x += i
+    return time.perf_counter() - t0
+
+
+def effective_cores() -> float:
+    """How many cores this run really gets: on a shared machine another process may hold one,
+    and then no --jobs 2 can scale. Two spinners side by side against one alone."""
+    import multiprocessing as mp
+
+    alone = _spin(0)
+    with mp.get_context("spawn").Pool(2) as pool:
+        pool.map(_spin, [0, 0])  # start-up
+        t0 = time.perf_counter()
+        pool.map(_spin, [0, 0])
+        both = time.perf_counter() - t0
+    return round(2 * alone / both, 2)
+
+
 def modified_data_dir() -> Path:
     """rules/ and keywords/ copied with one rules file edited: a new rules_version, same outcome."""
     from xdt_rules.datapaths import data_root
@@ -166,6 +190,9 @@ def main() -> None:
         figures["pdf_pages"] = pages
 
     figures["crops"] = CROPS
+    cores = effective_cores()
+    figures["effective_cores"] = cores
+    print(f"可用核数（两个计算进程并行 / 单个）/ effective cores right now: {cores}")
     out1 = WORK / "out-j1"
     report1, seconds1 = run_pipeline(batch, out1, jobs=1)
     pdf_pages = figures.get("pdf_pages") or report1.pages
@@ -175,6 +202,9 @@ def main() -> None:
           f"{pdf_pages / seconds1:7.1f} PDF 页/秒  峰值内存 {report1.peak_rss_mb:.0f} MB")
     print(f"  各阶段（工作进程内）/ worker time by stage: {fmt_stages(report1.stage_seconds)}")
 
+    cores2 = effective_cores()
+    figures["effective_cores_before_jobs2"] = cores2
+    print(f"可用核数 / effective cores before --jobs 2: {cores2}")
     out2 = WORK / "out-j2"
     report2, seconds2 = run_pipeline(batch, out2, jobs=2)
     figures.update(pipeline_j2_s=seconds2, pipeline_j2_pages_per_s=pdf_pages / seconds2,
