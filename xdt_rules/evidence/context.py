@@ -44,8 +44,19 @@ from .parties import PartyReader
 from .restate import Restater
 from .segment import Sentence
 
-_NOT_NOW = ("negated", "planned", "stage", "generic")  # a self subject with these does not use the system now
-PRIORITY = {"negated": 0, "planned": 1, "generic": 2, "implemented": 3, "present": 4}
+_NOT_NOW = ("negated", "planned", "stage", "generic", "pending", "ceased")  # a self subject with these does not use the system now
+PRIORITY = {"negated": 0, "ceased": 0, "planned": 1, "pending": 1, "generic": 2, "implemented": 3, "present": 4}
+# cue kinds that read as another polarity: a pre-implementation stage or a system not yet in use is a plan,
+# a system taken out of use is a lack
+POLARITY_OF = {"stage": "planned", "pending": "planned", "ceased": "negated", "present": "implemented"}
+# "not yet in use" and "taken out of use" say what the system's state is now: they outrank a completion
+# verb of the same clause (已采购……尚未启用, 2019年上线……已于2023年停用) and govern the clauses of their segment
+STATE_KINDS = ("ceased", "pending")
+
+
+def polarity_of(kind: str) -> str:
+    return POLARITY_OF.get(kind, kind)
+_CLAUSE_PUNCT = frozenset(",;:。!?)、")
 OPENER_MAX = 8  # a sentence-initial clause this short with a plan cue ("下一步，") sets the tense of the sentence
 
 
@@ -61,6 +72,7 @@ class Cue:
 class Decision:
     polarity: str
     cue: str | None
+    state: bool = False  # from a not-yet-in-use / taken-out-of-use cue (outranks a completion in a table row)
 
 
 class ContextRules:
@@ -68,7 +80,7 @@ class ContextRules:
         spec = keywords.context
         self.spec = spec
         self.automaton = ahocorasick.Automaton()
-        for kind in ("implemented", "present", "planned", "negated", "generic", "pseudo", "stages"):
+        for kind in ("implemented", "present", "planned", "negated", "generic", "pseudo", "stages", "pending", "ceased"):
             for cue in getattr(spec, kind):
                 key = normalize_key(cue)
                 self.automaton.add_word(key, (key, "stage" if kind == "stages" else kind))
@@ -81,6 +93,10 @@ class ContextRules:
         self.upgrade = re.compile(upgrades) if upgrades else None
         self.upgrade_target = re.compile(rf"(?:{upgrades})(?:{targets})$") if upgrades and targets else None
         self.parties = PartyReader(spec)
+        names = "|".join(re.escape(normalize_key(w)) for w in sorted(spec.name_suffixes, key=len, reverse=True))
+        self.name_suffix = re.compile(names) if names else None
+        parts = "|".join(re.escape(normalize_key(w)) for w in sorted(spec.part_words, key=len, reverse=True))
+        self.part_words = re.compile(parts) if parts else None
         self.restater = Restater(catalogue, spec.restate)
         self._cells: dict[str, Decision | None] = {}
 
@@ -100,6 +116,8 @@ class ContextRules:
             last_end = end
             if kind != "pseudo":
                 out.append(Cue(lo + start, lo + end, kind, key))
+        if out and any(c.kind == "ceased" for c in out):
+            out = [c for c in out if c.kind != "ceased" or self._intransitive(text, c.end, hi)]
         for kind, rx in self.regexes:
             for m in rx.finditer(piece):
                 if m.end() > m.start():
@@ -108,6 +126,14 @@ class ContextRules:
             out = [c for c in out if not any(c.start < b and a < c.end for a, b in masks)]
         out.sort(key=lambda c: (c.start, c.end))
         return out
+
+    @staticmethod
+    def _intransitive(text: str, end: int, hi: int) -> bool:
+        """"…已于2023年停用。" says the thing was stopped; "停用了纸质台账" says this enterprise stopped using
+        something else: a ceased cue counts only at the end of its clause (an optional 了 allowed)."""
+        if end < hi and text[end] == "了":
+            end += 1
+        return end >= hi or text[end] in _CLAUSE_PUNCT
 
     # ------------------------------------------------------------------ decisions
     @staticmethod
@@ -124,7 +150,7 @@ class ContextRules:
             here = sentence.clause(cue.start) if sentence else None
             if here != clause:
                 marker, clause = None, here
-            if cue.kind in ("planned", "negated", "stage"):
+            if cue.kind in ("planned", "negated", "stage", *STATE_KINDS):
                 marker = cue
             elif cue.kind == "implemented":
                 if marker is not None and not self.explicit(cue):
@@ -144,7 +170,7 @@ class ContextRules:
                 dist = cue.start - end
             else:
                 dist = 0  # inside a long pattern span
-            rank = (dist, PRIORITY["planned" if cue.kind == "stage" else cue.kind])
+            rank = (dist, PRIORITY[polarity_of(cue.kind) if cue.kind == "stage" else cue.kind])
             if best is None or rank < best:
                 best, chosen = rank, cue
         return chosen
@@ -160,13 +186,16 @@ class ContextRules:
             cues = [c for c in cues if c.kind != "generic"]
         if "stage" in kinds:
             return next(Decision("planned", c.text) for c in cues if c.kind == "stage")
+        for kind in STATE_KINDS:
+            if kind in kinds:
+                return next(Decision(polarity_of(kind), c.text, True) for c in cues if c.kind == kind)
         if "present" in kinds and kinds - {"present", "generic"}:
             # "目前" only dates the statement: "MES系统目前还没有" is a lack, "目前正在建设" a plan
             cues = [c for c in cues if c.kind != "present"]
         cue = self._nearest(cues, start, end)
         if cue is None:
             return None
-        return Decision("implemented" if cue.kind == "present" else cue.kind, cue.text)
+        return Decision(polarity_of(cue.kind), cue.text)
 
     def decide_clause(self, cues: list[Cue], start: int) -> Decision | None:
         """What the cues of one clause say about a position (present-tense words alone say nothing)."""
@@ -205,11 +234,19 @@ class ContextRules:
             if party is not None:
                 return Decision("generic", f"他方：{party}")
         decision = self._decide_scope(own, start, end)
+        dated_only = decision is not None and all(c.kind == "present" for c in own)
+        if dated_only:
+            # "预计新MES上线后，铜材损耗率可由目前的0.9%降低到0.6%": 目前 only dates the figure; an earlier
+            # clause that governs it says whether it is a fact. Otherwise it still reads as a fact.
+            fallback, decision = decision, None
         if decision is None:
             s_lo, s_hi = sentence.segment(start)
             clauses = [b for b in sentence.clause_bounds if s_lo <= b < s_hi]
             before = [b for b in clauses if b < c_lo][::-1]
             after = [b for b in clauses if b >= c_hi]
+            # a dated clause is governed by what leads into it ("预计…上线后，…可由目前的…") and by a lack
+            # that follows it ("燃气泄漏报警器目前是独立报警，还没有联网"), not by a later plan
+            # ("现阶段生产工单在MES中管理，计划2026年扩展到仓储" is a fact)
             for lo in before + after:
                 hi = sentence.clause(lo)[1]
                 scope = [c for c in cues if lo <= c.start and c.end <= hi]
@@ -217,9 +254,20 @@ class ContextRules:
                     # "设备运行记录按班自动统计，设备点检、保养仍按纸质记录执行": a later clause that names
                     # its own keyword before its cue speaks of that, not of the mention
                     continue
+                if scope and all(c.kind == "present" for c in scope):
+                    continue  # 目前 in a neighbour only dates that clause
                 decision = self._decide_scope(scope, start, end, own_clause=False)
+                if decision is not None and dated_only and lo >= c_hi and decision.polarity != "negated":
+                    decision = None
+                    continue
                 if decision is not None:
                     break
+        if decision is None and dated_only:
+            decision = fallback
+        if decision is not None and decision.polarity == "implemented" and not decision.state:
+            state = self._state_nearby(sentence, cues, start, c_lo, c_hi, text, terms)
+            if state is not None:
+                return state
         if decision is not None and decision.polarity == "planned" and text and self._upgraded(text, sentence, start, end):
             return Decision("implemented", "升级/替换的现有系统")
         if decision is not None and decision.polarity == "implemented" and not any(self.explicit(c) for c in own):
@@ -227,6 +275,24 @@ class ContextRules:
             if opener:
                 return Decision("planned", opener)
         return decision
+
+    def _state_nearby(self, sentence: Sentence, cues: list[Cue], start: int, c_lo: int, c_hi: int, text: str,
+                      terms: Sequence[tuple[int, int]]) -> Decision | None:
+        """A not-yet-in-use or taken-out-of-use cue in another clause of the mention's sentence
+        ("5G专网基站已于2025年2月安装调试完成，待验收" / "…已采购CAPP模块，……，但……，目前尚未启用"),
+        unless that clause names its own subject before the cue: a keyword ("ERP已上线，但与WMS的接口联调中")
+        or another part of the project ("一期已上线，二期尚未启用"). The whole sentence, not only the
+        segment: "但" here gives the reason, the state is still the mention's."""
+        for c in cues:
+            if c.kind not in STATE_KINDS or c_lo <= c.start < c_hi:
+                continue
+            lo, _ = sentence.clause(c.start)
+            if any(lo <= a and b <= c.start for a, b in terms):
+                continue
+            if text and self.part_words is not None and self.part_words.search(text, lo, c.start):
+                continue
+            return Decision(polarity_of(c.kind), c.text, True)
+        return None
 
     @staticmethod
     def _own_subject(cues: list[Cue], lo: int, terms: Sequence[tuple[int, int]]) -> bool:
@@ -262,6 +328,11 @@ class ContextRules:
                         return c.text
         return None
 
+    def in_name(self, text: str, end: int) -> bool:
+        """The term ending at ``end`` is part of an organisation's name ("滇纺电子商务有限公司",
+        "云南省电子商务协会"): a name says what a company is called, not what this enterprise does."""
+        return self.name_suffix is not None and self.name_suffix.match(text, end) is not None
+
     def cell_polarity(self, text: str) -> Decision | None:
         """What one table cell says on its own (已上线 / 规划中 / 否); cells repeat, so it is memoised."""
         if text in self._cells:
@@ -276,6 +347,10 @@ class ContextRules:
         if text in self.negated_cells:
             return Decision("negated", text)
         cues = self._absorb(self.cues(text, 0, len(text), []), None)
+        for kind in STATE_KINDS:  # | 已采购，尚未启用 | / | 已停用 |: the state now, whatever was done before
+            for cue in cues:
+                if cue.kind == kind:
+                    return Decision(polarity_of(kind), cue.text, True)
         for cue in cues:
             if cue.kind == "stage":
                 return Decision("planned", cue.text)
@@ -293,6 +368,9 @@ class ContextRules:
         found: dict[str, str] = {}
         for text in cells:
             decision = self.cell_polarity(text)
+            if decision and decision.state:
+                # | 线缆MES（旧）| 已停用 | 2019年5月上线 |: the row's state outranks a completion date
+                return Decision(decision.polarity, f"同行：{decision.cue}", True)
             if decision:
                 found.setdefault(decision.polarity, decision.cue or "")
         for text in headers:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from ..catalogue import Catalogue
 from ..models import Block, Document, Mention, Quantity
-from .context import ContextRules, Cue, Decision
+from .context import ContextRules, Cue, Decision, polarity_of
 from .fuzzy import FuzzyMatcher
 from .keywords import KeywordSet, Pattern
 from .labels import Label, LabelReader
@@ -149,7 +149,7 @@ class EvidenceFinder:
         if not cues:
             return None
         last = max(cues, key=lambda c: c.end)
-        return Decision("planned" if last.kind == "stage" else last.kind, f"续上文：{last.text}")
+        return Decision(polarity_of(last.kind), f"续上文：{last.text}")
 
     def _ocr_text(self, nt: NormText) -> tuple[NormText, set[int]]:
         """Apply the OCR confusion table (same-length replacements keep the offset map)."""
@@ -367,6 +367,8 @@ class EvidenceFinder:
                             break
             if row_cache[key] is not None:
                 return row_cache[key]  # type: ignore[return-value]
+        if f.kind in ("term", "fuzzy") and self.context.in_name(nt.text, f.end):
+            return Decision("generic", "机构名称")
         c_lo, c_hi = sent.clause(f.start)
         copy_key = (sent.start, c_lo, entity_here)
         if copy_key not in copies:
@@ -449,7 +451,8 @@ class EvidenceFinder:
                     entry = h.info.term
                     assert entry is not None
                     if entry.item_id in group.items:
-                        matched.setdefault("item:" + entry.canonical, (h.start, h.end))
+                        # counted per item: "设备数据采集与OEE看板" are two names of one system, not two systems
+                        matched.setdefault("item:" + entry.item_id, (h.start, h.end))
                     elif h.info.key in group.words:
                         matched.setdefault(h.info.key, (h.start, h.end))
             for rx in group.regexes:

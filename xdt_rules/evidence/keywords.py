@@ -181,16 +181,19 @@ class LabelSpec(_Spec):
 
 class PartiesSpec(_Spec):
     possessor_patterns: list[str] = Field(default_factory=list, description="regexes of possessors besides other_parties (…厂)")
+    possessed_modifiers: list[str] = Field(default_factory=lambda: ["集团"], description="words allowed between '<party>…的' "
+                                                                                         "and the term (母公司的集团MES)")
     supply_verbs: list[str] = Field(default_factory=list, description="'<party>统一部署的 <term>': built by the party, used here")
     subjects: list[str] = Field(default_factory=list, description="parties that may open a clause as its subject or be an agent")
     subject_patterns: list[str] = Field(default_factory=list, description="regexes of such parties (中烟公司, 电商公司)")
     leading_adverbs: list[str] = Field(default_factory=list, description="words allowed before a clause's subject (目前, 同时)")
     owner_verbs: list[str] = Field(default_factory=list, description="a subject party doing these owns the system (已建成, 使用)")
+    owner_patterns: list[str] = Field(default_factory=list, description="regexes of owner acts (通过……评定)")
     agent_verbs: list[str] = Field(default_factory=list, description="'由<party>…运营/负责': the function is the party's")
     self_subjects: list[str] = Field(default_factory=list, description="this enterprise (我司, 本公司): its use makes the system its own")
     self_contrast: list[str] = Field(default_factory=list, description="a self clause with these (仍使用…) speaks of its own old way")
 
-    @field_validator("possessor_patterns", "subject_patterns")
+    @field_validator("possessor_patterns", "subject_patterns", "owner_patterns")
     @classmethod
     def _compiles(cls, values: list[str]) -> list[str]:
         for value in values:
@@ -210,6 +213,12 @@ class ContextSpec(_Spec):
     generic: list[str] = Field(min_length=1)
     pseudo: list[str] = Field(default_factory=list, description="look like cues but are not (无纸化, 生产计划…)")
     stages: list[str] = Field(default_factory=list, description="pre-implementation stages (选型, 招标…): the clause is a plan")
+    pending: list[str] = Field(default_factory=list, description="bought or built but not yet in use (尚未启用, 待验收, 联调中): "
+                                                                 "a plan for the whole clause and the clauses it governs")
+    part_words: list[str] = Field(default_factory=list, description="a clause about another part of a project (二期, 其余车间) "
+                                                                    "keeps its pending/ceased cue to itself")
+    ceased: list[str] = Field(default_factory=list, description="taken out of use (已停用, 停止使用): a lack, for the clause "
+                                                                "and the clauses it governs")
     other_parties: list[str] = Field(default_factory=list, description="'<party>…的 <term>': the system belongs to someone else")
     parties: PartiesSpec = Field(default_factory=PartiesSpec, description="other parties as subjects or agents")
     upgrades: list[str] = Field(default_factory=list, description="a planned upgrade of a system means the system exists")
@@ -217,6 +226,8 @@ class ContextSpec(_Spec):
     regex: dict[CueType, list[str]] = Field(default_factory=dict)
     heading_planned: list[str] = Field(default_factory=list, description="headings whose text turns plain statements into plans")
     table_negated_cells: list[str] = Field(default_factory=list, description="whole table cells that mean 'no'")
+    name_suffixes: list[str] = Field(default_factory=list, description="a term right before these is part of an "
+                                                                       "organisation's name (滇纺电子商务有限公司)")
     restate: RestateSpec = Field(default_factory=RestateSpec)
     labels: LabelSpec = Field(default_factory=LabelSpec)
 

@@ -31,6 +31,7 @@ from .normalize import normalize_key
 from .segment import LIST_MARKER, Sentence
 
 POSSESSIVE_GAP = 10  # chars allowed between "<party>" and the "的" right before a mention
+AGENT_GAP = 16  # chars allowed between "由<party>" and its verb: a full company name fits (由兄弟单位滇纺电子商务有限公司统一运营)
 SUBJECT_GAP = 12  # chars allowed between a subject party and its owner verb
 _PUNCT = r"[^,;:。!?]"
 
@@ -47,7 +48,9 @@ class PartyReader:
         possessors += list(p.possessor_patterns)
         # the gap holds no preposition: in "供应商在金蝶星瀚的门户" / "供应商发票由金蝶星瀚的发票云" the
         # party is a subject or object, and 的 belongs to the words after 在/由
-        self.possessive = (re.compile(rf"(?:{'|'.join(possessors)})(?P<gap>[^,;:。!?在向从用于经通把将让由被给]{{0,{POSSESSIVE_GAP}}})的$")
+        # "母公司的集团MES": a modifier of ownership may stand between 的 and the term
+        self.possessive = (re.compile(rf"(?:{'|'.join(possessors)})(?P<gap>[^,;:。!?在向从用于经通把将让由被给]{{0,{POSSESSIVE_GAP}}})"
+                                      rf"的(?:{_alternation(p.possessed_modifiers)})?$")
                            if possessors else None)
         supply = _alternation(p.supply_verbs)
         self.supplied = re.compile(rf"(?:{supply})的$") if supply else None
@@ -56,15 +59,17 @@ class PartyReader:
         self.verb_in_gap = re.compile(verbs) if verbs else None
         adverbs = _alternation(p.leading_adverbs)
         subjects = "|".join(filter(None, [_alternation(p.subjects), *p.subject_patterns]))
-        owner = _alternation(p.owner_verbs)
+        owner = "|".join(filter(None, [_alternation(p.owner_verbs), *p.owner_patterns]))
         # "集团…统一部署的LIMS在我司使用": a verb before 的 modifies the system, the party is not the subject
         # an adverb is never part of the party's name: "目前公司已上线ERP" is this company
         skip = rf"(?:{adverbs})?(?!{adverbs})" if adverbs else ""
         self.subject = (re.compile(rf"{skip}(?P<party>{subjects}){_PUNCT}{{0,{SUBJECT_GAP}}}?(?:{owner})(?!的)")
                         if subjects and owner else None)
         agent = _alternation(p.agent_verbs)
-        self.agent = (re.compile(rf"由(?P<party>{subjects}){_PUNCT}{{0,{POSSESSIVE_GAP}}}?(?:{agent})")
+        self.agent = (re.compile(rf"由(?P<party>{subjects}){_PUNCT}{{0,{AGENT_GAP}}}?(?:{agent})")
                       if subjects and agent else None)
+        # "我司的经营数据由母公司每月汇总": this enterprise is named, but another party does the work
+        self.party_agent = re.compile(rf"由(?:{subjects})") if subjects else None
         selves = _alternation(p.self_subjects)
         self.self_anywhere = re.compile(selves) if selves else None
         contrast = _alternation(p.self_contrast)
@@ -73,7 +78,7 @@ class PartyReader:
 
     def possessed(self, text: str, lo: int, start: int) -> str | None:
         """The '<party>…的' right before ``start`` in [lo, start), unless it ends in a supply verb."""
-        if self.possessive is None or start <= lo or text[start - 1] != "的":
+        if self.possessive is None or start <= lo or "的" not in text[max(lo, start - 3):start]:
             return None
         m = self.possessive.search(text, lo, start)
         if m is None or (self.supplied is not None and self.supplied.search(text, m.start(), start)):
@@ -119,6 +124,7 @@ class PartyReader:
         for lo in sentence.clause_bounds:
             hi = sentence.clause(lo)[1]
             if self.self_anywhere.search(text, lo, hi) and current(lo, hi) and not (
-                    self.self_contrast is not None and self.self_contrast.search(text, lo, hi)):
+                    self.self_contrast is not None and self.self_contrast.search(text, lo, hi)) and not (
+                    self.party_agent is not None and self.party_agent.search(text, lo, hi)):
                 return True
         return False
