@@ -145,3 +145,89 @@ def test_two_named_systems_joined_are_integration():
 def test_two_names_of_one_system_are_not_two_systems():
     text = "一车间的设备数据采集与OEE看板已投用，系统自动统计开机时间并推送到班组长手机。"
     assert not mentions(doc(text), "1.3.5")
+
+
+# ------------------------------------------------------------------ sections, contracts, not applicable
+
+
+def _doc(*specs: tuple[str, str]) -> Document:
+    return Document(path="a.pdf", name="a.pdf", sha256="0" * 64, size=1, file_type="pdf", extractor_version="t",
+                    blocks=[Block(index=i, kind=kind, text=text, page=1) for i, (kind, text) in enumerate(specs)])  # type: ignore[arg-type]
+
+
+def test_numbered_subheading_stays_in_the_plan_section():
+    document = _doc(("heading", "五、下一步工作计划"), ("heading", "（二）生产管理"), ("paragraph", "WMS系统覆盖成品仓。"))
+    (m,) = mentions(document, "1.3.3")
+    assert m.polarity == "planned"
+    document = _doc(("heading", "五、下一步工作计划"), ("heading", "六、应用成效"), ("paragraph", "WMS系统覆盖成品仓。"))
+    (m,) = mentions(document, "1.3.3")
+    assert m.polarity == "implemented"
+
+
+def test_a_heading_with_clauses_is_a_statement():
+    # PDF extraction took the numbered first line of a plan item for a heading
+    document = _doc(("heading", "五、下一步工作计划"),
+                    ("heading", "（一）2025年6月前完成WMS在成品仓上线，实现扫码出入库，2026"),
+                    ("paragraph", "年推广到原料仓；WMS二期建设供应商送货预约。"))
+    found = mentions(document, "1.3.3")
+    assert found and all(m.polarity == "planned" for m in found)
+
+
+def _contract(*lines: str) -> Document:
+    return _doc(("heading", "仓储管理系统实施合同（摘录）"), ("paragraph", "甲方：某某食品有限公司"),
+                ("paragraph", "乙方：某某软件有限公司"), *(("paragraph", t) for t in lines))
+
+
+def test_a_contract_without_acceptance_is_a_plan():
+    document = _contract("第一条 项目内容：乙方为甲方成品仓实施仓储管理系统，包括扫码出入库和库位管理。",
+                         "第三条 验收：试运行满30天后验收，验收合格后支付尾款。")
+    found = [m for m in mentions(document, "1.3.3") if m.block_kind != "heading"]
+    assert found and all(m.polarity == "planned" for m in found)
+
+
+def test_an_accepted_contract_states_facts():
+    document = _contract("第一条 项目内容：乙方为甲方成品仓实施仓储管理系统，包括扫码出入库和库位管理。",
+                         "第五条 验收记录：本项目于2023年5月18日通过甲方组织的最终验收。")
+    assert any(m.polarity == "implemented" for m in mentions(document, "1.3.3"))
+
+
+def test_not_applicable_governs_the_topic_before_it():
+    assert polarity("产品的远程诊断、预测性维护这类服务，我们不涉及。", "3.1.3", "远程诊断") == "generic"
+    assert polarity("数控编程和DNC我们没有这个环节。", "1.2.3", "DNC") == "generic"
+
+
+def test_a_restricted_use_takes_back_the_previous_fact():
+    text = ("锅炉和空压机等设备的运行数据已接入厂家云平台，每10分钟上传一次。"
+            "但这个平台我们只用来看报警，设备台账和点检仍是纸质记录。")
+    found = mentions(doc(text), "1.2.4")
+    assert found and all(m.polarity == "negated" for m in found)
+    # without the restriction the first sentence is a fact and the second a lack of something else
+    plain = "锅炉和空压机等设备的运行数据已接入厂家云平台，每10分钟上传一次。设备台账和点检仍是纸质记录。"
+    assert {m.polarity for m in mentions(doc(plain), "1.2.4")} == {"implemented", "negated"}
+
+
+def test_self_assessment_answer_leaves_another_partys_system_alone():
+    document = table(["序号", "评价内容", "是否具备", "说明"],
+                     ["20", "在产业链内开展网络化协作，对接融入大企业供应链体系", "具备",
+                      "公司是一家整车企业的二级供应商，通过该企业的供应商协同平台接收订单和发货通知。"])
+    by_item = {m.item_id: m.polarity for m in find_evidence([document]) if m.matched == "供应商协同平台"}
+    assert by_item == {"2.2.3": "generic"}
+
+
+# ------------------------------------------------------------------ outcomes written with other verbs and counts
+
+
+@pytest.mark.parametrize("text, item", [
+    ("2023年以来新取得三类、二类医疗器械注册证4个。", "4.1.2"),
+    ("门店关于配送延误的投诉由每月40条减少到9条。", "4.1.4"),
+    ("订单平均备货时间由45分钟缩短到20分钟。", "4.1.6"),
+    ("板材利用率由78%提高到85%，每年节约板材款约60万元。", "4.1.5"),
+    ("2024年公司在省电力公司物资招标中的中标金额达到8600万元，比上年增长21%。", "4.1.3"),
+])
+def test_outcomes_in_prose(text, item):
+    found = [m for m in find_evidence([doc(text)]) if m.kind == "quantity" and m.item_id == item]
+    assert found and all(m.polarity == "implemented" for m in found), [(m.item_id, m.polarity, m.cue) for m in find_evidence([doc(text)])]
+
+
+def test_money_saved_counts_only_with_a_saving_word():
+    assert not [m for m in find_evidence([doc("每年采购面料款约960万元。")]) if m.kind == "quantity"]

@@ -92,6 +92,7 @@ class ContextRules:
         targets = "|".join(re.escape(normalize_key(t)) for t in spec.upgrade_targets)
         self.upgrade = re.compile(upgrades) if upgrades else None
         self.upgrade_target = re.compile(rf"(?:{upgrades})(?:{targets})$") if upgrades and targets else None
+        self.not_applicable = frozenset(normalize_key(w) for w in spec.not_applicable)
         self.parties = PartyReader(spec)
         names = "|".join(re.escape(normalize_key(w)) for w in sorted(spec.name_suffixes, key=len, reverse=True))
         self.name_suffix = re.compile(names) if names else None
@@ -182,8 +183,11 @@ class ContextRules:
         if "generic" in kinds:
             if own_clause:
                 return next(Decision("generic", c.text) for c in cues if c.kind == "generic")
-            # "行业普遍采用…" speaks of its own clause's subject; it says nothing about the neighbours
-            cues = [c for c in cues if c.kind != "generic"]
+            # "行业普遍采用…" speaks of its own clause's subject; it says nothing about the neighbours —
+            # but "产品的在线监控、远程诊断这一类延伸服务，我们不涉及" says the topic before it does not apply
+            cues = [c for c in cues if c.kind != "generic" or c.text in self.not_applicable]
+            if any(c.kind == "generic" for c in cues):
+                return next(Decision("generic", c.text) for c in cues if c.kind == "generic")
         if "stage" in kinds:
             return next(Decision("planned", c.text) for c in cues if c.kind == "stage")
         for kind in STATE_KINDS:

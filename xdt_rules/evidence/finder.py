@@ -75,6 +75,58 @@ def _looks_like_heading(text: str) -> bool:
     return len(text) <= 32 and _HEADING_LIKE.match(text) is not None
 
 
+# A "heading" that holds clauses is a statement whose numbered first line PDF extraction took for a heading
+# ("（一）2025年9月前完成MES在敷料车间上线，实现电子批生产记录，2026").
+_CLAUSE_MARKS = re.compile(r"[，,；;。：:]")
+STATEMENT_HEADING_MIN = 20
+
+# Numbering levels of headings: 一、 > （一） > 1. > （1）. A sub-heading under a plan section stays in it.
+_LEVELS = (
+    (1, re.compile(r"^\s*(?:第[一二三四五六七八九十]+[章节部分]|[一二三四五六七八九十]+[、.．])")),
+    (2, re.compile(r"^\s*[（(][一二三四五六七八九十]+[)）]")),
+    (3, re.compile(r"^\s*\d+(?:\.\d+)*[、.．\s]")),
+    (4, re.compile(r"^\s*[（(]\d+[)）]")),
+)
+
+
+def heading_level(text: str) -> int | None:
+    for level, rx in _LEVELS:
+        if rx.match(text):
+            return level
+    return None
+
+
+def _statement_kind(block: Block) -> str:
+    """The block's kind, with a clause-holding "heading" read as the paragraph it is."""
+    if block.kind == "heading" and len(block.text) > STATEMENT_HEADING_MIN and _CLAUSE_MARKS.search(block.text):
+        return "paragraph"
+    return block.kind
+
+
+class _Sections:
+    """The headings in force: numbered sub-headings nest under their parent (六、下一步工作计划 › （一）…),
+    an unnumbered heading starts afresh. ``text`` joins them, so a plan word anywhere governs."""
+
+    def __init__(self) -> None:
+        self.stack: list[tuple[int | None, str]] = []
+
+    def enter(self, text: str) -> None:
+        level = heading_level(text)
+        if level is None:
+            self.stack = []
+        else:
+            while self.stack and (self.stack[-1][0] is None or self.stack[-1][0] >= level):
+                self.stack.pop()
+        self.stack.append((level, normalize_key(text)))
+
+    def clear(self) -> None:
+        self.stack = []
+
+    @property
+    def text(self) -> str | None:
+        return " ".join(t for _, t in self.stack) if self.stack else None
+
+
 @dataclass
 class _Found:
     item_id: str
@@ -91,6 +143,15 @@ class _Found:
 class EvidenceFinder:
     def __init__(self, keywords: KeywordSet, catalogue: Catalogue):
         self.keywords = keywords
+        contracts = keywords.context.contracts
+        self.contract_title = re.compile("|".join(re.escape(w) for w in contracts.title_words)) if contracts.title_words else None
+        self.contract_parties = tuple(contracts.party_words)
+        self.contract_title_blocks = contracts.title_blocks
+        self.contract_accepted = [re.compile(p) for p in contracts.accepted]
+        spec = keywords.context
+        self.restriction_openers = tuple(normalize_key(w) for w in spec.restriction_openers)
+        words = "|".join(re.escape(normalize_key(w)) for w in spec.restriction_words)
+        self.restriction = re.compile(words) if words else None
         self.matcher = Matcher(keywords)
         self.fuzzy = FuzzyMatcher(keywords, self.matcher)
         self.context = ContextRules(keywords, catalogue)
@@ -113,23 +174,44 @@ class EvidenceFinder:
         tables = Tables(doc, self.keywords.quantities.table_columns)
         dated = document_date(doc)
         row_cache: dict[tuple, Decision | None] = {}
-        heading: str | None = None
+        sections = _Sections()
         page: int | None = None
         carried: Decision | None = None
         out: list[Mention] = []
+        unaccepted = self._unaccepted_contract(doc)
         for block in doc.blocks:
             if block.kind in _NO_STATEMENT_KINDS and block.kind != "heading":
-                out.extend(self._block(doc, block, heading, tables, row_cache, dated))
+                out.extend(self._block(doc, block, sections.text, tables, row_cache, dated))
                 continue  # a running header or footer between two halves of a sentence changes nothing
             if block.source == "ocr" and block.page != page:
-                heading = None  # OCR finds no headings: the section of a scanned page is unknown
+                sections.clear()  # OCR finds no headings: the section of a scanned page is unknown
             page = block.page
-            out.extend(self._block(doc, block, heading, tables, row_cache, dated,
+            kind = _statement_kind(block)
+            if kind != block.kind:
+                block = block.model_copy(update={"kind": kind})
+            out.extend(self._block(doc, block, sections.text, tables, row_cache, dated,
                                    carried if block.kind == "paragraph" else None))
             carried = self._open_tail(block)
             if block.kind == "heading" or (block.kind not in _CELL_KINDS and _looks_like_heading(block.text)):
-                heading = normalize_key(block.text)
+                sections.enter(block.text)
+        if unaccepted:
+            # "乙方为甲方敷料车间实施制造执行系统": a contract states what is to be done; only an acceptance
+            # record ("于2022年12月6日通过…最终验收") says it was done
+            out = [m.model_copy(update={"polarity": "planned", "cue": "合同约定，未见验收记录"})
+                   if m.polarity == "implemented" else m for m in out]
         return out
+
+    def _unaccepted_contract(self, doc: Document) -> bool:
+        """A contract or agreement (title word near the top, both parties named) without an acceptance record."""
+        if self.contract_title is None:
+            return False
+        head = [b for b in doc.blocks if b.kind not in ("header", "footer")][: self.contract_title_blocks]
+        if not any(self.contract_title.search(b.text) for b in head):
+            return False
+        text = "\n".join(b.text for b in doc.blocks)
+        if not all(p in text for p in self.contract_parties):
+            return False
+        return not any(rx.search(text) for rx in self.contract_accepted)
 
     def _open_tail(self, block: Block) -> Decision | None:
         """What the last, unfinished sentence of a paragraph says when the paragraph breaks off mid-sentence
@@ -243,6 +325,7 @@ class EvidenceFinder:
             decided[index] = (f, sent, self._label_polarity(nt, sent, label, cues, f, decision, decided, heading))
         if len(decided) > 1:
             decided = self._agree(nt.text, decided)
+            decided = self._restricted(nt.text, sents, decided)
         if carried is not None and sents:
             first = sents[0]  # continues the previous paragraph's unfinished sentence
             decided = [(f, s, carried if s.start == first.start and d.polarity == "implemented" and d.cue is None else d)
@@ -288,6 +371,30 @@ class EvidenceFinder:
                 if when[0] > dated[0] or (when[1] and when > dated):
                     return Decision("planned", f"晚于申报日期：{m.group()}")
         return decision
+
+    def _restricted(self, text: str, sents: list[Sentence], decided: list[tuple[_Found, Sentence, Decision]]
+                    ) -> list[tuple[_Found, Sentence, Decision]]:
+        """"X的运行数据已接入云平台。但这个平台我们只用来做温度报警，设备台账、点检仍是纸质记录。": a sentence
+        that opens with a contrast and restricts the use of what the previous sentence set up takes back that
+        sentence's facts for the items it states as lacking."""
+        if self.restriction is None or not self.restriction_openers:
+            return decided
+        taken: dict[int, dict[str, Decision]] = {}  # previous sentence start → item → the lack
+        for index, sent in enumerate(sents[1:], 1):
+            if not text.startswith(self.restriction_openers, sent.start) or not self.restriction.search(text, sent.start, sent.end):
+                continue
+            lacks = {f.item_id: d for f, s, d in decided if s.start == sent.start and d.polarity == "negated"}
+            if lacks:
+                taken[sents[index - 1].start] = lacks
+        if not taken:
+            return decided
+        out = []
+        for f, sent, decision in decided:
+            lack = taken.get(sent.start, {}).get(f.item_id)
+            if lack is not None and decision.polarity == "implemented":
+                decision = Decision("negated", f"下句限定用途：{lack.cue}")
+            out.append((f, sent, decision))
+        return out
 
     @staticmethod
     def _agree(text: str, decided: list[tuple[_Found, Sentence, Decision]]) -> list[tuple[_Found, Sentence, Decision]]:
@@ -366,6 +473,11 @@ class EvidenceFinder:
                             row_cache[key] = Decision(kind, f"答：{cell.text.strip()}")
                             break
             if row_cache[key] is not None:
+                # the answer is about the row's criterion; a mention that its own sentence gives to another
+                # party ("通过该企业的供应商协同平台接收订单") or calls not applicable stays so
+                own = self.context.decide(sent, cues, f.start, f.end, nt.text, terms)
+                if own is not None and own.polarity == "generic":
+                    return own
                 return row_cache[key]  # type: ignore[return-value]
         if f.kind in ("term", "fuzzy") and self.context.in_name(nt.text, f.end):
             return Decision("generic", "机构名称")

@@ -179,6 +179,23 @@ class LabelSpec(_Spec):
     answers: AnswerSpec = Field(default_factory=AnswerSpec, description="whole first clause of a value that answers the label")
 
 
+class ContractSpec(_Spec):
+    title_words: list[str] = Field(default_factory=list, description="a title with one of these names a contract (合同, 协议)")
+    party_words: list[str] = Field(default_factory=list, description="all of these stand in a contract's text (甲方, 乙方)")
+    title_blocks: int = Field(6, ge=1, description="how many first blocks may hold the title")
+    accepted: list[str] = Field(default_factory=list, description="regexes of an acceptance record (2022年12月6日通过…验收)")
+
+    @field_validator("accepted")
+    @classmethod
+    def _compiles(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"正则表达式无效 / invalid regular expression: {exc}") from None
+        return values
+
+
 class PartiesSpec(_Spec):
     possessor_patterns: list[str] = Field(default_factory=list, description="regexes of possessors besides other_parties (…厂)")
     possessed_modifiers: list[str] = Field(default_factory=lambda: ["集团"], description="words allowed between '<party>…的' "
@@ -212,6 +229,12 @@ class ContextSpec(_Spec):
     negated: list[str] = Field(min_length=1)
     generic: list[str] = Field(min_length=1)
     pseudo: list[str] = Field(default_factory=list, description="look like cues but are not (无纸化, 生产计划…)")
+    not_applicable: list[str] = Field(default_factory=list, description="generic cues that say the topic does not apply "
+                                                                        "(不涉及): they govern the clauses before them too")
+    restriction_openers: list[str] = Field(default_factory=list, description="a sentence opening with these (但, 不过)…")
+    restriction_words: list[str] = Field(default_factory=list, description="…and restricting a use (只用来, 仅用于) turns "
+                                                                           "the previous sentence's facts of the items it "
+                                                                           "states as lacking into lacks")
     stages: list[str] = Field(default_factory=list, description="pre-implementation stages (选型, 招标…): the clause is a plan")
     pending: list[str] = Field(default_factory=list, description="bought or built but not yet in use (尚未启用, 待验收, 联调中): "
                                                                  "a plan for the whole clause and the clauses it governs")
@@ -230,6 +253,8 @@ class ContextSpec(_Spec):
                                                                        "organisation's name (滇纺电子商务有限公司)")
     restate: RestateSpec = Field(default_factory=RestateSpec)
     labels: LabelSpec = Field(default_factory=LabelSpec)
+    contracts: ContractSpec = Field(default_factory=ContractSpec, description="a contract without an acceptance record "
+                                                                             "describes work to be done")
 
 
 class TableColumnsSpec(_Spec):
@@ -239,11 +264,21 @@ class TableColumnsSpec(_Spec):
     unit: list[str] = Field(default_factory=list, description="header words of a unit column (单位)")
 
 
+class SavingsSpec(_Spec):
+    item: str = Field(description="the outcome item a saving of money belongs to (降本)")
+    indicator: str = Field(description="the name shown for it")
+    directions: list[str] = Field(min_length=1, description="words of saving (节约, 节省)")
+    units: list[str] = Field(min_length=1, description="money units (万元, 元)")
+
+
 class QuantitySpec(_Spec):
     up: list[str] = Field(min_length=1)
     down: list[str] = Field(min_length=1)
     units: list[str] = Field(min_length=1)
     max_gap: int = Field(12, ge=0, description="max chars between indicator and direction/number")
+    lead_gap: int = Field(20, ge=0, description="max chars between a direction and an indicator that the number follows "
+                                                "directly (新取得…等二类注册证3个)")
+    savings: SavingsSpec | None = Field(None, description="money saved without a named indicator (每年节约面料款约96万元)")
     table_columns: TableColumnsSpec = Field(default_factory=TableColumnsSpec,
                                             description="outcome tables: | 指标 | 改造前 | 改造后 | 变化 |")
 

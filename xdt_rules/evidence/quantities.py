@@ -38,6 +38,14 @@ class QuantityFinder:
     def __init__(self, keywords: KeywordSet):
         spec = keywords.quantities
         self.max_gap = spec.max_gap
+        self.lead_gap = spec.lead_gap
+        self.savings: Indicator | None = None
+        self.saving_words: frozenset[str] = frozenset()
+        self.money_units: frozenset[str] = frozenset()
+        if spec.savings is not None:
+            self.savings = Indicator(spec.savings.item, spec.savings.indicator, "", True)
+            self.saving_words = frozenset(normalize_key(w) for w in spec.savings.directions)
+            self.money_units = frozenset(normalize_key(u) for u in spec.savings.units)
         units = sorted({normalize_key(u) for u in spec.units}, key=len, reverse=True)
         self.number = re.compile(
             r"(?<![\d.a-z])(\d+(?:,\d{3})*(?:\.\d+)?)(" + "|".join(re.escape(u) for u in units) + ")"
@@ -71,7 +79,8 @@ class QuantityFinder:
         inds = self._longest([(e - len(i.key) + 1, e + 1, i) for e, i in self.indicators.iter(text)])
         if not inds:
             return []
-        dirs = self._longest([(e - len(k) + 1, e + 1, kind) for e, (k, kind) in self.directions.iter(text)])
+        dirs = [(a, b, kind, text[a:b]) for a, b, kind in
+                self._longest([(e - len(k) + 1, e + 1, kind) for e, (k, kind) in self.directions.iter(text)])]
         cuts = [m.end() for m in _CLAUSE_END.finditer(text)]
 
         def clause(pos: int) -> int:
@@ -103,8 +112,18 @@ class QuantityFinder:
                     if clause(ind[0]) == c and id(ind) not in used and n_start <= ind[0] <= n_end + 2:
                         indicator = ind
                         break
+            if indicator is None and direction is not None and self.savings is not None \
+                    and direction[3] in self.saving_words and m.group(2) in self.money_units:
+                # "每年节约面料款约96万元": money saved is a cost outcome whatever the money was spent on
+                indicator = (direction[0], direction[1], self.savings)
             if indicator is None:
                 continue
+            if direction is None and indicator[1] <= n_start:
+                # "新取得水胶体敷料、藻酸盐敷料等二类注册证3个": the direction leads the indicator
+                for d in reversed(dirs):
+                    if d[1] <= indicator[0] and clause(d[0]) == c and indicator[0] - d[1] <= self.lead_gap:
+                        direction = d
+                        break
             ind_obj: Indicator = indicator[2]  # type: ignore[assignment]
             if ind_obj.needs_direction and direction is None:
                 continue
