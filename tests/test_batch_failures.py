@@ -54,7 +54,8 @@ def test_dead_worker_is_replaced_and_its_application_reported_failed(tmp_path: P
     assert main(["batch", str(batch), "--out", str(out), "--jobs", "2", "--quiet", "--pipeline", FAKE]) == 0
     manifest = load_manifest(out)
     crashed = manifest.applications["崩溃企业"]
-    assert crashed.status == "failed" and "退出码 7" in crashed.reason and "crash.txt" in crashed.reason
+    assert crashed.status == "failed" and "退出码 7" in crashed.reason
+    assert "当时正在解析 crash.txt" in crashed.reason  # named inside the application, not by a path here
     segv = manifest.applications["段错误企业"]
     assert segv.status == "failed" and "SIGSEGV" in segv.reason
     assert all(manifest.applications[n].status == "done" for n in ("甲", "乙", "丙"))
@@ -190,3 +191,24 @@ def test_ocr_allowance_counts_pages_without_text(tmp_path: Path):
     assert ocr_time_allowance(tmp_path / "photo.jpg", auto, 20) == 20
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 nothing")
     assert ocr_time_allowance(tmp_path / "broken.pdf", auto, 20) == 0
+
+
+def test_run_batch_works_from_a_script_on_stdin(tmp_path: Path):
+    """Spawned workers re-run the parent's main file; ``python - <<EOF`` has none."""
+    import subprocess
+    import sys
+
+    from test_batch_support import cli_env
+
+    batch = tmp_path / "batch"
+    write_text_app(batch / "甲", "上线ERP系统。")
+    script = (
+        "from xdt_rules.batch.runner import BatchOptions, run_batch\n"
+        "from test_batch_support import fake_pipeline\n"
+        f"report = run_batch({str(batch)!r}, {str(tmp_path / 'out')!r}, BatchOptions(jobs=1, quiet=True),"
+        " pipeline=fake_pipeline())\n"
+        "print(report.done, report.failed)\n"
+    )
+    result = subprocess.run([sys.executable, "-"], input=script, env=cli_env(), capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.split() == ["1", "0"], result.stderr

@@ -169,6 +169,23 @@ def _worker_main(conn: Connection, work: WorkFunction, context: Any, parent_pid:
 
 # --------------------------------------------------------------------------- parent side
 
+class _main_file_hidden_if_unreadable:
+    """A spawned child re-runs the parent's ``__main__`` file; from ``python - <<EOF``, ``python -c``
+    or a notebook that "file" (``<stdin>``) does not exist and every worker would die at start.
+    Hiding ``__main__.__file__`` while starting makes the child skip that step."""
+
+    def __enter__(self) -> None:
+        self._main = sys.modules.get("__main__")
+        self._file = getattr(self._main, "__file__", None)
+        self._hidden = self._file is not None and not os.path.isfile(self._file)
+        if self._hidden:
+            del self._main.__file__
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._hidden:
+            self._main.__file__ = self._file
+
+
 @dataclass
 class _Worker:
     process: Any
@@ -229,7 +246,8 @@ class LocalProcessExecutor(Executor):
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(target=_worker_main, args=(child_conn, self._work, self._context, os.getpid()),
                                     name="xdt-batch-worker", daemon=True)
-        process.start()
+        with _main_file_hidden_if_unreadable():
+            process.start()
         child_conn.close()
         worker = _Worker(process=process, conn=parent_conn)
         self._workers.append(worker)

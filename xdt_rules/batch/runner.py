@@ -232,18 +232,19 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
             if event.kind == "timeout" and event.file:
                 report.timeouts += 1
                 sha = known_hashes(task.entry).get(event.file)
-                root = (str(state_dir(out) / "unzipped" / task.entry.name) if task.entry.kind == "zip"
-                        else task.entry.path)
-                shown = display_path(root, event.file)
+                shown = display_path(_entry_root(out, task.entry), event.file)
                 retry = task.model_copy(update={
                     "skip_paths": task.skip_paths + [event.file],
                     "skip": task.skip + [FileRecord(path=shown, sha256=sha, error=event.reason)]})
                 pending.appendleft(retry)  # first in line: its other files are in the cache already
                 progress.note(f"[yellow]⏱ {task.entry.name}[/]：{event.file} {event.reason}，跳过该文件重新处理")
             else:
+                reason = event.reason
                 if event.kind == "died":
                     report.worker_deaths += 1
-                fail(task.entry, event.reason)
+                    if event.file:  # name the file as the applicant knows it, not by its path here
+                        reason = reason.replace(event.file, display_path(_entry_root(out, task.entry), event.file))
+                fail(task.entry, reason)
 
     interrupted = False
     with _SigtermAsInterrupt():
@@ -269,6 +270,11 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
     report.summary = rebuild_summary(out, manifest=manifest, duplicates=options.duplicates,
                                      min_chars=options.min_duplicate_chars, report=report)
     return report
+
+
+def _entry_root(out: Path, entry: BatchEntry) -> str:
+    """Where an entry's files are: its folder, or where its zip was unpacked (for display paths)."""
+    return str(state_dir(out) / "unzipped" / entry.name) if entry.kind == "zip" else entry.path
 
 
 def rebuild_summary(out_dir: str | os.PathLike[str], *, manifest: Manifest | None = None, duplicates: bool = True,

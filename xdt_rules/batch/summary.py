@@ -119,7 +119,7 @@ def collect(out_dir: str | Path, manifest: Manifest, duplicates: DuplicateReport
         record = manifest.applications.get(name)
         if record is not None and record.status == "failed":
             rows.append(SummaryRow(application=name, state=ROW_FAILED, reason=record.reason))
-            errors.append(ErrorRow(application=name, file=record.source, reason=record.reason or ""))
+            errors.append(ErrorRow(application=name, file=Path(record.source).name, reason=record.reason or ""))
             continue
         if record is None and manifest.order:
             rows.append(SummaryRow(application=name, state=ROW_MISSING, reason="批次中断，尚未处理（可用 --resume 继续）"))
