@@ -57,6 +57,8 @@ STATE_KINDS = ("ceased", "pending")
 def polarity_of(kind: str) -> str:
     return POLARITY_OF.get(kind, kind)
 _CLAUSE_PUNCT = frozenset(",;:。!?)、")
+# a concrete time for a plan: a year, 明年/下半年/第N季度
+_WHEN = re.compile(r"20\d\d年|明年|后年|下半年|上半年|[一二三四1-4]季度|年底|年内")
 OPENER_MAX = 8  # a sentence-initial clause this short with a plan cue ("下一步，") sets the tense of the sentence
 
 
@@ -93,6 +95,8 @@ class ContextRules:
         self.upgrade = re.compile(upgrades) if upgrades else None
         self.upgrade_target = re.compile(rf"(?:{upgrades})(?:{targets})$") if upgrades and targets else None
         self.not_applicable = frozenset(normalize_key(w) for w in spec.not_applicable)
+        openers = "|".join(re.escape(normalize_key(w)) for w in sorted(spec.generic_openers, key=len, reverse=True))
+        self.generic_opener = re.compile(openers) if openers else None
         self.parties = PartyReader(spec)
         names = "|".join(re.escape(normalize_key(w)) for w in sorted(spec.name_suffixes, key=len, reverse=True))
         self.name_suffix = re.compile(names) if names else None
@@ -225,6 +229,10 @@ class ContextRules:
         for c in own:
             if c.kind == "generic":
                 return Decision("generic", c.text)  # the clause's own word says whose it is (客户要求, 行业普遍)
+        if text and self.generic_opener is not None and c_lo > sentence.start:
+            opener = self._generic_opener(text, sentence, terms)
+            if opener:
+                return Decision("generic", opener)
         if text:
             party = self.parties.possessed(text, c_lo, start)
             if party is None:
@@ -236,6 +244,9 @@ class ContextRules:
                                                 lambda lo, hi: not any(lo <= c.start < hi and c.kind in _NOT_NOW
                                                                        for c in cues))
             if party is not None:
+                own_lack = self._self_lack(text, sentence, cues, c_hi, terms)
+                if own_lack is not None:
+                    return own_lack
                 return Decision("generic", f"他方：{party}")
         decision = self._decide_scope(own, start, end)
         dated_only = decision is not None and all(c.kind == "present" for c in own)
@@ -261,7 +272,9 @@ class ContextRules:
                 if scope and all(c.kind == "present" for c in scope):
                     continue  # 目前 in a neighbour only dates that clause
                 decision = self._decide_scope(scope, start, end, own_clause=False)
-                if decision is not None and dated_only and lo >= c_hi and decision.polarity != "negated":
+                if decision is not None and dated_only and lo >= c_hi and (
+                        decision.polarity != "negated" or any(lo <= a < hi for a, _ in terms)):
+                    # only a lack without a topic of its own ("…，还没有联网"), not "…，尚未使用ERP系统"
                     decision = None
                     continue
                 if decision is not None:
@@ -279,6 +292,38 @@ class ContextRules:
             if opener:
                 return Decision("planned", opener)
         return decision
+
+    def _generic_opener(self, text: str, sentence: Sentence, terms: Sequence[tuple[int, int]]) -> str | None:
+        """"一般而言，WMS系统能够提升仓储效率": a short first clause that says the sentence speaks in general."""
+        lo, hi = sentence.clause(sentence.start)
+        if hi - lo > OPENER_MAX or any(lo <= a < hi for a, _ in terms):
+            return None
+        m = self.generic_opener.search(text, lo, hi)  # type: ignore[union-attr]
+        return m.group() if m else None
+
+    def _self_lack(self, text: str, sentence: Sentence, cues: list[Cue], after: int,
+                   terms: Sequence[tuple[int, int]]) -> Decision | None:
+        """"集团公司已上线SAP系统，本公司尚未接入": another party's system, and a later clause in which this
+        enterprise says it lacks or only plans it — that is this enterprise's lack or plan."""
+        selves = self.parties.self_anywhere
+        if selves is None:
+            return None
+        for lo in sentence.clause_bounds:
+            if lo < after:
+                continue
+            hi = sentence.clause(lo)[1]
+            if not selves.search(text, lo, hi):
+                continue
+            scope = [c for c in cues if lo <= c.start and c.end <= hi and c.kind in ("negated", "planned", "stage", *STATE_KINDS)]
+            if not scope or any(lo <= a and b <= scope[0].start for a, b in terms):
+                continue
+            kind = polarity_of(scope[0].kind)
+            if kind == "planned" and not _WHEN.search(text, lo, hi):
+                continue  # "我司将视情况择机接入" is no concrete plan: the system stays the party's
+            if kind == "negated" and scope[0].text.startswith("不"):
+                continue  # "…，我司目前不使用": declining the party's tool is no lack of this enterprise's
+            return Decision(kind, f"他方已有，本企业：{scope[0].text}")
+        return None
 
     def _state_nearby(self, sentence: Sentence, cues: list[Cue], start: int, c_lo: int, c_hi: int, text: str,
                       terms: Sequence[tuple[int, int]]) -> Decision | None:
@@ -370,6 +415,7 @@ class ContextRules:
     def row_polarity(self, cells: list[str], headers: list[str]) -> Decision | None:
         """A table row's polarity from its other cells and their column headers."""
         found: dict[str, str] = {}
+        party = next((p for p in map(self.parties.names_party, cells) if p), None)
         for text in cells:
             decision = self.cell_polarity(text)
             if decision and decision.state:
@@ -381,6 +427,9 @@ class ContextRules:
             decision = self.cell_polarity(text)
             if decision and decision.polarity == "planned":
                 found.setdefault("planned", f"表头：{decision.cue}")
+        if party is not None and "negated" in found and not found.keys() & {"implemented", "planned"}:
+            # | 数字化指挥中心 | 母公司 | 不使用 |: the party's system, which this enterprise does not use
+            return Decision("generic", f"他方：{party}")
         for kind in ("implemented", "planned", "generic", "negated"):
             if kind in found:
                 return Decision(kind, f"同行：{found[kind]}" if not found[kind].startswith("表头") else found[kind])

@@ -229,6 +229,8 @@ class ContextSpec(_Spec):
     negated: list[str] = Field(min_length=1)
     generic: list[str] = Field(min_length=1)
     pseudo: list[str] = Field(default_factory=list, description="look like cues but are not (无纸化, 生产计划…)")
+    generic_openers: list[str] = Field(default_factory=list, description="a short first clause with these (一般而言) makes "
+                                                                         "the whole sentence general talk")
     not_applicable: list[str] = Field(default_factory=list, description="generic cues that say the topic does not apply "
                                                                         "(不涉及): they govern the clauses before them too")
     restriction_openers: list[str] = Field(default_factory=list, description="a sentence opening with these (但, 不过)…")

@@ -70,6 +70,7 @@ class PartyReader:
                       if subjects and agent else None)
         # "我司的经营数据由母公司每月汇总": this enterprise is named, but another party does the work
         self.party_agent = re.compile(rf"由(?:{subjects})") if subjects else None
+        self.party_cell = re.compile(rf"(?:{subjects})") if subjects else None
         selves = _alternation(p.self_subjects)
         self.self_anywhere = re.compile(selves) if selves else None
         contrast = _alternation(p.self_contrast)
@@ -86,6 +87,13 @@ class PartyReader:
         if self.verb_in_gap is not None and self.verb_in_gap.search(m.group("gap")):
             return None
         return m.group()
+
+    def names_party(self, cell: str) -> str | None:
+        """A table cell that opens with another party (| 母公司信息中心 | 兄弟单位滇纺物流中心 |)."""
+        if self.party_cell is None:
+            return None
+        m = self.party_cell.match(cell)
+        return m.group() if m else None
 
     def agent_of(self, text: str, lo: int, hi: int) -> str | None:
         """'由<party>…运营/负责' in the clause [lo, hi)."""
