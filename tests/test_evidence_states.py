@@ -316,3 +316,62 @@ def test_information_islands_are_a_lack():
 def test_a_dated_tool_before_a_lack_of_another_system_stays_in_use():
     # 金蝶KIS is in use; the lack names its own topic (ERP)
     assert polarity("目前仅用金蝶KIS记账，尚未使用ERP系统。", "1.3.1", "金蝶KIS") == "implemented"
+
+
+# ------------------------------------------------------------------ every state cue, and the probes of this round
+
+from xdt_rules.evidence import load_keyword_set  # noqa: E402
+
+CONTEXT = load_keyword_set().context
+
+
+@pytest.mark.parametrize("cue", CONTEXT.pending)
+def test_each_pending_cue_is_a_plan(cue):
+    m = mentions(doc(f"仓储管理系统已完成安装，{cue}。"), "1.3.3")[0]
+    assert (m.polarity, m.cue) == ("planned", cue)
+
+
+@pytest.mark.parametrize("cue", CONTEXT.ceased)
+def test_each_ceased_cue_at_the_end_of_its_clause_is_a_lack(cue):
+    m = mentions(doc(f"2019年上线的仓储管理系统已于2023年{cue}。"), "1.3.3")[0]
+    assert m.polarity == "negated"
+
+
+def test_not_yet_live_at_the_end_of_a_clause_versus_with_an_object():
+    assert polarity("WMS系统已开发完成，尚未上线。", "1.3.3") == "planned"
+    assert polarity("公司尚未上线WMS系统。", "1.3.3") == "negated"
+
+
+@pytest.mark.parametrize("text, item", [
+    ("良品率从92%升至97.5%。", "4.1.4"),
+    ("交货期由15天缩至9天。", "4.1.6"),
+    ("单位产品能耗压减了8.5%。", "4.1.7"),
+    ("试运行期间，一次合格率由95.1%提高到97.8%。", "4.1.4"),
+])
+def test_more_outcome_verbs(text, item):
+    found = [m for m in find_evidence([doc(text)]) if m.kind == "quantity" and m.item_id == item]
+    assert found and found[0].polarity == "implemented"
+
+
+@pytest.mark.parametrize("text, item", [
+    ("由控股股东统一建设运营的电商平台负责线上销售。", "2.2.2"),
+    ("关联公司已上线SRM系统，我司未使用。", "2.2.3"),
+])
+def test_shareholders_and_affiliates_are_other_parties(text, item):
+    assert {m.polarity for m in mentions(doc(text), item)} == {"generic"}
+
+
+def test_trial_operation_is_operation():
+    assert polarity("MES系统目前处于试运行阶段，覆盖两条产线。", "1.3.2") == "implemented"
+
+
+def test_an_interface_under_joint_debugging_is_no_existing_system_of_an_upgrade():
+    # 切换 is an upgrade word, but a system not yet in use is no existing system
+    assert polarity("ERP与MES的接口正在联调，预计6月切换。", "1.3.5") == "planned"
+
+
+def test_self_assessment_under_construction_answer_is_a_plan():
+    document = table(["序号", "评价内容", "是否具备", "说明"],
+                     ["9", "建立制造执行系统（MES），实现生产过程管理", "建设中", "合同已签订，预计年底上线"])
+    found = [m for m in find_evidence([document]) if m.item_id == "1.3.2"]
+    assert found and {m.polarity for m in found} == {"planned"}

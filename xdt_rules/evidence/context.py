@@ -82,10 +82,11 @@ class ContextRules:
         spec = keywords.context
         self.spec = spec
         self.automaton = ahocorasick.Automaton()
-        for kind in ("implemented", "present", "planned", "negated", "generic", "pseudo", "stages", "pending", "ceased"):
+        for kind in ("implemented", "present", "planned", "negated", "generic", "pseudo", "stages", "pending", "ceased",
+                     "pending_at_clause_end"):
             for cue in getattr(spec, kind):
                 key = normalize_key(cue)
-                self.automaton.add_word(key, (key, "stage" if kind == "stages" else kind))
+                self.automaton.add_word(key, (key, {"stages": "stage", "pending_at_clause_end": "pending_end"}.get(kind, kind)))
         self.automaton.make_automaton()
         self.regexes = [(kind, re.compile(p)) for kind, patterns in spec.regex.items() for p in patterns]
         self.heading_planned = [normalize_key(h) for h in spec.heading_planned]
@@ -121,8 +122,17 @@ class ContextRules:
             last_end = end
             if kind != "pseudo":
                 out.append(Cue(lo + start, lo + end, kind, key))
-        if out and any(c.kind == "ceased" for c in out):
-            out = [c for c in out if c.kind != "ceased" or self._intransitive(text, c.end, hi)]
+        if out and any(c.kind in ("ceased", "pending_end") for c in out):
+            # clause-final forms only: "…已于2023年停用。" / "…，尚未上线。"; with an object they speak of
+            # something else ("停用了纸质台账") or state a lack ("尚未上线MES")
+            kept = []
+            for c in out:
+                if c.kind == "ceased" and not self._intransitive(text, c.end, hi):
+                    continue
+                if c.kind == "pending_end":
+                    c = Cue(c.start, c.end, "pending" if self._intransitive(text, c.end, hi) else "negated", c.text)
+                kept.append(c)
+            out = kept
         for kind, rx in self.regexes:
             for m in rx.finditer(piece):
                 if m.end() > m.start():
@@ -285,7 +295,8 @@ class ContextRules:
             state = self._state_nearby(sentence, cues, start, c_lo, c_hi, text, terms)
             if state is not None:
                 return state
-        if decision is not None and decision.polarity == "planned" and text and self._upgraded(text, sentence, start, end):
+        if decision is not None and decision.polarity == "planned" and not decision.state and text and \
+                self._upgraded(text, sentence, start, end):
             return Decision("implemented", "升级/替换的现有系统")
         if decision is not None and decision.polarity == "implemented" and not any(self.explicit(c) for c in own):
             opener = self._plan_opener(sentence, cues, c_lo, text)
@@ -320,8 +331,10 @@ class ContextRules:
             kind = polarity_of(scope[0].kind)
             if kind == "planned" and not _WHEN.search(text, lo, hi):
                 continue  # "我司将视情况择机接入" is no concrete plan: the system stays the party's
-            if kind == "negated" and scope[0].text.startswith("不"):
-                continue  # "…，我司目前不使用": declining the party's tool is no lack of this enterprise's
+            if kind == "negated" and (scope[0].text.startswith("不") or text.startswith(("使用", "用", "采用"), scope[0].end)):
+                # "…，我司目前不使用" / "我司未使用": declining the party's tool is no lack of this enterprise's
+                # ("尚未推广到我司" / "本公司尚未接入" are)
+                continue
             return Decision(kind, f"他方已有，本企业：{scope[0].text}")
         return None
 

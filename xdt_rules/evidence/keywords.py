@@ -167,6 +167,7 @@ class RestateSpec(_Spec):
 
 class AnswerSpec(_Spec):
     implemented: list[str] = Field(default_factory=list)
+    planned: list[str] = Field(default_factory=list, description="under construction (建设中, 实施中)")
     negated: list[str] = Field(default_factory=list)
     generic: list[str] = Field(default_factory=list, description="not applicable / not addressed (不适用, 不涉及)")
 
@@ -242,6 +243,8 @@ class ContextSpec(_Spec):
                                                                  "a plan for the whole clause and the clauses it governs")
     part_words: list[str] = Field(default_factory=list, description="a clause about another part of a project (二期, 其余车间) "
                                                                     "keeps its pending/ceased cue to itself")
+    pending_at_clause_end: list[str] = Field(default_factory=list, description="not yet in use when they end their clause "
+                                                                               "(…，尚未上线。); a lack with an object (尚未上线MES)")
     ceased: list[str] = Field(default_factory=list, description="taken out of use (已停用, 停止使用): a lack, for the clause "
                                                                 "and the clauses it governs")
     other_parties: list[str] = Field(default_factory=list, description="'<party>…的 <term>': the system belongs to someone else")

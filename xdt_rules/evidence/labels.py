@@ -51,7 +51,7 @@ class LabelReader:
         self.ask = normalize_key("问：")
         self.reply = normalize_key("答：")
         self.answers: dict[str, str] = {}
-        for kind in ("implemented", "negated", "generic"):
+        for kind in ("implemented", "planned", "negated", "generic"):
             for word in getattr(spec.answers, kind):
                 self.answers[normalize_key(word)] = kind
 
