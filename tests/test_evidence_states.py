@@ -375,3 +375,26 @@ def test_self_assessment_under_construction_answer_is_a_plan():
                      ["9", "建立制造执行系统（MES），实现生产过程管理", "建设中", "合同已签订，预计年底上线"])
     found = [m for m in find_evidence([document]) if m.item_id == "1.3.2"]
     assert found and {m.polarity for m in found} == {"planned"}
+
+
+@pytest.mark.parametrize("text", [
+    "MES系统于2023年上线，纸质流转卡已停用。",
+    "ERP系统已于2021年上线，原有的手工账已停用。",
+])
+def test_the_old_way_stopped_leaves_the_new_system(text):
+    found = [m for m in find_evidence([doc(text)]) if m.item_id in ("1.3.1", "1.3.2")]
+    assert found and all(m.polarity == "implemented" for m in found)
+
+
+def test_this_enterprise_named_by_a_third_party_is_not_another_party():
+    # an acceptance opinion writes about the applicant as 该企业
+    assert polarity("该企业的MES系统运行稳定，实现了生产工单和质量追溯的闭环管理。", "1.3.2", "MES系统") == "implemented"
+    assert polarity("公司建立了其自有的WMS系统。", "1.3.3", "WMS系统") == "implemented"
+
+
+@pytest.mark.parametrize("text, item", [
+    ("审批通知文件通过企业微信直接下发到员工手机。", "1.2.3"),
+    ("销售人员通过CRM系统接单，2024年服务200名客户。", "2.2.4"),
+])
+def test_functional_patterns_need_their_objects(text, item):
+    assert item not in implemented_items(text)
