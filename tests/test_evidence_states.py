@@ -398,3 +398,25 @@ def test_this_enterprise_named_by_a_third_party_is_not_another_party():
 ])
 def test_functional_patterns_need_their_objects(text, item):
     assert item not in implemented_items(text)
+
+
+def test_english_status_cells():
+    document = table(["Phase", "Module", "Solution", "Go-live", "Status"],
+                     ["Phase II", "Warehouse", "Odoo 17 Inventory WMS", "2023-09-04", "Live"],
+                     ["Phase IV", "Supplier Portal", "SAP Business One Supplier Portal", "2025 Q4 (planned)", "Planned"])
+    by_item = {}
+    for m in find_evidence([document]):
+        by_item.setdefault(m.item_id, set()).add(m.polarity)
+    assert by_item["1.3.3"] == {"implemented"}
+    assert by_item["2.2.3"] == {"planned"}
+
+
+def test_latin_status_words_need_word_edges():
+    # "deliver" holds "live", "unplanned" holds "planned": neither is a status
+    assert polarity("WMS系统支持按订单deliver，减少unplanned停机。", "1.3.3", "WMS系统") == "implemented"
+
+
+def test_not_measured_is_neither_outcome_nor_lack():
+    document = table(["序号", "评价内容", "是否具备", "说明"],
+                     ["33", "降本方面成效", "未单独测算", "人工成本下降明显"])
+    assert {m.polarity for m in find_evidence([document]) if m.item_id == "4.1.5"} <= {"generic"}
