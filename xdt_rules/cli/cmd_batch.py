@@ -4,6 +4,9 @@ import argparse
 import os
 import sys
 
+from .options import add_extract_arguments
+from .options import extract_options as read_options
+
 HELP = "批量预审：文件夹中每个子文件夹/文件/zip 为一份申报 / screen a folder of applications"
 
 EXIT_STRICT = 3
@@ -41,8 +44,7 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help=f"有申报或文件失败时以退出码 {EXIT_STRICT} 结束 / exit {EXIT_STRICT} if anything failed")
     parser.add_argument("--quiet", "-q", action="store_true", help="不显示进度与汇总表 / no progress output")
     parser.add_argument("--framework", default="kunming-xdt", help="框架 ID 或路径 / framework ID or path")
-    parser.add_argument("--password", help="加密 PDF 的密码 / password for encrypted PDFs")
-    parser.add_argument("--ocr", choices=["auto", "off", "force"], default="auto", help="扫描页识别 / OCR of scanned pages")
+    add_extract_arguments(parser)
     parser.add_argument("--no-crops", action="store_true", help="报告中不嵌入证据截图 / no evidence crops in reports")
     parser.add_argument("--no-duplicates", action="store_true", help="不检查申报间重复段落 / skip the duplicate-passage check")
     parser.add_argument("--min-duplicate-chars", type=int, default=80, metavar="N",
@@ -58,9 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from ..batch.runner import BatchOptions, resolve_reference, run_batch
     from ..batch.work import screen_pipeline
 
-    extract_options = {"ocr": args.ocr}
-    if args.password:
-        extract_options["password"] = args.password
+    extract_options = read_options(args).model_dump(exclude_defaults=True)
     if not args.no_cache:
         # OCR results (per page image) live beside the parsed documents, so a new extractor
         # version re-parses PDFs without running OCR on the same scans again.
