@@ -24,6 +24,7 @@ class ItemFacts(BaseModel):
     mentions: int = Field(0, ge=0, description="该项全部提及数（任何语境）")
     implemented: int = Field(0, ge=0, description="“已实施”语境的提及数")
     planned: int = Field(0, ge=0, description="“规划/在建”语境的提及数")
+    planned_concrete: int = Field(0, ge=0, description="有具体时间或已在进行（签约、在建、待验收）的规划提及数")
     negated: int = Field(0, ge=0, description="“尚未/没有”语境的提及数")
     generic: int = Field(0, ge=0, description="泛泛而谈或他方情况的提及数")
     restates: int = Field(0, ge=0, description="疑似照抄评价内容的提及数")
@@ -51,7 +52,7 @@ FACT_DESCRIPTIONS: dict[str, str] = {n: f.description or "" for n, f in ItemFact
 # quantities is shadowed by an earlier catch-all on implemented). Booleans count as 0/1.
 # (a, b): a <= b always.
 RELATIONS_LE: tuple[tuple[str, str], ...] = (
-    ("implemented", "mentions"), ("planned", "mentions"), ("negated", "mentions"),
+    ("implemented", "mentions"), ("planned", "mentions"), ("negated", "mentions"), ("planned_concrete", "planned"),
     ("generic", "mentions"), ("restates", "mentions"),
     ("passages", "implemented"), ("files", "passages"), ("terms", "implemented"),
     ("entity", "implemented"), ("in_table", "implemented"), ("dated", "passages"),
@@ -75,10 +76,24 @@ class FactOptions(BaseModel):
         (), description="时间前紧挨着这些词时（计划2025年），该时间是规划时间，不算 dated")
     plan_words_after_date: tuple[str, ...] = Field(
         (), description="时间后紧跟这些词时（2026年底前），该时间是规划时间，不算 dated")
+    concrete_plan_words: tuple[str, ...] = Field(
+        (), description="规划句里有这些词（或任一年份/月份）时算具体规划：明年、下半年、季度、合同、在建、待验收……；"
+                        "“择机建设CRM”“建立面辅料仓库的条码管理”没有时间，不算")
     min_confidence: float = Field(
         0.0, ge=0, le=1,
         description="置信度低于此值的“已实施/规划”提及只算弱提示（记入 generic）：日常用钉钉不说明已联网，"
                     "方案里提到 AGV 不说明要建仓储系统")
+
+
+_ANY_TIME = re.compile(r"(?:19|20)\d{2}\s*(?:年|[-./]|\s*[Qq][1-4])|\d{1,2}\s*月")
+
+
+def concrete_plan(text: str, options: FactOptions | None = None) -> bool:
+    """A plan with a time (2025年, 6月, 2025 Q4) or already under way (合同, 在建, 待验收)."""
+    if _ANY_TIME.search(text):
+        return True
+    words = (options or FactOptions()).concrete_plan_words
+    return any(w in text for w in words)
 
 
 def has_date(text: str, options: FactOptions | None = None) -> bool:
@@ -141,12 +156,14 @@ def build_item_facts(mentions: Iterable[Mention], rows: TableRows | None = None,
         if has_date(rows.context(m), options):
             dated.add(rows.passage(m))
     lacking = {rows.passage(m) for m in mentions if m.polarity == "negated"}
+    concrete = sum(1 for m in mentions if m.polarity == "planned" and concrete_plan(rows.context(m), options))
     quantities = {(m.file, m.block, m.quantity.text, m.quantity.value, m.quantity.unit)
                   for m in done if m.quantity is not None}
     return ItemFacts(
         mentions=len(mentions),
         implemented=len(done),
         planned=counts["planned"],
+        planned_concrete=concrete,
         negated=counts["negated"],
         generic=counts["generic"],
         restates=counts["restates_criteria"],
