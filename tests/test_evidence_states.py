@@ -420,3 +420,9 @@ def test_not_measured_is_neither_outcome_nor_lack():
     document = table(["序号", "评价内容", "是否具备", "说明"],
                      ["33", "降本方面成效", "未单独测算", "人工成本下降明显"])
     assert {m.polarity for m in find_evidence([document]) if m.item_id == "4.1.5"} <= {"generic"}
+
+
+def test_a_long_before_figure_between_indicator_and_direction():
+    text = "2024年单位产品综合电耗由2023年的412kWh/km下降到367kWh/km。"
+    found = [m for m in find_evidence([doc(text)]) if m.kind == "quantity" and m.item_id == "4.1.7"]
+    assert found and found[0].polarity == "implemented"

@@ -24,6 +24,7 @@ from .tables import Roles, bare_number, signed_change, unit_in_parens
 _YEAR = re.compile(r"(?:19|20)\d\d$")
 ROW_LABEL_MAX = 30
 _CLAUSE_END = re.compile(r"[,;:。!?]")
+_FROM = re.compile(r".{0,3}[由从]")
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,9 @@ class QuantityFinder:
             for ind in reversed(inds):
                 if clause(ind[0]) != c or id(ind) in used:
                     continue
-                if ind[1] <= anchor and anchor - ind[1] <= self.max_gap:
+                if ind[1] <= anchor and (anchor - ind[1] <= self.max_gap or (
+                        anchor - ind[1] <= 2 * self.max_gap and _FROM.match(text, ind[1], anchor))):
+                    # "综合电耗由2023年的412kWh/km下降到367kWh/km": the before figure stands in between
                     indicator = ind
                     break
                 if direction and ind[1] <= n_start and ind[0] >= direction[1]:
