@@ -426,3 +426,12 @@ def test_a_long_before_figure_between_indicator_and_direction():
     text = "2024年单位产品综合电耗由2023年的412kWh/km下降到367kWh/km。"
     found = [m for m in find_evidence([doc(text)]) if m.kind == "quantity" and m.item_id == "4.1.7"]
     assert found and found[0].polarity == "implemented"
+
+
+def test_a_pattern_made_of_the_criterion_column_words_is_no_fact():
+    document = table(["序号", "评价内容", "是否具备", "说明"],
+                     ["3", "建立PLM和BOM系统，实现产品多配置、研发项目和设计工艺数据集成管理", "部分具备",
+                      "BOM在U8+中维护，尚未建立PLM"])
+    found = find_evidence([document])
+    assert {m.polarity for m in found if m.item_id == "1.3.5"} <= {"restates_criteria"}
+    assert "implemented" in {m.polarity for m in found if m.item_id == "1.1.3"}  # the answer still holds for its item

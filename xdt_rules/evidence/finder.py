@@ -472,6 +472,10 @@ class EvidenceFinder:
                         if kind is not None:
                             row_cache[key] = Decision(kind, f"答：{cell.text.strip()}")
                             break
+            if row_cache[key] is not None and f.kind == "cue" and self.labels.restates(tables.header_of(block)):
+                # "建立PLM和BOM系统，实现……数据集成管理" in the 评价内容 column: a co-occurrence made of the
+                # criterion's own words is its wording, not a fact the answer confirms
+                return Decision("restates_criteria", "评价内容栏")
             if row_cache[key] is not None:
                 # the answer is about the row's criterion; a mention that its own sentence gives to another
                 # party ("通过该企业的供应商协同平台接收订单") or calls not applicable stays so
@@ -563,8 +567,7 @@ class EvidenceFinder:
                     entry = h.info.term
                     assert entry is not None
                     if entry.item_id in group.items:
-                        # counted per item: "设备数据采集与OEE看板" are two names of one system, not two systems
-                        matched.setdefault("item:" + entry.item_id, (h.start, h.end))
+                        matched.setdefault("item:" + entry.canonical, (h.start, h.end))
                     elif h.info.key in group.words:
                         matched.setdefault(h.info.key, (h.start, h.end))
             for rx in group.regexes:

@@ -177,6 +177,8 @@ class LabelSpec(_Spec):
     question_max: int = Field(60, ge=4, description="longest question label (是否采用CAE、CAPP…：否)")
     question_words: list[str] = Field(default_factory=lambda: ["是否"])
     answer_headers: list[str] = Field(default_factory=list, description="column headers whose cells answer (自评, 具备情况)")
+    criterion_headers: list[str] = Field(default_factory=list, description="column headers whose cells restate the criterion "
+                                                                           "(评价内容): co-occurrence patterns there are its wording")
     answers: AnswerSpec = Field(default_factory=AnswerSpec, description="whole first clause of a value that answers the label")
 
 

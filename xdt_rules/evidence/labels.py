@@ -47,6 +47,7 @@ class LabelReader:
         self.question_max = spec.question_max
         self.question_words = tuple(normalize_key(w) for w in spec.question_words)
         self.answer_headers = tuple(normalize_key(w) for w in spec.answer_headers)
+        self.criterion_headers = tuple(normalize_key(w) for w in spec.criterion_headers)
         self._asks: dict[str, bool] = {}
         self.ask = normalize_key("问：")
         self.reply = normalize_key("答：")
@@ -104,6 +105,10 @@ class LabelReader:
                 self._asks.clear()
             self._asks[header] = asked
         return asked
+
+    def restates(self, header: str | None) -> bool:
+        """A column header of the criterion being answered (评价内容 / 认定要素)."""
+        return bool(header) and any(w in header for w in self.criterion_headers)  # type: ignore[operator]
 
     def answer(self, text: str, label: Label) -> tuple[str, str] | None:
         """(polarity, word) when the value's first clause is a bare answer word."""
