@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from xdt_rules.evidence import find_evidence
+from xdt_rules.evidence import find_evidence, load_keyword_set
 from xdt_rules.models import Block, Document, Mention
 
 
@@ -319,8 +319,6 @@ def test_a_dated_tool_before_a_lack_of_another_system_stays_in_use():
 
 
 # ------------------------------------------------------------------ every state cue, and the probes of this round
-
-from xdt_rules.evidence import load_keyword_set  # noqa: E402
 
 CONTEXT = load_keyword_set().context
 

@@ -21,6 +21,14 @@ that nearly copies the criteria text → ``restates_criteria`` (see :mod:`.resta
    (| MES系统 | 鼎捷 | 2022年6月 | 已上线 |), leaving out "before" columns of outcome tables;
 6. still nothing → under a heading such as 下一步计划 the statement is a plan, otherwise a
    plain statement of fact → ``implemented``.
+
+States between done and planned outrank completion verbs: a ``pending`` cue (尚未启用, 待验收, 联调中)
+makes a plan, a clause-final ``ceased`` cue (…已于2023年停用) a lack, in the mention's clause and in the
+other clauses of its sentence that do not name a subject of their own (a keyword, 二期, 纸质…). A present
+word alone (目前) only dates a clause: the clause leading into it, or a following lack without a topic of
+its own, decides. A short generic opener (一般而言，) governs the sentence; not-applicable words (不涉及)
+govern the clauses before them. Another party's system followed by "我司尚未接入" (or a dated plan) is this
+enterprise's lack (plan).
 The finder then reads "label：value" statements from their value (:mod:`.labels`), makes mentions
 of one item agree (a name in parentheses, one sentence about another party), and turns facts dated
 after the document's own date into plans.
