@@ -48,6 +48,8 @@ from ..yamlio import LoadedYaml, load_model
 from .findings import Finding, sort_findings
 
 CUE_KINDS = ("implemented", "planned", "negated", "generic", "pseudo", "stages")
+# Lists in the context file that are not cue words of their own (they qualify other cues).
+NOT_CUE_LISTS = {"part_words", "name_suffixes", "upgrade_targets"}
 # Facts whose value only certain keyword kinds can make non-zero (see xdt_rules.scoring.facts):
 # an entity mention needs an ``entities`` list, a quantified outcome needs ``indicators``.
 FACT_NEEDS = {"entity": "entities", "quantities": "indicators"}
@@ -95,7 +97,7 @@ class CueSummary(_Model):
     regex: dict[str, int] = Field(default_factory=dict, description="regular-expression cues per polarity")
     quantities: dict[str, int] = Field(default_factory=dict)
     ocr_confusions: int = 0
-    restate: dict[str, float] = Field(default_factory=dict)
+    restate: dict[str, float] = Field(default_factory=dict, description="thresholds, and sizes of word lists")
     dead_pseudo: list[str] = Field(default_factory=list, description="pseudo cues that contain no cue to mask")
 
 
@@ -324,10 +326,12 @@ def _cue_summary(folder: Path, findings: list[Finding]) -> CueSummary | None:
         findings.append(Finding(level="error", code="cue_file", message_zh=exc.reason_zh, message_en=exc.reason_en,
                                 file=exc.data_file, line=exc.line))
         return None
-    counts = {kind: len(getattr(context, kind)) for kind in CUE_KINDS}
-    counts.update(other_parties=len(context.other_parties), heading_planned=len(context.heading_planned),
-                  table_negated_cells=len(context.table_negated_cells))
-    real = [normalize_key(c) for kind in CUE_KINDS if kind != "pseudo" for c in getattr(context, kind)]
+    # Every word list of the context file is counted, so new cue kinds show up without a code change.
+    word_lists = {name: value for name, value in context if isinstance(value, list)
+                  and all(isinstance(v, str) for v in value)}
+    counts = {name: len(value) for name, value in word_lists.items()}
+    real = [normalize_key(c) for name, value in word_lists.items() if name != "pseudo" and name not in NOT_CUE_LISTS
+            for c in value]
     dead = []
     for n, pseudo in enumerate(context.pseudo):
         if not _live_pseudo(normalize_key(pseudo), real):
@@ -339,7 +343,13 @@ def _cue_summary(folder: Path, findings: list[Finding]) -> CueSummary | None:
     return CueSummary(
         file=loaded.path, counts=counts, regex={k: len(v) for k, v in sorted(context.regex.items())},
         quantities={"up": len(quantities.up), "down": len(quantities.down), "units": len(quantities.units)},
-        ocr_confusions=len(confusions.confusions), restate=context.restate.model_dump(), dead_pseudo=dead)
+        ocr_confusions=len(confusions.confusions), restate=_numbers(context.restate.model_dump()), dead_pseudo=dead)
+
+
+def _numbers(values: dict) -> dict[str, float]:
+    """Thresholds as they are, word lists by their size."""
+    return {k: (len(v) if isinstance(v, (list, tuple, dict)) else float(v)) for k, v in values.items()
+            if isinstance(v, (int, float, list, tuple, dict)) and not isinstance(v, bool)}
 
 
 # --------------------------------------------------------------------------- rules
