@@ -189,8 +189,10 @@ def test_crops_embedded_for_pdf_evidence_and_pages_rendered_once(pdf_app):
     renderer = CropRenderer(docs, limits=CropLimits(per_item=1, per_report=3))
     crops = [renderer.crop(ev) for item in result.items for ev in item.evidence]
     made = [c for c in crops if c]
-    assert len(made) == 3 and all(c.startswith("data:image/png;base64,") for c in made)
-    assert renderer.renders <= 2  # two pages, each rendered once
+    assert len(made) == 3 and all(c.src.startswith("data:image/png;base64,") and c.marks for c in made)
+    pages = {ev.page for item in result.items for ev in item.evidence}
+    assert renderer.page_loads <= len(pages) == 2  # each page opened once, however many crops it gives
+    assert renderer.renders == 3  # one region render per crop
     assert renderer.exact_boxes == 3  # each span located by pdfium's text search, not estimated
     renderer.close()
     html = render_result(result, documents=docs)
@@ -198,6 +200,10 @@ def test_crops_embedded_for_pdf_evidence_and_pages_rendered_once(pdf_app):
     imgs = [a for t, a in tags if t == "img"]
     assert imgs and all(a["src"].startswith("data:image/png;base64,") for a in imgs)
     assert len(imgs) <= sum(1 for i in result.items if i.evidence) * 3
+    # every crop carries its evidence box as an overlay, not drawn into the pixels
+    overlays = [a for t, a in tags if t == "span" and a.get("class") == "crop-mark"]
+    assert len(overlays) >= len(imgs)
+    assert all(re.fullmatch(r"left:[-\d.]+%;top:[-\d.]+%;width:[\d.]+%;height:[\d.]+%", a["style"]) for a in overlays)
     assert not any(t == "img" for t, _ in parse(render_result(result, documents=docs, crops=False)).tags)
 
 

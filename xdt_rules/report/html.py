@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ..catalogue import Catalogue, load_catalogue
 from ..models import ApplicationResult, Block, Document, EvidenceRef, ItemResult
-from .crops import CropLimits, CropRenderer
+from .crops import Crop, CropCache, CropLimits, CropRenderer
 
 if TYPE_CHECKING:
     from ..screen import ScreenOutcome, ScreenSettings
@@ -55,7 +56,7 @@ class PassageView:
     cut_before: bool = False
     cut_after: bool = False
     inexact: list[str] = field(default_factory=list)
-    crop: str | None = None
+    crop: Crop | None = None
 
 
 @dataclass
@@ -235,6 +236,12 @@ def _tree(catalogue: Catalogue, items: dict[str, ItemView]) -> list[dict]:
     return tree
 
 
+@lru_cache(maxsize=1)
+def _template():  # noqa: ANN202 - a jinja2 Template
+    """The report template, compiled once per process (compiling it took longer than rendering)."""
+    return _environment().get_template("report.html.j2")
+
+
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -244,10 +251,12 @@ def _environment() -> Environment:
 
 
 def render_result(result: ApplicationResult, *, documents=(), crops: bool = True, password: str | None = None,
-                  limits: CropLimits | None = None) -> str:
-    """The HTML of a result; crops are drawn from ``documents`` (PDFs only) when asked."""
+                  limits: CropLimits | None = None, crop_cache: CropCache | None = None) -> str:
+    """The HTML of a result; crops are drawn from ``documents`` (PDFs only) when asked, through
+    ``crop_cache`` when given (a re-score then renders no page)."""
     catalogue = load_catalogue(result.framework)
-    renderer = CropRenderer(documents, password=password, limits=limits) if crops and documents else None
+    renderer = (CropRenderer(documents, password=password, limits=limits or CropLimits(), cache=crop_cache)
+                if crops and documents else None)
     try:
         views = _items_view(result, renderer, _rule_names(result.framework), TableRows(documents) if documents else None)
     finally:
@@ -257,11 +266,10 @@ def render_result(result: ApplicationResult, *, documents=(), crops: bool = True
     counts = {status: sum(1 for i in result.items if i.status == status) for status in STATUS_ZH}
     confirm = sum(1 for i in result.items if i.needs_confirmation)
     elements = [(e, catalogue.element_max(e.id)) for e in result.elements]
-    template = _environment().get_template("report.html.j2")
-    return template.render(result=result, tree=_tree(catalogue, by_id), items=views, counts=counts, confirm=confirm,
+    return _template().render(result=result, tree=_tree(catalogue, by_id), items=views, counts=counts, confirm=confirm,
                            elements=elements, status_zh=STATUS_ZH, framework_name=catalogue.spec.name)
 
 
-def render_report(outcome: ScreenOutcome, *, settings: ScreenSettings) -> str:
+def render_report(outcome: ScreenOutcome, *, settings: ScreenSettings, crop_cache: CropCache | None = None) -> str:
     return render_result(outcome.result, documents=outcome.documents, crops=settings.crops,
-                         password=settings.extract.password)
+                         password=settings.extract.password, crop_cache=crop_cache)
