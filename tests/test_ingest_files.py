@@ -272,13 +272,19 @@ def test_cli_debug_shows_the_traceback(tmp_path):
         main(["--debug", "extract", str(tmp_path / "missing.pdf")])
 
 
-@pytest.mark.skipif(shutil.which("xdt") is None, reason="console script not installed")
+def _console_script() -> str | None:
+    """The installed ``xdt`` of the interpreter running the tests (a venv's bin/ need not be on PATH)."""
+    beside = Path(sys.executable).with_name("xdt")
+    return str(beside) if beside.exists() else shutil.which("xdt")
+
+
+@pytest.mark.skipif(_console_script() is None, reason="console script not installed")
 def test_cli_as_a_process(tmp_path):
     import subprocess
 
     path = tmp_path / "a.md"
     path.write_text("# 标题\n\n正文", encoding="utf-8")
-    result = subprocess.run(["xdt", "extract", str(path), "--json"], capture_output=True, text=True, timeout=60,
+    result = subprocess.run([_console_script(), "extract", str(path), "--json"], capture_output=True, text=True, timeout=60,
                             env={**os.environ, "PYTHONIOENCODING": "utf-8"})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["blocks"][0] == {**json.loads(result.stdout)["blocks"][0], "kind": "heading",
