@@ -138,6 +138,7 @@ class _Found:
     quantity: Quantity | None = None
     only_when: frozenset[str] | None = None
     parts: tuple[tuple[int, int], ...] = ()  # the words a pattern mention is made of
+    others_of: frozenset[str] = frozenset()  # items whose terms inside this pattern mention are the other party's
 
 
 class EvidenceFinder:
@@ -404,12 +405,19 @@ class EvidenceFinder:
           ("主机厂的供应商协同平台（SRM）": SRM is the customer's platform too);
         - where one mention of an item is another party's, the item's plain mentions (no cue of their
           own) in the same sentence are that party's as well ("旗舰店由集团电商公司统一运营，…也通过
-          集团电商渠道销售")."""
+          集团电商渠道销售");
+        - a term inside a pattern mention that names another party's platform (``others_of``) is that
+          party's ("成为盒马鲜生的供应商，通过盒马供应商平台接收订单": the customer's SRM, not ours)."""
         by_end = {(f.item_id, f.end): d for f, _, d in decided}
         others = {(s.start, f.item_id): d for f, s, d in decided if d.polarity == "generic" and (d.cue or "").startswith("他方")}
+        joined = [(f, s) for f, s, _ in decided if f.others_of]
         out = []
         for f, sent, decision in decided:
-            if f.start > 0 and text[f.start - 1] == "(" and (f.item_id, f.start - 1) in by_end:
+            owner = next((p for p, s in joined if s.start == sent.start and f.item_id in p.others_of
+                          and p.start <= f.start and f.end <= p.end), None) if joined else None
+            if owner is not None and decision.polarity in ("implemented", "planned"):
+                decision = Decision("generic", f"他方：{owner.term}")
+            elif f.start > 0 and text[f.start - 1] == "(" and (f.item_id, f.start - 1) in by_end:
                 decision = by_end[(f.item_id, f.start - 1)]
             elif decision.polarity == "implemented" and decision.cue is None and (sent.start, f.item_id) in others:
                 decision = others[(sent.start, f.item_id)]
@@ -548,7 +556,7 @@ class EvidenceFinder:
                     if parts:
                         out.append(_Found(pattern.item_id, pattern.name, "cue", pattern.confidence,
                                           min(a for a, _ in parts), max(b for _, b in parts),
-                                          only_when=pattern.only_when, parts=parts))
+                                          only_when=pattern.only_when, parts=parts, others_of=pattern.others_of))
                         break
         return out
 
@@ -576,4 +584,8 @@ class EvidenceFinder:
             if len(matched) < group.min_distinct:
                 return None
             parts.extend(sorted(matched.values())[: group.min_distinct])
+        unless = pattern.unless
+        if unless is not None and (any(w in nt.text[lo:hi] for w in unless.words)
+                                   or any(rx.search(nt.text, lo, hi) for rx in unless.regexes)):
+            return None  # "客户协同门户": words in the scope that say the co-occurrence means something else
         return tuple(sorted(set(parts)))

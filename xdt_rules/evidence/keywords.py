@@ -110,6 +110,12 @@ class PatternSpec(_Spec):
     all_of: list[GroupSpec] = Field(min_length=1)
     confidence: float = Field(0.8, gt=0, le=1)
     only_when: list[Polarity] | None = Field(None, description="emit only when the context has one of these polarities")
+    none_of: GroupSpec | None = Field(
+        None, description="words/regexes that, anywhere in the pattern's scope, say it is something else "
+                          "(客户协同门户 is this enterprise's portal for its customers, not a customer's platform)")
+    others_of: list[str] = Field(
+        default_factory=list, description="items whose terms inside the pattern's span belong to the other party it "
+                                          "names (the customer's 供应商平台 the enterprise joins is not its own SCM)")
 
     @model_validator(mode="after")
     def _has_words(self) -> PatternSpec:
@@ -353,6 +359,8 @@ class Pattern:
     only_when: frozenset[str] | None
     file: str
     line: int | None
+    unless: PatternGroup | None = None  # none_of: any of these in the scope cancels the pattern
+    others_of: frozenset[str] = frozenset()  # items whose terms inside the pattern's span are the other party's
 
 
 @dataclass(frozen=True)
@@ -526,9 +534,20 @@ class _Builder:
                 self.fail(loaded, loc + ("all_of", g), "模式中有规范化后为空的词", "a pattern word is empty after normalisation")
             groups.append(PatternGroup(words, frozenset(group.terms_of), tuple(re.compile(r) for r in group.regex),
                                        group.min_distinct))
+        unless = None
+        if pattern.none_of is not None:
+            if pattern.none_of.terms_of:
+                self.fail(loaded, loc + ("none_of", "terms_of"), "none_of 只接受 any_of 和 regex",
+                          "none_of takes any_of and regex only")
+            unless = PatternGroup(frozenset(normalize_key(w) for w in pattern.none_of.any_of), frozenset(),
+                                  tuple(re.compile(r) for r in pattern.none_of.regex), 1)
+        for other in pattern.others_of:
+            if other not in self.catalogue:
+                self.fail(loaded, loc + ("others_of",), f"未知评价项编号 {other}", f"unknown item ID {other}")
         self.patterns.append(
             Pattern(item_id, pattern.name, pattern.within, tuple(groups), pattern.confidence,
-                    frozenset(pattern.only_when) if pattern.only_when else None, loaded.path, loaded.line_of(loc))
+                    frozenset(pattern.only_when) if pattern.only_when else None, loaded.path, loaded.line_of(loc),
+                    unless, frozenset(pattern.others_of))
         )
 
 
