@@ -152,7 +152,7 @@ def test_policy_boilerplate_is_no_demonstration_fact():
 
 
 @pytest.mark.skipif(not (SAMPLES / "gold").is_dir(), reason="samples not built")
-@pytest.mark.parametrize("first, last", [(1, 11), (12, 17)])
+@pytest.mark.parametrize("first, last", [(1, 11), (12, 17), (18, 23), (24, 29)])
 def test_quality_holds_on_each_set(first, last):
     """Development and hold-out sets are measured apart: a fix for one must not cost the other."""
     from xdt_rules.evidence.quality import evaluate
@@ -168,3 +168,54 @@ def test_a_unit_column_gives_the_unit():
     document = table(["序号", "指标", "单位", "基期值", "现值", "增减"], ["1", "人均产值", "万元/人", "98", "141", "+43"])
     (m,) = quantities(document, "4.1.6")
     assert (m.quantity.direction, m.quantity.value, m.quantity.unit) == ("up", 43, "万元/人")
+
+
+# ------------------------------------------------------------------ outcomes in plain words (hold-out 24–29)
+
+
+@pytest.mark.parametrize("text, item, direction, value, unit", [
+    # counts of customers, products and stores are outcomes too (家, 个, 款; 多/余 before the unit)
+    ("两个渠道2024年共带来新客户34家。", "4.1.3", "up", 34, "家"),
+    ("网店2024年新增客户260多家。", "4.1.3", "up", 260, "家"),
+    ("2024年上市新品17个。", "4.1.2", "up", 17, "个"),
+    # time shortened without a named indicator: whatever took the time, it is efficiency
+    ("ERP上线后，业务员报价由原来的半天缩短到20分钟左右。", "4.1.6", "down", 20, "分钟"),
+    # a material used less of is a green outcome; throughput named as 处理/分选能力
+    ("每年少用乙酸乙酯约38吨。", "4.1.7", "down", 38, "吨"),
+    ("分选能力由人工的每小时1.2吨提高到每小时6吨。", "4.1.6", "up", 6, "吨"),
+])
+def test_outcomes_in_plain_words(text, item, direction, value, unit):
+    found = quantities(doc(text), item)
+    assert found, [(m.item_id, m.matched) for m in find_evidence([doc(text)])]
+    m = found[0]
+    assert (m.quantity.direction, m.quantity.value, m.quantity.unit) == (direction, value, unit)
+    assert m.polarity == "implemented"
+
+
+def test_a_new_product_and_its_first_year_sales_is_innovation():
+    found = [m for m in find_evidence([doc("利用次果开发了冻干果脆片，当年销售380万元。")]) if m.item_id == "4.1.2"]
+    assert "implemented" in {m.polarity for m in found}
+    # sales of the company as a whole are no new product
+    found = [m for m in find_evidence([doc("公司主要从事研发和生产，2024年销售额5000万元。")]) if m.item_id == "4.1.2"]
+    assert "implemented" not in {m.polarity for m in found}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("三维设计普及以后，技术部2024年新增实用新型专利3项。", "implemented"),  # 以后 after an event = afterwards
+    ("新品从立项到上市的平均周期由45天缩短到28天。", "implemented"),  # 从立项到 is a span, not a stage
+    ("以后考虑新增专利申请3项。", "planned"),  # clause-initial 以后 is the future
+])
+def test_afterwards_is_not_a_plan(text, expected):
+    found = [m for m in find_evidence([doc(text)]) if m.item_id in ("4.1.2", "4.1.6") and m.kind == "quantity"]
+    assert found and {m.polarity for m in found} == {expected}
+
+
+def test_a_table_comparing_two_years_is_an_outcome_table():
+    document = table(["指标", "2021年", "2024年", "说明"], ["产品一次检验合格率", "98.1%", "99.4%", "出厂检验口径"],
+                     ["月饼季人均日产量", "860盒", "1320盒", "按生产线在岗人员计"])
+    (q,) = quantities(document, "4.1.4")
+    assert (q.quantity.direction, q.quantity.value) == ("up", 99.4) and q.polarity == "implemented"
+    (e,) = quantities(document, "4.1.6")
+    assert e.quantity.direction == "up" and e.polarity == "implemented"
+    # one year alone compares nothing
+    assert not quantities(table(["指标", "2024年", "说明"], ["产品一次检验合格率", "99.4%", "出厂检验口径"]), "4.1.4")

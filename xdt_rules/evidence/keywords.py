@@ -292,6 +292,9 @@ class QuantitySpec(_Spec):
     lead_gap: int = Field(20, ge=0, description="max chars between a direction and an indicator that the number follows "
                                                 "directly (新取得…等二类注册证3个)")
     savings: SavingsSpec | None = Field(None, description="money saved without a named indicator (每年节约面料款约96万元)")
+    implied: list[SavingsSpec] = Field(
+        default_factory=list, description="more outcomes whose direction and unit name the item without an indicator "
+                                          "(报价由半天缩短到20分钟: time shortened; 少用乙酸乙酯约38吨: material saved)")
     table_columns: TableColumnsSpec = Field(default_factory=TableColumnsSpec,
                                             description="outcome tables: | 指标 | 改造前 | 改造后 | 变化 |")
 

@@ -40,16 +40,18 @@ class QuantityFinder:
         spec = keywords.quantities
         self.max_gap = spec.max_gap
         self.lead_gap = spec.lead_gap
-        self.savings: Indicator | None = None
-        self.saving_words: frozenset[str] = frozenset()
-        self.money_units: frozenset[str] = frozenset()
-        if spec.savings is not None:
-            self.savings = Indicator(spec.savings.item, spec.savings.indicator, "", True)
-            self.saving_words = frozenset(normalize_key(w) for w in spec.savings.directions)
-            self.money_units = frozenset(normalize_key(u) for u in spec.savings.units)
+        # direction word → unit → the indicator it implies: money saved (节约…万元), time shortened, material saved
+        self.implied: dict[str, dict[str, Indicator]] = {}
+        for rule in ([spec.savings] if spec.savings is not None else []) + list(spec.implied):
+            ind = Indicator(rule.item, rule.indicator, "", True)
+            for word in rule.directions:
+                by_unit = self.implied.setdefault(normalize_key(word), {})
+                for unit in rule.units:
+                    by_unit.setdefault(normalize_key(unit), ind)
         units = sorted({normalize_key(u) for u in spec.units}, key=len, reverse=True)
+        # "新增客户260多家", "用工减少30余人": 多/余 between the number and its unit
         self.number = re.compile(
-            r"(?<![\d.a-z])(\d+(?:,\d{3})*(?:\.\d+)?)(" + "|".join(re.escape(u) for u in units) + ")"
+            r"(?<![\d.a-z])(\d+(?:,\d{3})*(?:\.\d+)?)(?:多|余)?(" + "|".join(re.escape(u) for u in units) + ")"
         )
         self.indicators = ahocorasick.Automaton()
         for ind in keywords.indicators:
@@ -78,10 +80,12 @@ class QuantityFinder:
         if not numbers:
             return []
         inds = self._longest([(e - len(i.key) + 1, e + 1, i) for e, i in self.indicators.iter(text)])
-        if not inds:
+        if not inds and not self.implied:
             return []
         dirs = [(a, b, kind, text[a:b]) for a, b, kind in
                 self._longest([(e - len(k) + 1, e + 1, kind) for e, (k, kind) in self.directions.iter(text)])]
+        if not inds and not any(d[3] in self.implied for d in dirs):
+            return []  # no indicator, and no direction that names one by itself (节约…万元, 缩短到…分钟)
         cuts = [m.end() for m in _CLAUSE_END.finditer(text)]
 
         def clause(pos: int) -> int:
@@ -115,10 +119,12 @@ class QuantityFinder:
                     if clause(ind[0]) == c and id(ind) not in used and n_start <= ind[0] <= n_end + 2:
                         indicator = ind
                         break
-            if indicator is None and direction is not None and self.savings is not None \
-                    and direction[3] in self.saving_words and m.group(2) in self.money_units:
-                # "每年节约面料款约96万元": money saved is a cost outcome whatever the money was spent on
-                indicator = (direction[0], direction[1], self.savings)
+            if indicator is None and direction is not None:
+                # "每年节约面料款约96万元": money saved is a cost outcome whatever the money was spent on;
+                # "报价由半天缩短到20分钟": time shortened is an efficiency outcome whatever took the time
+                implied = self.implied.get(direction[3], {}).get(m.group(2))
+                if implied is not None:
+                    indicator = (direction[0], direction[1], implied)
             if indicator is None:
                 continue
             if direction is None and indicator[1] <= n_start:

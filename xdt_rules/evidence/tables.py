@@ -8,6 +8,8 @@ a row whose indicator cell names an outcome (人均产值（万元/人）) and w
 before/after figures or the change (+43.9%, 下降8.3%, 缩短35天, 新增) is a quantified outcome. Column
 roles come from the header words in ``keywords/_quantities.yaml`` (``table_columns``); cells under a
 "before" column describe the past and never give the row its polarity ("未评测" before, "二级" after).
+A header with no such words but two or more bare years (| 指标 | 2021年 | 2024年 | 说明 |) compares the
+earliest year (before) with the latest (after).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ TableKey = tuple[str, object]  # ("t", table number) or ("s", sheet name)
 _SIGNED = re.compile(r"^([+\-−－])\s*(\d+(?:,\d{3})*(?:\.\d+)?)\s*(%|个百分点|百分点)?")
 _BARE = re.compile(r"(?<![\d.])(\d+(?:,\d{3})*(?:\.\d+)?)")
 _UNIT_IN_PARENS = re.compile(r"[(（]([^()（）]{1,10})[)）]\s*$")
+# a header cell that is a bare year (| 指标 | 2021年 | 2024年 | 说明 |): the earlier year is "before", the later "after"
+_YEAR_HEADER = re.compile(r"((?:19|20)\d\d)年?度?")
 
 
 def table_key(block: Block) -> TableKey | None:
@@ -82,6 +86,12 @@ class Tables:
                     if any(w in text for w in words[name]):
                         found[name].add(col)
                         break
+            if not found["before"] and not found["after"]:
+                years = sorted((int(m.group(1)), col) for col, text in head.items()
+                               if (m := _YEAR_HEADER.fullmatch(text)) is not None and col not in found["change"])
+                if len(years) >= 2 and years[0][0] < years[-1][0]:
+                    found["before"].add(years[0][1])
+                    found["after"].add(years[-1][1])
             self.roles[key] = Roles(*(frozenset(found[name]) for name in names))
         self._role: dict[int, str | None] = {}
         for index, key in self._key.items():
