@@ -110,3 +110,28 @@ def test_none_of_cancels_the_pattern_in_its_scope():
     text = "经销商在客户门户上下订单、查看发货和在途信息、在线对账结算，公司通过平台服务大客户。"
     # the 2.2.4 co-occurrence (通过 + 大客户 + 平台) is cancelled by 客户门户 in the same sentence
     assert not any(m.item_id == "2.2.4" and m.term == "接入大企业协同平台" for m in mentions(text))
+
+
+# ------------------------------------------------------------------ data that is there but not used
+
+NETWORKED = "6台注塑机已通过厂家云平台联网，手机上能看到每台设备的运行状态和报警信息。"
+
+
+def test_data_seen_but_not_used_for_maintenance_is_no_equipment_management():
+    unused = "平台上还能看到稼动率，但我们还没有把这些数据用到设备管理上，设备台账、点检记录还是纸质的。"
+    for texts in ((NETWORKED, unused), (NETWORKED + unused,)):  # the next paragraph, or the same one
+        assert "implemented" not in polarities("1.2.4", *texts), texts
+        assert "negated" in polarities("1.2.4", *texts)
+        assert "implemented" in polarities("1.2.2", *texts)  # the devices are networked all the same
+
+
+def test_data_not_yet_used_for_something_else_leaves_equipment_management_alone():
+    # the non-use sentence lacks nothing of 1.2.4: the monitoring stands
+    texts = ("每台设备的运行状态和停机时间实时采集，自动统计开机率。", "这些数据还没有用于排产优化。")
+    assert "implemented" in polarities("1.2.4", *texts)
+
+
+def test_a_data_centre_is_storage_not_management_by_data():
+    assert "implemented" not in {m.polarity for m in mentions("锅炉、空压机的能耗数据已接入数据中心。")
+                                 if m.item_id == "3.2.1" and m.confidence >= 0.6}
+    assert "implemented" in polarities("3.2.1", "2024年建成数据中台，汇聚各系统数据，管理层据此做经营分析。")

@@ -153,6 +153,7 @@ class EvidenceFinder:
         self.restriction_openers = tuple(normalize_key(w) for w in spec.restriction_openers)
         words = "|".join(re.escape(normalize_key(w)) for w in spec.restriction_words)
         self.restriction = re.compile(words) if words else None
+        self.non_use = re.compile("|".join(f"(?:{p})" for p in spec.non_use)) if spec.non_use else None
         self.matcher = Matcher(keywords)
         self.fuzzy = FuzzyMatcher(keywords, self.matcher)
         self.context = ContextRules(keywords, catalogue)
@@ -178,6 +179,7 @@ class EvidenceFinder:
         sections = _Sections()
         page: int | None = None
         carried: Decision | None = None
+        previous: int | None = None  # where the mentions of the last paragraph start in ``out``
         out: list[Mention] = []
         unaccepted = self._unaccepted_contract(doc)
         for block in doc.blocks:
@@ -190,8 +192,16 @@ class EvidenceFinder:
             kind = _statement_kind(block)
             if kind != block.kind:
                 block = block.model_copy(update={"kind": kind})
-            out.extend(self._block(doc, block, sections.text, tables, row_cache, dated,
-                                   carried if block.kind == "paragraph" else None))
+            found = self._block(doc, block, sections.text, tables, row_cache, dated,
+                                carried if block.kind == "paragraph" else None)
+            unused = self.unused_in_opening(block, found)
+            if unused and previous is not None:
+                # "4台激光切割机已通过柏楚云平台联网，能看到每台设备的运行状态。" | "柏楚云上能看到稼动率，但我们还没有
+                # 把这些数据用到设备管理上，……点检还是纸质的": seeing the data is not managing the equipment
+                out[previous:] = [m.model_copy(update={"polarity": "negated", "cue": "下段：数据未用于此"})
+                                  if m.item_id in unused and m.polarity == "implemented" else m for m in out[previous:]]
+            previous = len(out) if block.kind == "paragraph" else None  # a heading or table between: another topic
+            out.extend(found)
             carried = self._open_tail(block)
             if block.kind == "heading" or (block.kind not in _CELL_KINDS and _looks_like_heading(block.text)):
                 sections.enter(block.text)
@@ -327,6 +337,7 @@ class EvidenceFinder:
         if len(decided) > 1:
             decided = self._agree(nt.text, decided)
             decided = self._restricted(nt.text, sents, decided)
+            decided = self._unused(nt.text, sents, decided)
         if carried is not None and sents:
             first = sents[0]  # continues the previous paragraph's unfinished sentence
             decided = [(f, s, carried if s.start == first.start and d.polarity == "implemented" and d.cue is None else d)
@@ -372,6 +383,46 @@ class EvidenceFinder:
                 if when[0] > dated[0] or (when[1] and when > dated):
                     return Decision("planned", f"晚于申报日期：{m.group()}")
         return decision
+
+    def _unused(self, text: str, sents: list[Sentence], decided: list[tuple[_Found, Sentence, Decision]]
+                ) -> list[tuple[_Found, Sentence, Decision]]:
+        """"柏楚云上能看到稼动率，但我们还没有把这些数据用到设备管理上，设备台账、点检还是纸质的": a sentence that
+        says the data is not used takes back the facts of the items it states as lacking — in its own clauses
+        before the statement and in the previous sentence (the previous paragraph: :meth:`document`)."""
+        if self.non_use is None:
+            return decided
+        taken: dict[int, tuple[int, dict[str, Decision]]] = {}  # sentence start → (up to, item → the lack)
+        for index, sent in enumerate(sents):
+            m = self.non_use.search(text, sent.start, sent.end)
+            if m is None:
+                continue
+            lacks = {f.item_id: d for f, s, d in decided if s.start == sent.start and d.polarity == "negated"}
+            if not lacks:
+                continue
+            taken[sent.start] = (m.start(), lacks)
+            if index > 0:
+                taken.setdefault(sents[index - 1].start, (sents[index - 1].end, lacks))
+        if not taken:
+            return decided
+        out = []
+        for f, sent, decision in decided:
+            up_to, lacks = taken.get(sent.start, (0, {}))
+            lack = lacks.get(f.item_id)
+            if lack is not None and decision.polarity == "implemented" and f.end <= up_to:
+                decision = Decision("negated", f"数据未用于此：{lack.cue}")
+            out.append((f, sent, decision))
+        return out
+
+    def unused_in_opening(self, block: Block, mentions: list[Mention]) -> set[str]:
+        """Items a paragraph's first sentence states as lacking while it says the data is not used
+        (its facts in the paragraph before are taken back by :meth:`document`)."""
+        if self.non_use is None or block.kind != "paragraph" or not mentions:
+            return set()
+        opening = len(block.text) - len(block.text.lstrip())
+        first = [m for m in mentions if m.sentence_start <= opening]
+        if not first or not self.non_use.search(normalize_key(first[0].sentence)):
+            return set()
+        return {m.item_id for m in first if m.polarity == "negated"}
 
     def _restricted(self, text: str, sents: list[Sentence], decided: list[tuple[_Found, Sentence, Decision]]
                     ) -> list[tuple[_Found, Sentence, Decision]]:

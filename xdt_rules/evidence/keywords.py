@@ -246,6 +246,20 @@ class ContextSpec(_Spec):
     restriction_words: list[str] = Field(default_factory=list, description="…and restricting a use (只用来, 仅用于) turns "
                                                                            "the previous sentence's facts of the items it "
                                                                            "states as lacking into lacks")
+    non_use: list[str] = Field(default_factory=list, description="regexes of 'the data is not used for X' "
+                               "(还没有把这些数据用到设备管理上): the facts before it of the items the sentence states as "
+                               "lacking become lacks — in its own sentence, the sentence before, and the paragraph before "
+                               "when it opens its paragraph")
+
+    @field_validator("non_use")
+    @classmethod
+    def _non_use_compiles(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"正则表达式无效 / invalid regular expression: {exc}") from None
+        return values
     stages: list[str] = Field(default_factory=list, description="pre-implementation stages (选型, 招标…): the clause is a plan")
     pending: list[str] = Field(default_factory=list, description="bought or built but not yet in use (尚未启用, 待验收, 联调中): "
                                                                  "a plan for the whole clause and the clauses it governs")
