@@ -135,3 +135,11 @@ def test_a_data_centre_is_storage_not_management_by_data():
     assert "implemented" not in {m.polarity for m in mentions("锅炉、空压机的能耗数据已接入数据中心。")
                                  if m.item_id == "3.2.1" and m.confidence >= 0.6}
     assert "implemented" in polarities("3.2.1", "2024年建成数据中台，汇聚各系统数据，管理层据此做经营分析。")
+
+
+def test_a_blueprint_pursued_by_an_overall_architecture_is_a_plan():
+    text = "公司按照“1+2+N”的总体架构推进数字化建设，即建设1个数据中台，打造生产、经营2大平台，拓展N个应用场景。"
+    assert polarities("3.2.1", text) == {"planned"}
+    # a clause that states a completion with 已 is not governed by it
+    text = "公司按照总体规划推进数字化建设，ERP已于2022年上线。"
+    assert "implemented" in polarities("1.3.1", text)
