@@ -7,21 +7,28 @@ of picklable pydantic inputs; the only state is per-process caches (compiled rul
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import __version__
+from .cache import CacheMiss
 from .datapaths import DEFAULT_FRAMEWORK
 from .errors import IngestError, XdtError
 from .ingest import ExtractOptions
-from .models import ApplicationResult, Document, FileRecord
+from .models import ApplicationResult, Document, FileRecord, Mention
+
+if TYPE_CHECKING:
+    from .cache import EvidenceCache
+    from .report.crops import CropCache
+    from .report.html import SectionCache
 
 LoadDocument = Callable[[Path, ExtractOptions], Document]
 
@@ -58,7 +65,10 @@ class ScreenOutcome(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     result: ApplicationResult
-    documents: list[Document]
+    documents: list[Document] = Field(description="the documents as read; for a file answered from the evidence "
+                                                  "cache, its evidence view (then ``complete`` is False)")
+    views: list[Document] | None = Field(None, description="evidence views: what scoring and the report read")
+    complete: bool = Field(True, description="every document in ``documents`` is whole (none came from the evidence cache)")
     seconds: dict[str, float] = Field(default_factory=dict, description="time per stage (not in the JSON)")
 
 
@@ -129,40 +139,91 @@ def load_documents(app: ApplicationInput, options: ExtractOptions, load_document
                    ) -> tuple[list[Document], list[FileRecord], list[str], list[str]]:
     """Read every file; a file that cannot be read becomes a FileRecord with its error."""
     loader = load_document or _default_loader
-    documents: list[Document] = []
-    records = [r.model_copy() for r in app.file_errors]
-    errors = [f"{r.path}: {r.error}" for r in app.file_errors if r.error]
-    warnings: list[str] = []
-    for file in app.files:
-        shown = display_path(app, file)
-        try:
-            doc = loader(Path(file), options)
-        except IngestError as exc:
-            records.append(FileRecord(path=shown, sha256=_sha256(Path(file)), error=_reason(exc)))
-            errors.append(f"{shown}: {_reason(exc)}")
-            continue
-        except Exception as exc:  # noqa: BLE001 - one bad file never stops the application
-            reason = f"解析出错（内部错误）/ internal error while reading: {type(exc).__name__}: {exc}"
-            records.append(FileRecord(path=shown, sha256=_sha256(Path(file)), error=reason))
-            errors.append(f"{shown}: {reason}")
-            continue
-        # Keep the real path for page rendering (crops); show the name inside the application.
-        doc = doc.model_copy(update={"path": str(file), "name": shown})
-        documents.append(doc)
-        ocr_pages = [p.number for p in doc.page_info if p.status in _OCR_STATUSES]
-        records.append(FileRecord(path=shown, sha256=doc.sha256, pages=doc.pages, pages_needing_ocr=ocr_pages))
-        warnings.extend(f"{shown}: {w}" for w in doc.warnings)
-        if not doc.blocks:
-            warnings.append(f"{shown}: 未读到文字 / no text found")
+    reads = [_read_file(app, file, options, loader, None, {}) for file in app.files]
+    records = [r.model_copy() for r in app.file_errors] + [r.record for r in reads]
     records.sort(key=lambda r: r.path)
-    return documents, records, errors, warnings
+    errors = [f"{r.path}: {r.error}" for r in app.file_errors if r.error] + [e for r in reads for e in r.errors]
+    documents = [r.document for r in reads if r.document is not None]
+    return documents, records, errors, [w for r in reads for w in r.warnings]
 
 
-def screen_application(app: ApplicationInput, settings: ScreenSettings, *,
-                       load_document: LoadDocument | None = None) -> ScreenOutcome:
-    """Screen one application. Deterministic: same files and rules → the same result."""
+def evidence_view(document: Document, mentions: Sequence[Mention]) -> Document:
+    """What scoring and the report read of a document once its mentions are known: its metadata
+    and the blocks the mentions point into, with every cell of their table (or worksheet) rows,
+    because a cell is scored and shown with its row. Everything else is left out, so the view
+    is small enough to cache with the mentions (a re-score then needs no parsed document).
+
+    Scoring and reporting always run on views, whether the mentions were just found or came
+    from the cache, so a re-score gives byte-identical results by construction.
+    """
+    wanted = {m.block for m in mentions}
+    rows = {(b.table, b.sheet, b.row) for b in document.blocks if b.index in wanted and b.row is not None}
+    blocks = [b for b in document.blocks
+              if b.index in wanted or (b.row is not None and (b.table, b.sheet, b.row) in rows)]
+    return document.model_copy(update={"blocks": blocks})
+
+
+@dataclass
+class _Read:
+    """One file's part of an application: its record, and its document with mentions when readable."""
+
+    record: FileRecord
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    document: Document | None = None  # whole, or the evidence view from the cache
+    view: Document | None = None
+    mentions: list[Mention] | None = None
+    cached: bool = False  # document, view and mentions came from the evidence cache
+
+
+def _file_record(shown: str, doc: Document) -> FileRecord:
+    ocr_pages = [p.number for p in doc.page_info if p.status in _OCR_STATUSES]
+    return FileRecord(path=shown, sha256=doc.sha256, pages=doc.pages, pages_needing_ocr=ocr_pages)
+
+
+def _doc_warnings(shown: str, doc: Document, has_text: bool) -> list[str]:
+    warnings = [f"{shown}: {w}" for w in doc.warnings]
+    if not has_text:
+        warnings.append(f"{shown}: 未读到文字 / no text found")
+    return warnings
+
+
+def _read_file(app: ApplicationInput, file: str, options: ExtractOptions, loader: LoadDocument,
+               cache: EvidenceCache | None, file_sha256: Mapping[str, str]) -> _Read:
+    """A file from the evidence cache when its mentions are there, else read (and parsed) by ``loader``."""
+    shown = display_path(app, file)
+    if cache is not None:
+        sha = file_sha256.get(file) or _sha256(Path(file))
+        entry = cache.get(sha, path=str(file), name=shown) if sha else None
+        if entry is not None:
+            return _Read(_file_record(shown, entry.document), warnings=_doc_warnings(shown, entry.document, entry.has_text),
+                         document=entry.document, view=entry.document, mentions=entry.mentions, cached=True)
+    try:
+        doc = loader(Path(file), options)
+    except CacheMiss:
+        raise  # cached-only screening: this application needs a worker that may parse
+    except IngestError as exc:
+        return _Read(FileRecord(path=shown, sha256=_sha256(Path(file)), error=_reason(exc)),
+                     errors=[f"{shown}: {_reason(exc)}"])
+    except Exception as exc:  # noqa: BLE001 - one bad file never stops the application
+        reason = f"解析出错（内部错误）/ internal error while reading: {type(exc).__name__}: {exc}"
+        return _Read(FileRecord(path=shown, sha256=_sha256(Path(file)), error=reason), errors=[f"{shown}: {reason}"])
+    # Keep the real path for page rendering (crops); show the name inside the application.
+    doc = doc.model_copy(update={"path": str(file), "name": shown})
+    return _Read(_file_record(shown, doc), warnings=_doc_warnings(shown, doc, bool(doc.blocks)), document=doc)
+
+
+def screen_application(app: ApplicationInput, settings: ScreenSettings, *, load_document: LoadDocument | None = None,
+                       evidence_cache: EvidenceCache | None = None,
+                       file_sha256: Mapping[str, str] | None = None) -> ScreenOutcome:
+    """Screen one application. Deterministic: same files and rules → the same result.
+
+    With ``evidence_cache``, a file whose mentions are cached (same bytes, extraction, keywords,
+    catalogue and evidence code) is neither parsed nor matched again, and the evidence stage is
+    not even imported when every file is cached; ``file_sha256`` saves hashing files whose
+    digest the caller knows.
+    """
     from .catalogue import load_catalogue
-    from .evidence import find_evidence, load_keyword_set
     from .scoring import load_rulebook, score_mentions
     from .versioning import rules_version
 
@@ -171,25 +232,48 @@ def screen_application(app: ApplicationInput, settings: ScreenSettings, *,
     catalogue = load_catalogue(settings.framework)
     book = load_rulebook(settings.framework)
     version = rules_version(settings.framework)
-    documents, records, errors, warnings = load_documents(app, settings.extract, load_document)
+    loader = load_document or _default_loader
+    reads = [_read_file(app, file, settings.extract, loader, evidence_cache, file_sha256 or {}) for file in app.files]
     t1 = time.perf_counter()
     seconds["read"] = t1 - t0
-    mentions = find_evidence(documents, keywords=load_keyword_set(), catalogue=catalogue) if documents else []
+    pending = [r for r in reads if r.document is not None and r.mentions is None]
+    if pending:
+        # imported only here: jieba and the keyword automaton cost ~0.8 s to load, and a re-score
+        # whose documents are all cached never needs them
+        from .evidence import find_evidence, load_keyword_set
+
+        keywords = load_keyword_set()
+        for r in pending:
+            assert r.document is not None
+            # one document at a time: mentions are ordered by document first, so this is the same list
+            r.mentions = find_evidence([r.document], keywords=keywords, catalogue=catalogue)
+            r.view = evidence_view(r.document, r.mentions)
+            if evidence_cache is not None:
+                evidence_cache.put(r.view, r.mentions, has_text=bool(r.document.blocks))
     t2 = time.perf_counter()
     seconds["evidence"] = t2 - t1
+    done = [r for r in reads if r.view is not None]
+    views = [r.view for r in done if r.view is not None]
+    mentions = [m for r in done for m in (r.mentions or [])]
     names: dict[str, str] = {}
-    for doc in documents:
+    for doc in views:
         names[doc.path] = doc.name
         names.setdefault(doc.name, doc.name)
-    scored = score_mentions(mentions, catalogue=catalogue, book=book, documents=documents, file_names=names)
+    scored = score_mentions(mentions, catalogue=catalogue, book=book, documents=views, file_names=names)
     seconds["score"] = time.perf_counter() - t2
-    if not documents:
+    records = [r.model_copy() for r in app.file_errors] + [r.record for r in reads]
+    records.sort(key=lambda r: r.path)
+    errors = [f"{r.path}: {r.error}" for r in app.file_errors if r.error] + [e for r in reads for e in r.errors]
+    warnings = [w for r in reads for w in r.warnings]
+    if not views:
         errors.append("没有可读取的文件 / no file could be read")
     result = ApplicationResult(
         application=app.name, files=records, framework=catalogue.id, rules_version=version,
         tool_version=__version__, total=scored.total, elements=scored.elements, items=scored.items,
         errors=errors, warnings=warnings)
-    return ScreenOutcome(result=result, documents=documents, seconds=seconds)
+    documents = [r.document for r in done if r.document is not None]
+    return ScreenOutcome(result=result, documents=documents, views=views,
+                         complete=not any(r.cached for r in done), seconds=seconds)
 
 
 # --------------------------------------------------------------------------- outputs
@@ -204,8 +288,12 @@ def output_stem(application: str) -> str:
 
 
 def result_json(result: ApplicationResult) -> str:
-    """The result as JSON: UTF-8 Chinese, stable key order (the model's), trailing newline."""
-    return json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
+    """The result as JSON: UTF-8 Chinese, stable key order (the model's), trailing newline.
+
+    pydantic's serializer writes the same text as ``json.dumps(…, ensure_ascii=False, indent=2)``
+    (only floats below 1e-4 would be spelt 0.00001 rather than 1e-05) at a fifth of the time:
+    with ``indent`` the standard library falls back to its pure-Python encoder."""
+    return result.model_dump_json(indent=2) + "\n"
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -227,14 +315,20 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def write_outputs(outcome: ScreenOutcome, out_dir: Path, *, settings: ScreenSettings) -> list[Path]:
-    """DIR/<application>.json and DIR/<application>.html, each written atomically."""
+def write_outputs(outcome: ScreenOutcome, out_dir: Path, *, settings: ScreenSettings,
+                  crop_cache: CropCache | None = None, section_cache: SectionCache | None = None) -> list[Path]:
+    """DIR/<application>.json and DIR/<application>.html, each written atomically; evidence crops
+    and sections through the caches when given (a re-score then renders no page)."""
     from .report.html import render_report
 
     out_dir = Path(out_dir)
     stem = output_stem(outcome.result.application)
     json_path = out_dir / f"{stem}.json"
     html_path = out_dir / f"{stem}.html"
-    write_atomic(json_path, result_json(outcome.result))
-    write_atomic(html_path, render_report(outcome, settings=settings))
+    # both texts first: a report that cannot be made (a crop only a worker may render) leaves
+    # the previous outputs as they were, never a new JSON beside an old report
+    json_text = result_json(outcome.result)
+    html_text = render_report(outcome, settings=settings, crop_cache=crop_cache, section_cache=section_cache)
+    write_atomic(json_path, json_text)
+    write_atomic(html_path, html_text)
     return [json_path, html_path]
