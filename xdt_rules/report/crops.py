@@ -149,10 +149,16 @@ def crop_key(doc: Document, page: int, spans: Sequence[tuple[Block, int, int]], 
 
 class CropCache:
     """Rendered crops on disk (``<root>/<key[:2]>/<key>.crop``): a header line with the size and
-    marks, then the PNG. Written atomically; a damaged entry is ignored and rendered again."""
+    marks, then the PNG. Written atomically; a damaged entry is ignored and rendered again.
 
-    def __init__(self, root: str | os.PathLike[str]):
+    ``render_missing=False``: a crop that is not cached raises :class:`~xdt_rules.cache.CacheMiss`
+    instead of being rendered (the batch's main process re-scores cached applications itself
+    and leaves anything that needs pdfium to a worker process).
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, render_missing: bool = True):
         self.root = Path(root)
+        self.render_missing = render_missing
         self.hits = 0
         self.writes = 0
 
@@ -336,9 +342,14 @@ class CropRenderer:
         if not any(span_boxes(block, start, end) for block, start, end in spans):
             return None
         key = crop_key(doc, page_no, spans, self.dpi) if self.cache is not None else ""
-        if self.cache is not None and (cached := self.cache.get(key)) is not None:
-            self.made += 1
-            return cached
+        if self.cache is not None:
+            if (cached := self.cache.get(key)) is not None:
+                self.made += 1
+                return cached
+            if not self.cache.render_missing:
+                from ..cache import CacheMiss
+
+                raise CacheMiss(f"crop {key} of {doc.name} p.{page_no}")
         try:
             made = self._render(doc, page_no, spans)
         except Exception:  # noqa: BLE001 - a page that cannot be rendered just has no crop

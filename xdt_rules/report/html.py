@@ -8,6 +8,11 @@ one sentence are shown together in that sentence (a table cell with its whole ro
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
+import os
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -15,10 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
+from pydantic import TypeAdapter
 
 from ..catalogue import Catalogue, load_catalogue
 from ..models import ApplicationResult, Block, Document, EvidenceRef, ItemResult
 from .crops import Crop, CropCache, CropLimits, CropRenderer
+from .crops import code_version as crop_code_version
 
 if TYPE_CHECKING:
     from ..screen import ScreenOutcome, ScreenSettings
@@ -58,15 +66,29 @@ class PassageView:
     inexact: list[str] = field(default_factory=list)
     crop: Crop | None = None
 
+    @property
+    def quote(self) -> Markup:
+        """The passage as HTML: every piece of document text escaped, each match in a ``<mark>``
+        carrying its block offsets. Built here rather than in the template: it is the report's
+        innermost loop, and Jinja's per-attribute lookups made it the most expensive part."""
+        parts = ["…"] if self.cut_before else []
+        for seg in self.segments:
+            if seg.ev is None:
+                parts.append(escape(seg.text))
+            else:
+                parts.append(f'<mark class="p-{escape(seg.ev.polarity)}" title="{escape(seg.title)}" '
+                             f'data-start="{seg.ev.start}" data-end="{seg.ev.end}">{escape(seg.text)}</mark>')
+        if self.cut_after:
+            parts.append("…")
+        return Markup("".join(parts))
+
 
 @dataclass
 class ItemView:
     result: ItemResult
     status_zh: str
     rules: list[tuple[str, str]]
-    passages: list[PassageView] = field(default_factory=list)
-    more_evidence: int = 0
-    more_passages: int = 0
+    evidence_html: Markup = field(default_factory=Markup)
 
 
 class TableRows:
@@ -129,6 +151,14 @@ def _place(ev: EvidenceRef, text: str, shift: int) -> tuple[int, bool]:
 def passages(evidence: Sequence[EvidenceRef], rows: TableRows | None = None,
              context: int = CONTEXT_CHARS) -> list[PassageView]:
     """Group an item's evidence by sentence (table cells by row); overlapping matches go to a second copy."""
+    return passage_views(evidence, rows, context)[0]
+
+
+def passage_views(evidence: Sequence[EvidenceRef], rows: TableRows | None = None, context: int = CONTEXT_CHARS,
+                  limit: int | None = None) -> tuple[list[PassageView], int]:
+    """The first ``limit`` passages (all when None) and how many there are in all. Passages past
+    the limit are only counted: an item can have a hundred, and the report shows ten."""
+    total = 0
     groups: dict[tuple, list[tuple[EvidenceRef, str, int, bool]]] = {}
     for ev in evidence:
         row = rows.row(ev.file, ev.block) if rows is not None else None
@@ -162,8 +192,13 @@ def passages(evidence: Sequence[EvidenceRef], rows: TableRows | None = None,
                 layers.append([entry])
         if not layers:
             layers = [[]]
+        total += len(layers)
+        if limit is not None and len(views) >= limit:
+            continue
         evs = [m[0] for m in members]
         for layer in layers:
+            if limit is not None and len(views) >= limit:
+                break
             first = layer[0][0] if layer else 0
             last = layer[-1][0] + len(layer[-1][1].matched) if layer else min(len(text), 2 * context)
             b0, a1 = max(0, first - context), min(len(text), last + context)
@@ -184,7 +219,7 @@ def passages(evidence: Sequence[EvidenceRef], rows: TableRows | None = None,
                 polarities=[(p, POLARITY_ZH.get(p, p)) for p in polarities], kinds=[k for k in kinds if k],
                 ocr=any(ev.ocr for ev in layer_evs), row=is_row, cut_before=b0 > 0, cut_after=a1 < len(text),
                 inexact=[ev.matched for _, ev, exact in layer if not exact] + (lost if layer is layers[0] else [])))
-    return views
+    return views, total
 
 
 def _rule_names(framework: str) -> dict[str, str]:
@@ -201,27 +236,92 @@ def _rule_names(framework: str) -> dict[str, str]:
     return names
 
 
-def _items_view(result: ApplicationResult, crops: CropRenderer | None, rule_names: dict[str, str],
-                rows: TableRows | None) -> list[ItemView]:
-    views = []
+def evidence_sections(result: ApplicationResult, documents: Sequence[Document] = (),
+                      crops: CropRenderer | None = None) -> list[str]:
+    """Each item's evidence as HTML (passages, marks, crops), in the result's item order.
+
+    This is the bulk of a report and depends only on the items' evidence and the documents, not
+    on the rules' verdicts, so the batch caches it (:class:`SectionCache`). Crops go to the
+    strongest passages first (evidence is sorted implemented-first), a few per item, in item
+    order until the report's cap.
+    """
+    rows = TableRows(documents) if documents else None
+    template = _templates()[1]
+    sections = []
     for item in result.items:
-        view = ItemView(result=item, status_zh=STATUS_ZH.get(item.status, item.status),
-                        rules=[(key, rule_names.get(key, "")) for key in item.rules_fired])
-        all_passages = passages(item.evidence, rows)
-        view.passages = all_passages[:MAX_PASSAGES_SHOWN]
-        shown = {id(ev) for p in view.passages for ev in p.evidence}
-        view.more_passages = len(all_passages) - len(view.passages)
-        view.more_evidence = sum(1 for ev in item.evidence if id(ev) not in shown)
+        shown, total = passage_views(item.evidence, rows, limit=MAX_PASSAGES_SHOWN)
+        seen = {id(ev) for p in shown for ev in p.evidence}
         made = 0
-        for passage in view.passages:
-            # Crops for the strongest evidence first (evidence is sorted implemented-first).
+        for passage in shown:
             if crops is None or made >= crops.limits.per_item:
                 break
             if passage.polarities[0][0] in ("implemented", "planned", "negated"):
                 passage.crop = crops.crop(passage.evidence)
                 made += passage.crop is not None
-        views.append(view)
-    return views
+        sections.append(template.render(passages=shown, more_passages=total - len(shown),
+                                        more_evidence=sum(1 for ev in item.evidence if id(ev) not in seen)))
+    return sections
+
+
+_EVIDENCE_LISTS = TypeAdapter(list[EvidenceRef])
+
+
+@lru_cache(maxsize=1)
+def report_code_version() -> str:
+    """A digest of the report code and templates: cached sections of older code are never reused."""
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for path in [here / "html.py", here / "crops.py", *sorted(TEMPLATES.glob("*.j2"))]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class SectionCache:
+    """Rendered evidence sections of reports on disk, so a re-score (new rules, same evidence)
+    only renders what the rules decide: status, points, reasons, rules fired.
+
+    Keyed by everything a section depends on: the report code, ``salt`` (the caller's settings:
+    extraction options, crops on or off), the documents' identity and every item's evidence.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, salt: str = ""):
+        self.root = Path(root)
+        self.salt = salt
+        self.hits = 0
+        self.writes = 0
+
+    def key(self, result: ApplicationResult, documents: Sequence[Document], *, crops: bool,
+            limits: CropLimits) -> str:
+        digest = hashlib.sha256(f"{report_code_version()}|{self.salt}|{crops}|{limits}|{crop_code_version()}".encode())
+        for doc in documents:
+            digest.update(f"|{doc.name}|{doc.sha256}|{doc.extractor_version}|{doc.file_type}".encode())
+        for item in result.items:
+            digest.update(f"|{item.id}|".encode())
+            digest.update(_EVIDENCE_LISTS.dump_json(item.evidence))
+        return digest.hexdigest()[:32]
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.html.gz"
+
+    def get(self, key: str, count: int) -> list[str] | None:
+        try:
+            sections = json.loads(gzip.decompress(self._path(key).read_bytes()))
+        except (OSError, EOFError, ValueError, zlib.error):
+            return None
+        if not isinstance(sections, list) or len(sections) != count or not all(isinstance(x, str) for x in sections):
+            return None
+        self.hits += 1
+        return sections
+
+    def put(self, key: str, sections: list[str]) -> None:
+        from ..batch.fsutil import atomic_write_bytes
+
+        data = gzip.compress(json.dumps(sections, ensure_ascii=False).encode("utf-8"), compresslevel=1, mtime=0)
+        try:
+            atomic_write_bytes(self._path(key), data, durable=False)
+            self.writes += 1
+        except OSError:
+            pass  # a cache that cannot be written only costs time
 
 
 def _tree(catalogue: Catalogue, items: dict[str, ItemView]) -> list[dict]:
@@ -237,9 +337,11 @@ def _tree(catalogue: Catalogue, items: dict[str, ItemView]) -> list[dict]:
 
 
 @lru_cache(maxsize=1)
-def _template():  # noqa: ANN202 - a jinja2 Template
-    """The report template, compiled once per process (compiling it took longer than rendering)."""
-    return _environment().get_template("report.html.j2")
+def _templates():  # noqa: ANN202 - two jinja2 Templates
+    """The report and evidence-section templates, compiled once per process (compiling took
+    longer than rendering)."""
+    env = _environment()
+    return env.get_template("report.html.j2"), env.get_template("evidence.html.j2")
 
 
 def _environment() -> Environment:
@@ -251,25 +353,39 @@ def _environment() -> Environment:
 
 
 def render_result(result: ApplicationResult, *, documents=(), crops: bool = True, password: str | None = None,
-                  limits: CropLimits | None = None, crop_cache: CropCache | None = None) -> str:
+                  limits: CropLimits | None = None, crop_cache: CropCache | None = None,
+                  section_cache: SectionCache | None = None) -> str:
     """The HTML of a result; crops are drawn from ``documents`` (PDFs only) when asked, through
-    ``crop_cache`` when given (a re-score then renders no page)."""
+    ``crop_cache`` when given, and whole evidence sections come from ``section_cache`` when the
+    evidence is unchanged (a re-score after a rules edit then renders no passage and no page)."""
     catalogue = load_catalogue(result.framework)
-    renderer = (CropRenderer(documents, password=password, limits=limits or CropLimits(), cache=crop_cache)
-                if crops and documents else None)
-    try:
-        views = _items_view(result, renderer, _rule_names(result.framework), TableRows(documents) if documents else None)
-    finally:
-        if renderer is not None:
-            renderer.close()
+    limits = limits or CropLimits()
+    key = section_cache.key(result, documents, crops=crops, limits=limits) if section_cache is not None else ""
+    sections = section_cache.get(key, len(result.items)) if section_cache is not None else None
+    if sections is None:
+        renderer = (CropRenderer(documents, password=password, limits=limits, cache=crop_cache)
+                    if crops and documents else None)
+        try:
+            sections = evidence_sections(result, documents, renderer)
+        finally:
+            if renderer is not None:
+                renderer.close()
+        if section_cache is not None:
+            section_cache.put(key, sections)
+    rule_names = _rule_names(result.framework)
+    views = [ItemView(result=item, status_zh=STATUS_ZH.get(item.status, item.status),
+                      rules=[(k, rule_names.get(k, "")) for k in item.rules_fired], evidence_html=Markup(html))
+             for item, html in zip(result.items, sections)]
     by_id = {v.result.id: v for v in views}
     counts = {status: sum(1 for i in result.items if i.status == status) for status in STATUS_ZH}
     confirm = sum(1 for i in result.items if i.needs_confirmation)
     elements = [(e, catalogue.element_max(e.id)) for e in result.elements]
-    return _template().render(result=result, tree=_tree(catalogue, by_id), items=views, counts=counts, confirm=confirm,
+    return _templates()[0].render(result=result, tree=_tree(catalogue, by_id), items=views, counts=counts, confirm=confirm,
                            elements=elements, status_zh=STATUS_ZH, framework_name=catalogue.spec.name)
 
 
-def render_report(outcome: ScreenOutcome, *, settings: ScreenSettings, crop_cache: CropCache | None = None) -> str:
-    return render_result(outcome.result, documents=outcome.documents, crops=settings.crops,
-                         password=settings.extract.password, crop_cache=crop_cache)
+def render_report(outcome: ScreenOutcome, *, settings: ScreenSettings, crop_cache: CropCache | None = None,
+                  section_cache: SectionCache | None = None) -> str:
+    documents = outcome.views if outcome.views is not None else outcome.documents
+    return render_result(outcome.result, documents=documents, crops=settings.crops,
+                         password=settings.extract.password, crop_cache=crop_cache, section_cache=section_cache)
