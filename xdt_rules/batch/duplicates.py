@@ -29,7 +29,7 @@ import gzip
 import unicodedata
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
@@ -282,18 +282,33 @@ def passages_key(documents: Sequence[Document], excluded_texts: Sequence[str]) -
     return digest.hexdigest()[:24]
 
 
+def passages_up_to_date(out_dir: str | Path, application: str, documents: Sequence[Document], *,
+                        excluded_texts: Sequence[str] = ()) -> bool:
+    """The application's passages file in OUT was built from these documents (identity only)."""
+    path = passages_path(out_dir, application)
+    try:
+        return path.is_file() and path.with_name(f"{application}.key").read_text(encoding="ascii") == passages_key(
+            documents, excluded_texts)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def update_passages(out_dir: str | Path, application: str, documents: Sequence[Document], *,
-                    excluded_texts: Sequence[str] = ()) -> bool:
+                    excluded_texts: Sequence[str] = (),
+                    whole: Callable[[], Sequence[Document]] | None = None) -> bool:
     """Write the application's passages file unless the one in OUT was built from the same
-    documents (a sidecar ``.key`` file says which). Returns True when it was (re)built."""
+    documents (a sidecar ``.key`` file says which). Returns True when it was (re)built.
+
+    The key needs only each document's identity, so ``documents`` may be evidence views (a
+    re-score from the evidence cache); ``whole()`` then gives the full documents, called only
+    when the file must be rebuilt."""
     path = passages_path(out_dir, application)
     key_file = path.with_name(f"{application}.key")
     key = passages_key(documents, excluded_texts)
-    try:
-        if path.is_file() and key_file.read_text(encoding="ascii") == key:
-            return False
-    except (OSError, UnicodeDecodeError):
-        pass
+    if passages_up_to_date(out_dir, application, documents, excluded_texts=excluded_texts):
+        return False
+    if whole is not None:
+        documents = whole()
     write_passages(path, build_passages(application, documents, excluded_texts=excluded_texts))
     atomic_write_bytes(key_file, key.encode("ascii"), durable=False)  # after the data it vouches for
     return True

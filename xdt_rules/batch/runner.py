@@ -10,12 +10,15 @@ worker died or raised is recorded as failed with the reason. The batch always co
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import signal
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
@@ -98,6 +101,9 @@ class BatchReport(BaseModel):
     worker_deaths: int = 0
     cache_hits: int = 0
     cache_misses: int = 0
+    evidence_hits: int = Field(0, description="documents re-scored from the evidence cache (neither parsed nor matched)")
+    crops_rendered: int = 0
+    rescored_in_main: int = Field(0, description="fully cached applications re-scored without a worker")
     duplicate_passages: int = 0
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
@@ -120,6 +126,29 @@ def resolve_reference(reference: str) -> Callable[..., Any]:
         return getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
         raise XdtError(f"无法加载 {reference}：{exc}", f"cannot load {reference}: {exc}") from None
+
+
+@contextmanager
+def _frozen_heap() -> Iterator[Callable[[], None]]:
+    """The collector's thresholds of the workers (``executor.GC_THRESHOLD``) for the batch's
+    own process while it runs, and its long-lived objects frozen: re-scoring cached
+    applications here is allocation-heavy, and full collections walking every module and
+    cache took ~30 % of it. Yields ``settle`` to freeze what a finished application left
+    alive; everything is unfrozen and the thresholds restored at the end. A caller that froze
+    objects itself keeps its own arrangement (only the thresholds change)."""
+    from .executor import GC_THRESHOLD
+
+    previous = gc.get_threshold()
+    ours = gc.get_freeze_count() == 0
+    gc.set_threshold(*GC_THRESHOLD)
+    if ours:
+        gc.freeze()
+    try:
+        yield (gc.freeze if ours else (lambda: None))
+    finally:
+        gc.set_threshold(*previous)
+        if ours:
+            gc.unfreeze()
 
 
 class _SigtermAsInterrupt:
@@ -188,12 +217,15 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
         progress.application_failed()
         progress.note(f"[red]✗ {entry.name}[/]：{reason}")
 
+    inline = InlineRescorer(context) if pipeline.caches and cache_dir else None
+
     def dispatch() -> None:
-        while pending and executor.free_slots() > 0:
-            item = pending.popleft()
+        while pending:
+            item = pending[0]
             if isinstance(item, AppTask):
                 task = item
             else:
+                pending.popleft()
                 try:
                     entry = prepare_entry(item)
                 except OSError as exc:
@@ -206,8 +238,30 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
                     progress.application_skipped()
                     continue
                 task = AppTask(entry=entry)
+                pending.appendleft(task)  # prepared once, whether it runs here or waits for a worker
+            if inline is not None and (done := inline.run(task)) is not None:
+                pending.popleft()
+                finished(task, done)
+                continue
+            if executor.free_slots() <= 0:
+                return
+            pending.popleft()
             inflight[task.entry.name] = task
             executor.submit(task.entry.name, task)
+
+    def finished(task: AppTask, done: AppDone) -> None:
+        record(task.entry, "done", done=done)
+        report.done += 1
+        report.pages += done.pages
+        report.files += done.files
+        report.file_errors += done.file_errors
+        report.cache_hits += done.cache_hits
+        report.cache_misses += done.cache_misses
+        report.evidence_hits += done.evidence_hits
+        report.crops_rendered += done.crops_rendered
+        for stage, seconds in done.stage_seconds.items():
+            report.stage_seconds[stage] = round(report.stage_seconds.get(stage, 0.0) + seconds, 3)
+        progress.application_done()
 
     def handle(event: Any) -> None:
         if isinstance(event, FileStarted):
@@ -215,18 +269,7 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
         elif isinstance(event, FileFinished):
             progress.file_finished(event.pages)
         elif isinstance(event, TaskDone):
-            task = inflight.pop(event.task_id)
-            done: AppDone = event.value
-            record(task.entry, "done", done=done)
-            report.done += 1
-            report.pages += done.pages
-            report.files += done.files
-            report.file_errors += done.file_errors
-            report.cache_hits += done.cache_hits
-            report.cache_misses += done.cache_misses
-            for stage, seconds in done.stage_seconds.items():
-                report.stage_seconds[stage] = round(report.stage_seconds.get(stage, 0.0) + seconds, 3)
-            progress.application_done()
+            finished(inflight.pop(event.task_id), event.value)
         elif isinstance(event, TaskFailed):
             task = inflight.pop(event.task_id)
             if event.kind == "timeout" and event.file:
@@ -247,29 +290,104 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
                 fail(task.entry, reason)
 
     interrupted = False
-    with _SigtermAsInterrupt():
-        try:
-            with progress:
-                try:
-                    while pending or executor.busy:
-                        dispatch()
-                        events = executor.poll(0.25)
-                        dispatch()  # refill freed workers first: recording (fsync) can wait
-                        for event in events:
-                            handle(event)
-                finally:
-                    # on Ctrl-C the workers are killed: whatever they were doing is simply not recorded
-                    executor.close(kill=bool(pending or executor.busy))
-        except KeyboardInterrupt:
-            interrupted = True
-    stats = getattr(executor, "stats", None)
-    report.peak_rss_mb = getattr(stats, "peak_rss_mb", 0.0)
-    report.seconds = round(time.monotonic() - started, 3)
-    report.interrupted = interrupted
-    report.not_run = report.applications - report.done - report.failed - report.skipped
-    report.summary = rebuild_summary(out, manifest=manifest, duplicates=options.duplicates,
-                                     min_chars=options.min_duplicate_chars, report=report)
+    with _frozen_heap() as settle:
+        if inline is not None:
+            inline.settle = settle
+        with _SigtermAsInterrupt():
+            try:
+                with progress:
+                    try:
+                        while pending or executor.busy:
+                            dispatch()
+                            if not (pending or executor.busy):
+                                break  # everything ran here: no worker to wait for
+                            events = executor.poll(0.25)
+                            dispatch()  # refill freed workers first: recording (fsync) can wait
+                            for event in events:
+                                handle(event)
+                    finally:
+                        # on Ctrl-C the workers are killed: whatever they were doing is simply not recorded
+                        executor.close(kill=bool(pending or executor.busy))
+            except KeyboardInterrupt:
+                interrupted = True
+        stats = getattr(executor, "stats", None)
+        report.peak_rss_mb = getattr(stats, "peak_rss_mb", 0.0)
+        report.rescored_in_main = inline.ran if inline is not None else 0
+        report.seconds = round(time.monotonic() - started, 3)
+        report.interrupted = interrupted
+        report.not_run = report.applications - report.done - report.failed - report.skipped
+        report.summary = rebuild_summary(out, manifest=manifest, duplicates=options.duplicates,
+                                         min_chars=options.min_duplicate_chars, report=report,
+                                         known=inline.results if inline is not None else None)
     return report
+
+
+class _QuietReporter:
+    """In the main process nothing is parsed, so there is no file to time."""
+
+    def file_started(self, path: str, extra_seconds: float = 0.0) -> None:
+        pass
+
+    def file_finished(self, path: str, pages: int) -> None:
+        pass
+
+
+class InlineRescorer:
+    """Re-scores a fully cached application in the batch's own process.
+
+    When every document's mentions are cached (a rules edit), an application costs ~20 ms of
+    scoring and writing; starting a worker costs ~0.6 s (interpreter, imports, compiled rules)
+    and every task a round of pickling. So such an application runs here, through the same
+    :func:`run_application`, with caches that refuse to parse or render (``cached_only``):
+    anything that would need pdfium or the extractor raises CacheMiss before an output is
+    written, and the application goes to a worker as usual. Workers start only when needed.
+    """
+
+    def __init__(self, context: WorkContext):
+        self.context = context
+        self.ran = 0
+        self._declined: set[str] = set()  # waiting for a worker: not looked at again
+        self.settle: Callable[[], None] = lambda: None  # after each application (see _frozen_heap)
+        self.results: dict[str, Any] = {}  # JSON file name → the result written (for the summary)
+
+    @property
+    def declined(self) -> int:
+        return len(self._declined)
+
+    def run(self, task: AppTask) -> AppDone | None:
+        """The finished application, or None when it needs a worker."""
+        if task.entry.name in self._declined:
+            return None
+        done = self._try(task)
+        if done is None:
+            self._declined.add(task.entry.name)
+        else:
+            self.ran += 1
+            self.settle()
+        return done
+
+    def _try(self, task: AppTask) -> AppDone | None:
+        from ..cache import CacheMiss
+        from .work import ScreenCaches
+
+        if task.skip_paths or task.entry.kind == "zip" or not task.entry.files or task.entry.file_errors:
+            return None
+        pipeline, ctx = self.context.pipeline, self.context
+        assert ctx.cache_dir is not None
+        try:
+            caches = ScreenCaches.open(pipeline, ctx.cache_dir, known_hashes(task.entry), render_crops=False)
+            if not caches.has_evidence_for(task.entry.files):
+                return None
+            outcome: list[Any] = []
+            done = run_application(task, ctx, _QuietReporter(), cached_only=True, caches=caches, keep=outcome.append)
+        except CacheMiss:
+            return None
+        except Exception:  # noqa: BLE001 - whatever went wrong here, a worker does it properly
+            return None
+        json_name = next((o for o in done.outputs if o.endswith(".json")), None)
+        if json_name and outcome:
+            self.results[json_name] = outcome[0].result
+        return done
 
 
 def _entry_root(out: Path, entry: BatchEntry) -> str:
@@ -278,8 +396,10 @@ def _entry_root(out: Path, entry: BatchEntry) -> str:
 
 
 def rebuild_summary(out_dir: str | os.PathLike[str], *, manifest: Manifest | None = None, duplicates: bool = True,
-                    min_chars: int = 80, report: BatchReport | None = None) -> SummaryPaths:
-    """summary.xlsx / summary.csv / index.html from what is in OUT (also usable on its own)."""
+                    min_chars: int = 80, report: BatchReport | None = None,
+                    known: dict[str, Any] | None = None) -> SummaryPaths:
+    """summary.xlsx / summary.csv / index.html from what is in OUT (also usable on its own);
+    ``known``: results this process wrote, by JSON file name (not read back)."""
     from .duplicates import DuplicateReport, find_duplicates, load_all_passages
 
     out = Path(out_dir)
@@ -287,8 +407,55 @@ def rebuild_summary(out_dir: str | os.PathLike[str], *, manifest: Manifest | Non
     dup_report = DuplicateReport()
     if duplicates:
         done = [name for name in manifest.order if (r := manifest.applications.get(name)) and r.status == "done"]
-        dup_report = find_duplicates(load_all_passages(out, done), min_chars=min_chars)
+        dup_report = _reuse_duplicates(out, done, min_chars)
+        if dup_report is None:
+            dup_report = find_duplicates(load_all_passages(out, done), min_chars=min_chars)
+            _store_duplicates(out, done, min_chars, dup_report)
         if report is not None:
             report.duplicate_passages = len(dup_report.passages)
-        atomic_write_text(state_dir(out) / "duplicates.json", dup_report.model_dump_json(indent=1), durable=False)
-    return write_summary(out, collect(out, manifest, dup_report))
+    return write_summary(out, collect(out, manifest, dup_report, known=known))
+
+
+def _duplicates_key(out: Path, applications: list[str], min_chars: int) -> str | None:
+    """What the duplicate passages of a batch depend on: each finished application's passages
+    key (its documents and the criteria text, see ``passages_key``), in order, the minimum
+    length and the duplicates code. None when an application has no passages key yet."""
+    import hashlib
+
+    from . import duplicates as dup
+
+    digest = hashlib.sha256(f"{dup.PASSAGES_FORMAT}|{dup.K}|{dup.W}|{min_chars}|".encode())
+    digest.update(hashlib.sha256(Path(dup.__file__).read_bytes()).digest())
+    for name in applications:
+        try:
+            key = dup.passages_path(out, name).with_name(f"{name}.key").read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError):
+            return None
+        digest.update(f"{name}\0{key}\0".encode())
+    return digest.hexdigest()
+
+
+def _reuse_duplicates(out: Path, applications: list[str], min_chars: int):  # noqa: ANN202 - DuplicateReport | None
+    """The previous run's duplicate passages when no application's documents changed (a re-score):
+    comparing every pair of applications again took ~1 s for 100 applications."""
+    from .duplicates import DuplicateReport
+
+    key = _duplicates_key(out, applications, min_chars)
+    try:
+        if key is None or (state_dir(out) / "duplicates.key").read_text(encoding="ascii") != key:
+            return None
+        return DuplicateReport.model_validate_json((state_dir(out) / "duplicates.json").read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def _store_duplicates(out: Path, applications: list[str], min_chars: int, found) -> None:  # noqa: ANN001
+    key_file = state_dir(out) / "duplicates.key"
+    try:
+        key_file.unlink()  # never vouch for a report being replaced
+    except FileNotFoundError:
+        pass
+    atomic_write_text(state_dir(out) / "duplicates.json", found.model_dump_json(indent=1), durable=False)
+    key = _duplicates_key(out, applications, min_chars)
+    if key is not None:
+        atomic_write_text(key_file, key, durable=False)

@@ -105,9 +105,13 @@ def application_names(out_dir: Path, manifest: Manifest) -> list[str]:
     return sorted(p.stem for p in out_dir.glob("*.json") if _load_result(p) is not None)
 
 
-def collect(out_dir: str | Path, manifest: Manifest, duplicates: DuplicateReport | None = None) -> SummaryData:
+def collect(out_dir: str | Path, manifest: Manifest, duplicates: DuplicateReport | None = None, *,
+            known: dict[str, ApplicationResult] | None = None) -> SummaryData:
+    """The summary's rows from the results in OUT; ``known`` holds results this process has just
+    written (by JSON file name), which need not be read back and validated again."""
     out_dir = Path(out_dir)
     duplicates = duplicates or DuplicateReport()
+    known = known or {}
     dup_counts = duplicates.count_by_application()
     rows: list[SummaryRow] = []
     errors: list[ErrorRow] = []
@@ -125,7 +129,7 @@ def collect(out_dir: str | Path, manifest: Manifest, duplicates: DuplicateReport
             rows.append(SummaryRow(application=name, state=ROW_MISSING, reason="批次中断，尚未处理（可用 --resume 继续）"))
             continue
         json_name = next((o for o in (record.outputs if record else []) if o.endswith(".json")), f"{name}.json")
-        result = _load_result(out_dir / json_name)
+        result = known.get(json_name) or _load_result(out_dir / json_name)
         if result is None:
             reason = "结果文件缺失或损坏 / result file missing or invalid"
             rows.append(SummaryRow(application=name, state=ROW_FAILED, reason=reason))
@@ -228,9 +232,9 @@ def write_xlsx(path: Path, data: SummaryData) -> Path:
     ws.append(header)
     style_header(ws)
     report_col = header.index("报告") + 1
-    for row in data.rows:
+    # rows are counted here: ``max_row`` scans every cell, which made the workbook quadratic
+    for r, row in enumerate(data.rows, start=2):
         ws.append(ranking_values(row, data))
-        r = ws.max_row
         for col in range(4, 5 + len(data.elements)):
             ws.cell(r, col).number_format = "0.00"
         if row.report:
@@ -260,6 +264,7 @@ def write_xlsx(path: Path, data: SummaryData) -> Path:
     style_header(wd, 1)
     style_header(wd, 2)
     wd.row_dimensions[1].height = 45
+    r = 2
     for row in data.rows:
         if row.result is None:
             continue
@@ -273,11 +278,11 @@ def write_xlsx(path: Path, data: SummaryData) -> Path:
             label = STATUS_LABELS.get(item.status, item.status) + (CONFIRM_MARK if item.needs_confirmation else "")
             values += [label, item.score]
         wd.append(values)
-        r = wd.max_row
+        r += 1
         wd.cell(r, 2).number_format = "0.00"
         for index in range(len(data.items)):
             wd.cell(r, 4 + 2 * index).number_format = "0.00"
-    last_row = max(wd.max_row, 3)
+    last_row = max(r, 3)
     for index in range(len(data.items)):
         letter = get_column_letter(3 + 2 * index)
         cells = f"{letter}3:{letter}{last_row}"
@@ -303,10 +308,10 @@ def write_xlsx(path: Path, data: SummaryData) -> Path:
     wp = wb.create_sheet("重复段落")
     wp.append(["申报A", "申报B", "字数", "A 文件", "A 页码", "B 文件", "B 页码", "重复段落（申报A原文）"])
     style_header(wp)
-    for passage in data.duplicates.passages:
+    for r, passage in enumerate(data.duplicates.passages, start=2):
         wp.append([passage.app_a, passage.app_b, passage.chars, passage.file_a, passage.page_a,
                    passage.file_b, passage.page_b, passage.text])
-        wp.cell(wp.max_row, 8).alignment = wrap
+        wp.cell(r, 8).alignment = wrap
     wp.freeze_panes = "A2"
     widths(wp, [24, 24, 7, 28, 7, 28, 7, 90])
 

@@ -36,6 +36,10 @@ class Pipeline:
     (ApplicationResult) and ``outcome.documents``; ``write(outcome, out_dir, settings=settings)``
     returns the written paths; ``extract(path, options) -> Document`` raises IngestError;
     ``make_input(name=, root=, files=, file_errors=)`` builds the screening input.
+
+    ``caches``: ``screen`` also takes ``evidence_cache=`` and ``file_sha256=`` and ``write``
+    takes ``crop_cache=`` and ``section_cache=`` (the real pipeline), so a re-score neither
+    matches nor renders again.
     """
 
     screen: Callable[..., Any]
@@ -48,6 +52,7 @@ class Pipeline:
     rules_version: str
     settings_key: str
     framework: str = "kunming-xdt"
+    caches: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ class AppDone(BaseModel):
     file_errors: int = 0
     cache_hits: int = 0
     cache_misses: int = 0
+    evidence_hits: int = Field(0, description="documents whose mentions came from the evidence cache")
+    crops_rendered: int = 0
     seconds: float = 0.0
     stage_seconds: dict[str, float] = Field(default_factory=dict, description="time per screening stage")
     rules_version: str | None = Field(None, description="the version the result was scored with (rules may be edited mid-batch)")
@@ -108,6 +115,7 @@ def screen_pipeline(*, framework: str = "kunming-xdt", extract_options: dict[str
         rules_version=rules_version(framework),
         settings_key=settings_key(settings_material(framework, options.model_dump(), crops, EXTRACTOR_VERSION)),
         framework=framework,
+        caches=True,
     )
 
 
@@ -130,7 +138,7 @@ class CachingLoader:
     limit), and reads/writes the parsed-document cache around the real extractor."""
 
     def __init__(self, pipeline: Pipeline, cache: Any | None, reporter: Reporter, known_sha: dict[str, str],
-                 *, ocr_page_seconds: float = 0.0):
+                 *, ocr_page_seconds: float = 0.0, cached_only: bool = False):
         from ..cache import cache_key
 
         self._extract = pipeline.extract
@@ -140,12 +148,17 @@ class CachingLoader:
         self._reporter = reporter
         self._known = known_sha
         self._ocr_page_seconds = ocr_page_seconds
+        self._cached_only = cached_only
         self.pages = 0
         self.files = 0
         self.extract_seconds = 0.0  # parsing on cache misses
         self.cache_seconds = 0.0  # hashing, reading and writing cache entries
 
     def __call__(self, path: str | Path, options: Any = None) -> Document:
+        if self._cached_only:
+            from ..cache import CacheMiss
+
+            raise CacheMiss(f"{path} would be read")  # the main process never parses
         shown = str(path)
         self._reporter.file_started(shown)
         pages = 0
@@ -190,10 +203,19 @@ def known_hashes(entry: BatchEntry) -> dict[str, str]:
     return {str(base / rel): sha for rel, sha in entry.inputs.items()}
 
 
-def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppDone:
-    """The work function the executor runs for each application."""
-    from ..cache import DocumentCache
-    from .duplicates import update_passages
+def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter, *, cached_only: bool = False,
+                    caches: ScreenCaches | None = None, keep: Callable[[Any], None] | None = None) -> AppDone:
+    """The work function the executor runs for each application.
+
+    ``cached_only`` (the batch's main process re-scoring a cached application itself): every
+    document's mentions, every crop and the passages file must come from the caches; anything
+    that would parse a file or render a page raises :class:`~xdt_rules.cache.CacheMiss` before
+    any output is written, and the application goes to a worker instead. ``caches``: already
+    opened for this entry; ``keep`` receives the screening outcome (the main process keeps the
+    result for the summary).
+    """
+    from ..cache import CacheMiss, DocumentCache
+    from .duplicates import passages_up_to_date, update_passages
 
     started = time.perf_counter()
     entry = task.entry
@@ -201,6 +223,8 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppD
     files = list(entry.files)
     errors = list(entry.file_errors)
     root = entry.path
+    if cached_only and entry.kind == "zip":
+        raise CacheMiss("a zip package is unpacked by a worker")
     if entry.kind == "zip" and not errors:
         # Members are named relative to the package (佐证材料/合同.pdf), so the root is where they are.
         unzipped_dir = state_dir(ctx.out_dir) / "unzipped" / entry.name
@@ -212,14 +236,26 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppD
     app_input = pipeline.make_input(name=entry.name, root=root, files=files, file_errors=errors)
 
     cache = DocumentCache(ctx.cache_dir) if ctx.cache_dir else None
-    loader = CachingLoader(pipeline, cache, reporter, known_hashes(entry), ocr_page_seconds=ctx.ocr_page_seconds)
-    outcome = pipeline.screen(app_input, pipeline.settings, load_document=loader)
+    known = known_hashes(entry)
+    loader = CachingLoader(pipeline, cache, reporter, known, ocr_page_seconds=ctx.ocr_page_seconds,
+                           cached_only=cached_only)
+    if caches is None and pipeline.caches and ctx.cache_dir:
+        caches = ScreenCaches.open(pipeline, ctx.cache_dir, known, render_crops=not cached_only)
+    if cached_only and caches is None:
+        raise CacheMiss("no cache to re-score from")
+    outcome = pipeline.screen(app_input, pipeline.settings, load_document=loader, **(caches.screen_args if caches else {}))
+    if cached_only and ctx.passages and not passages_up_to_date(
+            ctx.out_dir, entry.name, outcome.documents, excluded_texts=criteria_of(pipeline.framework)):
+        raise CacheMiss("the passages file must be rebuilt from whole documents")
     t_screened = time.perf_counter()
-    written = pipeline.write(outcome, Path(ctx.out_dir), settings=pipeline.settings)
+    written = pipeline.write(outcome, Path(ctx.out_dir), settings=pipeline.settings, **(caches.write_args if caches else {}))
     t_written = time.perf_counter()
     if ctx.passages:
-        update_passages(ctx.out_dir, entry.name, outcome.documents, excluded_texts=criteria_of(pipeline.framework))
+        update_passages(ctx.out_dir, entry.name, outcome.documents, excluded_texts=criteria_of(pipeline.framework),
+                        whole=lambda: whole_documents(outcome, loader, pipeline))
     t_passages = time.perf_counter()
+    if keep is not None:
+        keep(outcome)
     result = outcome.result
     stages = dict(getattr(outcome, "seconds", None) or {})
     stages.update({"extract": loader.extract_seconds, "cache": loader.cache_seconds,
@@ -228,14 +264,70 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppD
         name=entry.name,
         outputs=sorted(Path(p).name for p in written),
         files=len(result.files),
-        pages=loader.pages,
+        # pages of every document read, parsed or answered from the evidence cache
+        pages=sum(d.pages or len(d.page_info) or 0 for d in outcome.documents) if caches else loader.pages,
         file_errors=sum(1 for f in result.files if f.error),
         cache_hits=cache.stats.hits if cache else 0,
         cache_misses=cache.stats.misses if cache else 0,
+        evidence_hits=caches.evidence.stats.hits if caches else 0,
+        crops_rendered=caches.crops.writes if caches else 0,
         seconds=round(time.perf_counter() - started, 3),
         stage_seconds={k: round(v, 4) for k, v in stages.items()},
         rules_version=getattr(result, "rules_version", None),
     )
+
+
+@dataclass
+class ScreenCaches:
+    """The caches a cache-aware pipeline screens and writes through, under the batch cache folder:
+    ``evidence/`` (mentions per document) and ``crops/`` (rendered evidence crops)."""
+
+    evidence: Any
+    crops: Any
+    sections: Any
+    file_sha256: dict[str, str]
+
+    @classmethod
+    def open(cls, pipeline: Pipeline, cache_dir: str, known: dict[str, str], *,
+             render_crops: bool = True) -> ScreenCaches:
+        from ..cache import EvidenceCache, cache_key, evidence_key
+        from ..report.crops import CropCache
+        from ..report.html import SectionCache
+
+        root = Path(cache_dir)
+        evidence = EvidenceCache(root / "evidence", cache_key(pipeline.extractor_version, pipeline.extract_options),
+                                 evidence_key(catalogue_material(pipeline.framework)))
+        return cls(evidence=evidence, crops=CropCache(root / "crops", render_missing=render_crops),
+                   sections=SectionCache(root / "report", salt=pipeline.settings_key), file_sha256=known)
+
+    def has_evidence_for(self, files: list[str]) -> bool:
+        """Every file's mentions are in the cache (a look at file names only, nothing is read)."""
+        shas = [self.file_sha256.get(f) for f in files]
+        return all(sha and self.evidence.entry_path(sha).is_file() for sha in shas)
+
+    @property
+    def screen_args(self) -> dict[str, Any]:
+        return {"evidence_cache": self.evidence, "file_sha256": self.file_sha256}
+
+    @property
+    def write_args(self) -> dict[str, Any]:
+        return {"crop_cache": self.crops, "section_cache": self.sections}
+
+
+def catalogue_material(framework: str) -> str:
+    """The criteria catalogue as text, for the evidence cache key (evidence reads the criteria texts)."""
+    from ..catalogue import load_catalogue
+
+    return load_catalogue(framework).spec.model_dump_json()
+
+
+def whole_documents(outcome: Any, loader: CachingLoader, pipeline: Pipeline) -> list[Document]:
+    """The outcome's documents in full: those answered from the evidence cache are only views,
+    so they are loaded again (from the parsed-document cache, else parsed) under the same names."""
+    if getattr(outcome, "complete", True):
+        return list(outcome.documents)
+    return [loader(Path(doc.path), pipeline.extract_options).model_copy(update={"path": doc.path, "name": doc.name})
+            for doc in outcome.documents]
 
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
