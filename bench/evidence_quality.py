@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from xdt_rules.evidence.quality import DETECTED_ORDER, GOLD_LABELS, VariantReport, evaluate  # noqa: E402
 
-DEFAULT_SETS = "01-11,12-17,18-23,24-99"
+DEFAULT_SETS = "01-11,12-17,18-23,24-29,30-99"
 
 
 def sample_sets(spec: str, applications: list[str]) -> dict[str, list[str]]:

@@ -100,7 +100,14 @@ def test_corpus_pdfs_do_not_break_the_finder(corpus_dir, capsys):
 def test_quality_against_gold_labels(variant):
     from xdt_rules.evidence.quality import evaluate
 
-    report = evaluate(SAMPLES, variant)
-    assert len(report.applications) >= 5 and not report.errors
-    assert report.f1 is not None and report.f1 >= 0.90
-    assert report.false_implemented_share is not None and report.false_implemented_share <= 0.05
+    # the targets hold on every labelled set, the development set and each hold-out alike
+    names = sorted(p.stem for p in (SAMPLES / "gold").glob("*.yaml"))
+    sets = [(1, 11), (12, 17), (18, 23), (24, 29), (30, 99)]
+    for low, high in sets:
+        chosen = [n for n in names if low <= int(n[:2]) <= high]
+        if not chosen:
+            continue
+        report = evaluate(SAMPLES, variant, applications=chosen)
+        assert report.applications and not report.errors
+        assert report.f1 is not None and report.f1 >= 0.90, (low, high, report.f1)
+        assert report.false_implemented_share is not None and report.false_implemented_share <= 0.05, (low, high)

@@ -214,3 +214,33 @@ def test_jieba_is_silent_on_first_use(tmp_path):
     assert "金蝶云星空" in done.stdout
     # jieba's dictionary cache went to the temp folder, nowhere else
     assert any(p.name.startswith("jieba") for p in tmp_path.iterdir())
+
+
+def test_not_within_must_hold_the_term(tmp_path):
+    folder = _folder(tmp_path, "items: {}\n")
+    path = folder / "1_2_equipment.yaml"
+    text = path.read_text(encoding="utf-8").replace("not_within: [驾驶员状态监测,", "not_within: [驾驶员疲劳识别,", 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataFileError) as info:
+        load_keyword_folder(folder)
+    assert info.value.line is not None and "not_within" in info.value.reason_zh
+
+
+def test_pattern_claims_name_known_items(tmp_path):
+    folder = _folder(tmp_path, "items: {}\n")
+    path = folder / "2_2_collaboration.yaml"
+    text = path.read_text(encoding="utf-8").replace('claims: ["2.2.1"]', 'claims: ["9.9.9"]', 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataFileError) as info:
+        load_keyword_folder(folder)
+    assert info.value.line is not None and "9.9.9" in info.value.reason_zh
+
+
+def test_boilerplate_regexes_are_validated(tmp_path):
+    folder = _folder(tmp_path, "items: {}\n")
+    path = folder / "_context.yaml"
+    text = path.read_text(encoding="utf-8").replace("    - '(?:高度重视|积极探索|积极拥抱|积极布局)'", "    - '(unclosed'", 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataFileError) as info:
+        load_keyword_folder(folder)
+    assert "正则" in info.value.reason_zh

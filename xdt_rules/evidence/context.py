@@ -28,7 +28,8 @@ other clauses of its sentence that do not name a subject of their own (a keyword
 word alone (目前) only dates a clause: the clause leading into it, or a following lack without a topic of
 its own, decides. A short generic opener (一般而言，) governs the sentence; not-applicable words (不涉及)
 govern the clauses before them. Another party's system followed by "我司尚未接入" (or a dated plan) is this
-enterprise's lack (plan).
+enterprise's lack (plan). A lack followed, later in its sentence, by a plan with a time and no topic of its
+own ("还没有参加过评测，计划2025年下半年参加") is a plan; a vague one ("明年看情况再考虑", ``vague_plans``) is not.
 The finder then reads "label：value" statements from their value (:mod:`.labels`), makes mentions
 of one item agree (a name in parentheses, one sentence about another party), and turns facts dated
 after the document's own date into plans.
@@ -112,6 +113,8 @@ class ContextRules:
         parts = "|".join(re.escape(normalize_key(w)) for w in sorted(spec.part_words, key=len, reverse=True))
         self.part_words = re.compile(parts) if parts else None
         self.restater = Restater(catalogue, spec.restate)
+        vague = "|".join(re.escape(normalize_key(w)) for w in spec.vague_plans)
+        self.vague_plans = re.compile(vague) if vague else None
         self._cells: dict[str, Decision | None] = {}
 
     # ------------------------------------------------------------------ cue scanning
@@ -310,7 +313,33 @@ class ContextRules:
             opener = self._plan_opener(sentence, cues, c_lo, text)
             if opener:
                 return Decision("planned", opener)
+        if decision is not None and decision.polarity == "negated" and not decision.state and text:
+            plan = self._dated_plan_after(text, sentence, cues, c_hi, terms)
+            if plan is not None:
+                return Decision("planned", f"缺失，另有具体规划：{plan}")
         return decision
+
+    def _dated_plan_after(self, text: str, sentence: Sentence, cues: list[Cue], after: int,
+                          terms: Sequence[tuple[int, int]]) -> str | None:
+        """"我们还没有参加过数字化水平评测，计划2025年下半年参加": a stated lack and, in a later clause of the same
+        sentence that names no other topic, a plan with a time — the lack has a concrete plan (labelled planned).
+        "明年看情况再考虑" keeps it a lack; so does a later clause about something else ("…，计划2025年上MES")."""
+        for lo in sentence.clause_bounds:
+            if lo < after:
+                continue
+            hi = sentence.clause(lo)[1]
+            if any(lo <= a < hi for a, _ in terms):
+                return None  # the clause has a topic of its own: the rest of the sentence is about that
+            scope = [c for c in cues if lo <= c.start and c.end <= hi]
+            if any(c.kind == "negated" for c in scope):
+                return None
+            plan = next((c for c in scope if c.kind in ("planned", "stage")), None)
+            if plan is None:
+                continue
+            if not _WHEN.search(text, lo, hi) or (self.vague_plans is not None and self.vague_plans.search(text, lo, hi)):
+                return None
+            return plan.text
+        return None
 
     def _generic_opener(self, text: str, sentence: Sentence, terms: Sequence[tuple[int, int]]) -> str | None:
         """"一般而言，WMS系统能够提升仓储效率": a short first clause that says the sentence speaks in general."""

@@ -139,6 +139,7 @@ class _Found:
     only_when: frozenset[str] | None = None
     parts: tuple[tuple[int, int], ...] = ()  # the words a pattern mention is made of
     others_of: frozenset[str] = frozenset()  # items whose terms inside this pattern mention are the other party's
+    claims: frozenset[str] = frozenset()  # items whose terms inside this pattern mention are only its tool
 
 
 class EvidenceFinder:
@@ -458,16 +459,24 @@ class EvidenceFinder:
           own) in the same sentence are that party's as well ("旗舰店由集团电商公司统一运营，…也通过
           集团电商渠道销售");
         - a term inside a pattern mention that names another party's platform (``others_of``) is that
-          party's ("成为盒马鲜生的供应商，通过盒马供应商平台接收订单": the customer's SRM, not ours)."""
+          party's ("成为盒马鲜生的供应商，通过盒马供应商平台接收订单": the customer's SRM, not ours);
+        - a term inside a pattern mention that names what the tool is used for (``claims``) is only that tool
+          ("开发了订单农业微信小程序，14家合作社和3860户农户都在上面": the app organises suppliers, 2.2.4 — it is
+          no 2.2.1 sales channel)."""
         by_end = {(f.item_id, f.end): d for f, _, d in decided}
         others = {(s.start, f.item_id): d for f, s, d in decided if d.polarity == "generic" and (d.cue or "").startswith("他方")}
         joined = [(f, s) for f, s, _ in decided if f.others_of]
+        used = [(f, s) for f, s, d in decided if f.claims and d.polarity in ("implemented", "planned")]
         out = []
         for f, sent, decision in decided:
             owner = next((p for p, s in joined if s.start == sent.start and f.item_id in p.others_of
                           and p.start <= f.start and f.end <= p.end), None) if joined else None
+            tool = next((p for p, s in used if s.start == sent.start and f.item_id in p.claims
+                         and p.start <= f.start and f.end <= p.end), None) if used else None
             if owner is not None and decision.polarity in ("implemented", "planned"):
                 decision = Decision("generic", f"他方：{owner.term}")
+            elif tool is not None and decision.polarity in ("implemented", "planned"):
+                decision = Decision("generic", f"用途：{tool.term}")
             elif f.start > 0 and text[f.start - 1] == "(" and (f.item_id, f.start - 1) in by_end:
                 decision = by_end[(f.item_id, f.start - 1)]
             elif decision.polarity == "implemented" and decision.cue is None and (sent.start, f.item_id) in others:
@@ -518,6 +527,8 @@ class EvidenceFinder:
                   row_cache: dict[tuple, Decision | None], terms: list[tuple[int, int]]) -> Decision:
         if block.kind in _NO_STATEMENT_KINDS:
             return Decision("generic", _NO_STATEMENT_KINDS[block.kind])
+        if block.kind in _CELL_KINDS and tables.numeric_column(block):
+            return Decision("generic", "统计表列名")  # | 其中NB-IoT | 2300 | …: what is counted, not a statement
         if block.kind in _CELL_KINDS and not tables.is_header(block):
             # a self-assessment table: | 建立制造执行系统（MES）… | 否 | — the answer column decides, and the
             # criterion column is meant to restate the criterion
@@ -607,7 +618,8 @@ class EvidenceFinder:
                     if parts:
                         out.append(_Found(pattern.item_id, pattern.name, "cue", pattern.confidence,
                                           min(a for a, _ in parts), max(b for _, b in parts),
-                                          only_when=pattern.only_when, parts=parts, others_of=pattern.others_of))
+                                          only_when=pattern.only_when, parts=parts, others_of=pattern.others_of,
+                                          claims=pattern.claims))
                         break
         return out
 

@@ -33,7 +33,7 @@ from ..yamlio import LoadedYaml, load_model
 from .normalize import is_ascii_alnum, is_cjk, latin_breaks, normalize_key
 
 Polarity = Literal["implemented", "planned", "negated", "generic", "restates_criteria"]
-CueType = Literal["implemented", "planned", "negated", "generic"]
+CueType = Literal["implemented", "planned", "negated", "generic", "stage"]
 SPECIAL_FILES = ("_context.yaml", "_quantities.yaml", "_ocr_confusions.yaml")
 
 
@@ -63,6 +63,10 @@ class TermSpec(_Spec):
     )
     contested_by: dict[str, str] = Field(
         default_factory=dict, description="other items this term could serve: item id → why this item wins"
+    )
+    not_within: list[str] = Field(
+        default_factory=list, description="longer phrases that hold this term but name something else "
+                                          "(驾驶员状态监测 is no equipment monitoring): where one stands, the term does not match"
     )
 
     @field_validator("term")
@@ -116,6 +120,10 @@ class PatternSpec(_Spec):
     others_of: list[str] = Field(
         default_factory=list, description="items whose terms inside the pattern's span belong to the other party it "
                                           "names (the customer's 供应商平台 the enterprise joins is not its own SCM)")
+    claims: list[str] = Field(
+        default_factory=list, description="items whose terms inside the pattern's span are only the tool it works through "
+                                          "(the ordering app on which cooperatives take their planting plans is 2.2.4's "
+                                          "platform, not a 2.2.1 sales channel): they count for nothing there")
 
     @model_validator(mode="after")
     def _has_words(self) -> PatternSpec:
@@ -169,6 +177,19 @@ class RestateSpec(_Spec):
     min_coverage: float = Field(0.6, gt=0, le=1, description="share of the sentence the aligned criteria text must cover")
     containment: float = Field(0.85, gt=0, le=1, description="share of a shorter sentence's bigrams found in the criteria text")
     fillers: list[str] = Field(default_factory=list, description="words left out of both texts before comparing (公司, 积极, 推动…)")
+    boilerplate: list[str] = Field(
+        default_factory=list, description="regexes of the criteria's category language (…等先进技术, 高度重视): a sentence with "
+                                          "one and nothing specific (no product, figure or date) restates the criteria")
+
+    @field_validator("boilerplate")
+    @classmethod
+    def _compiles(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"正则表达式无效 / invalid regular expression: {exc}") from None
+        return values
 
 
 class AnswerSpec(_Spec):
@@ -261,6 +282,8 @@ class ContextSpec(_Spec):
                 raise ValueError(f"正则表达式无效 / invalid regular expression: {exc}") from None
         return values
     stages: list[str] = Field(default_factory=list, description="pre-implementation stages (选型, 招标…): the clause is a plan")
+    vague_plans: list[str] = Field(default_factory=list, description="words that leave a plan open (再看, 以后再考虑): a lack "
+                                                                     "followed by such a 'plan' stays a lack")
     pending: list[str] = Field(default_factory=list, description="bought or built but not yet in use (尚未启用, 待验收, 联调中): "
                                                                  "a plan for the whole clause and the clauses it governs")
     part_words: list[str] = Field(default_factory=list, description="a clause about another part of a project (二期, 其余车间) "
@@ -296,6 +319,8 @@ class SavingsSpec(_Spec):
     indicator: str = Field(description="the name shown for it")
     directions: list[str] = Field(min_length=1, description="words of saving (节约, 节省)")
     units: list[str] = Field(min_length=1, description="money units (万元, 元)")
+    comparison: bool = Field(False, description="only in a before/after comparison with the same unit "
+                                                "(由平均2.6次降到1.3次, 由20台左右提高到160台)")
 
 
 class QuantitySpec(_Spec):
@@ -378,6 +403,7 @@ class Pattern:
     line: int | None
     unless: PatternGroup | None = None  # none_of: any of these in the scope cancels the pattern
     others_of: frozenset[str] = frozenset()  # items whose terms inside the pattern's span are the other party's
+    claims: frozenset[str] = frozenset()  # items whose terms inside the pattern's span are only its tool
 
 
 @dataclass(frozen=True)
@@ -412,6 +438,7 @@ class KeywordSet:
     fuzzy: FuzzySpec
     ambiguities: list[Ambiguity]
     item_ids: list[str]
+    blockers: list[str] = field(default_factory=list)  # normalised look-alike phrases (TermSpec.not_within)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def terms_of(self, item_id: str) -> list[TermEntry]:
@@ -459,6 +486,7 @@ class _Builder:
         self.ambiguities: list[Ambiguity] = []
         self.item_files: dict[str, tuple[str, int | None]] = {}
         self.keys: dict[str, tuple[str, str, int | None, str]] = {}  # key → (item, file, line, spelling)
+        self.blockers: list[str] = []
 
     def fail(self, loaded: LoadedYaml, loc: tuple[str | int, ...], zh: str, en: str) -> None:
         raise DataFileError(loaded.path, loaded.line_of(loc), zh, en)
@@ -468,6 +496,8 @@ class _Builder:
         line = loaded.line_of(loc)
         if not key:
             self.fail(loaded, loc, f"“{spelling}”规范化后为空", f"'{spelling}' is empty after normalisation")
+        if key in self.blockers:
+            self.fail(loaded, loc, f"“{spelling}”已列在某术语的 not_within 中", f"'{spelling}' is listed in a not_within")
         if key in self.keys:
             other_item, other_file, other_line, other_spelling = self.keys[key]
             where = f"{Path(other_file).name}:{other_line}"
@@ -519,6 +549,16 @@ class _Builder:
                 self.fail(loaded, loc + ("contested_by", other), "contested_by 须写明理由", "contested_by needs a reason")
         if term.contested_by:
             self.ambiguities.append(Ambiguity(term.term, item_id, dict(term.contested_by), loaded.path, loaded.line_of(loc)))
+        own_keys = {normalize_key(sp) for sp in [term.term, *term.aliases]}
+        for n, phrase in enumerate(term.not_within):
+            key = normalize_key(phrase)
+            ploc = loc + ("not_within", n)
+            if not any(k in key and k != key for k in own_keys):
+                self.fail(loaded, ploc, f"not_within 中的“{phrase}”须包含本术语的某个写法且更长",
+                          f"not_within phrase '{phrase}' must be longer than and contain one of the term's spellings")
+            if key in self.keys or key in self.blockers:
+                self.fail(loaded, ploc, f"“{phrase}”已是术语或已列出", f"'{phrase}' is already a term or listed")
+            self.blockers.append(key)
         base_conf = term.confidence if term.confidence is not None else (1.0 if kind == "term" else 0.95)
         spellings = [term.term, *term.aliases]
         seen_here: set[str] = set()
@@ -558,13 +598,14 @@ class _Builder:
                           "none_of takes any_of and regex only")
             unless = PatternGroup(frozenset(normalize_key(w) for w in pattern.none_of.any_of), frozenset(),
                                   tuple(re.compile(r) for r in pattern.none_of.regex), 1)
-        for other in pattern.others_of:
-            if other not in self.catalogue:
-                self.fail(loaded, loc + ("others_of",), f"未知评价项编号 {other}", f"unknown item ID {other}")
+        for field_name in ("others_of", "claims"):
+            for other in getattr(pattern, field_name):
+                if other not in self.catalogue:
+                    self.fail(loaded, loc + (field_name,), f"未知评价项编号 {other}", f"unknown item ID {other}")
         self.patterns.append(
             Pattern(item_id, pattern.name, pattern.within, tuple(groups), pattern.confidence,
                     frozenset(pattern.only_when) if pattern.only_when else None, loaded.path, loaded.line_of(loc),
-                    unless, frozenset(pattern.others_of))
+                    unless, frozenset(pattern.others_of), frozenset(pattern.claims))
         )
 
 
@@ -633,6 +674,7 @@ def load_keyword_folder(folder: Path, catalogue: Catalogue | None = None) -> Key
         folder=str(folder), content_hash=_content_hash(folder), entries=builder.entries,
         patterns=builder.patterns, indicators=builder.indicators, context=context, quantities=quantities,
         confusions=confusions.confusions, fuzzy=confusions.fuzzy, ambiguities=builder.ambiguities, item_ids=list(catalogue.item_ids),
+        blockers=builder.blockers,
     )
 
 

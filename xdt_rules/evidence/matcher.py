@@ -7,7 +7,8 @@
 - a space between two Latin letters inside a match is accepted only where the term itself is
   written with a space ("U8 Cloud"); line breaks are always closed up (PDF wraps);
 - short Chinese terms are rejected where they cut a jieba word (京东 in 北京东路);
-- where matches overlap, the longest wins (财务机器人 over 机器人, 5G专网 over 5G).
+- where matches overlap, the longest wins (财务机器人 over 机器人, 5G专网 over 5G); a look-alike phrase
+  listed under a term's ``not_within`` (驾驶员状态监测) wins like a term and matches nothing.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from .tokens import cuts_word
 @dataclass(frozen=True)
 class KeyInfo:
     key: str
-    term: TermEntry | None  # None: a pattern word only
+    term: TermEntry | None  # None: a pattern word only (or a blocker)
     pattern_word: bool
+    blocker: bool = False  # a look-alike phrase that hides the term inside it
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,12 @@ class Matcher:
             infos[entry.key] = KeyInfo(entry.key, entry, False)
         for variant in _confusion_variants(keywords):
             infos.setdefault(variant.key, KeyInfo(variant.key, variant, False))
+        for key in keywords.blockers:
+            infos[key] = KeyInfo(key, None, False, True)
         words = {w for p in keywords.patterns for g in p.groups for w in g.words}
         for word in words:
             known = infos.get(word)
-            infos[word] = KeyInfo(word, known.term if known else None, True)
+            infos[word] = KeyInfo(word, known.term if known else None, True, known.blocker if known else False)
         self.infos = infos
         self.automaton = ahocorasick.Automaton()
         for key, info in infos.items():
@@ -69,12 +73,15 @@ class Matcher:
                 candidates.append(hit)
         if not candidates:
             return [], []
-        terms = [h for h in candidates if h.info.term is not None]
+        terms = [h for h in candidates if h.info.term is not None or h.info.blocker]
         terms.sort(key=lambda h: (-(h.end - h.start), h.start))
         taken = bytearray(len(text))
         selected: list[Hit] = []
         for hit in terms:
             if taken.find(1, hit.start, hit.end) != -1:
+                continue
+            if hit.info.term is None:  # a look-alike phrase: its span is no term's
+                taken[hit.start : hit.end] = b"\x01" * (hit.end - hit.start)
                 continue
             if hit.info.term is not None and hit.info.term.whole_word and cuts_word(self.keywords, text, hit.start, hit.end):
                 continue

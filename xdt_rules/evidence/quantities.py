@@ -40,14 +40,15 @@ class QuantityFinder:
         spec = keywords.quantities
         self.max_gap = spec.max_gap
         self.lead_gap = spec.lead_gap
-        # direction word → unit → the indicator it implies: money saved (节约…万元), time shortened, material saved
-        self.implied: dict[str, dict[str, Indicator]] = {}
+        # direction word → unit → (the indicator it implies, whether it needs a before/after comparison):
+        # money saved (节约…万元), time shortened, material saved, a count compared (由2.6次降到1.3次)
+        self.implied: dict[str, dict[str, tuple[Indicator, bool]]] = {}
         for rule in ([spec.savings] if spec.savings is not None else []) + list(spec.implied):
             ind = Indicator(rule.item, rule.indicator, "", True)
             for word in rule.directions:
                 by_unit = self.implied.setdefault(normalize_key(word), {})
                 for unit in rule.units:
-                    by_unit.setdefault(normalize_key(unit), ind)
+                    by_unit.setdefault(normalize_key(unit), (ind, rule.comparison))
         units = sorted({normalize_key(u) for u in spec.units}, key=len, reverse=True)
         # "新增客户260多家", "用工减少30余人": 多/余 between the number and its unit
         self.number = re.compile(
@@ -123,8 +124,9 @@ class QuantityFinder:
                 # "每年节约面料款约96万元": money saved is a cost outcome whatever the money was spent on;
                 # "报价由半天缩短到20分钟": time shortened is an efficiency outcome whatever took the time
                 implied = self.implied.get(direction[3], {}).get(m.group(2))
-                if implied is not None:
-                    indicator = (direction[0], direction[1], implied)
+                if implied is not None and (not implied[1] or self._compared(text, cuts[c - 1] if c else 0, direction[0],
+                                                                             m.group(2))):
+                    indicator = (direction[0], direction[1], implied[0])
             if indicator is None:
                 continue
             if direction is None and indicator[1] <= n_start:
@@ -146,6 +148,11 @@ class QuantityFinder:
                                  value=value, unit=m.group(2), text=text[start:end]))
             )
         return out
+
+    def _compared(self, text: str, lo: int, hi: int, unit: str) -> bool:
+        """"成分调整次数由平均2.6次降到1.3次": the clause states the before figure in the same unit (由/从 …),
+        so the count is one thing measured before and after, not a stock (设备增加到45台)."""
+        return re.search(rf"[由从][^,;:。!?]{{0,10}}?\d+(?:\.\d+)?(?:多|余)?{re.escape(unit)}", text[lo:hi]) is not None
 
     # ------------------------------------------------------------------ outcome tables
     def _change(self, text: str) -> tuple[str | None, float | None, str]:

@@ -8,6 +8,11 @@ whole sentence and for the mention's comma clause (parrots paste clauses into lo
 and the sentence adds nothing specific: no vendor product, no number and no Latin name that the
 official text does not already have. "公司采用供应链管理系统（SCM），实现…五流合一" is a copy;
 "2021年上线用友U8，实现人、财、物管理" is not, however official its wording.
+
+Consultants also write in the criteria's category language without pasting it: "公司高度重视研发设计环节的
+数字化，积极采用计算机辅助设计（CAD）、计算机辅助工程（CAE）等先进技术，实现…". A sentence with such a
+phrase (``restate.boilerplate``) that names no product and holds no figure, date or quoted name restates
+the criteria as well.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ _KEEP = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
 _DIGITS = re.compile(r"\d+")
 _LATIN = re.compile(r"[a-z]{2,}")
 _SPLIT = re.compile(r"[。；;]")
+# what makes a sentence in the criteria's category language a statement after all: a figure with its unit
+# (86台, 2023年, 15%) or a quoted name (“感田云”)
+_SPECIFIC = re.compile(r"\d+(?:\.\d+)?(?:%|个|台|套|家|人|名|项|万|亿|元|年|月|日|天|条|款|次|吨|倍|小时|分钟)|[“\"《「]")
 
 
 def squash(text: str) -> str:
@@ -57,6 +65,7 @@ class Restater:
                 if len(squashed) >= spec.min_chars:
                     self.corpus.append((source_id, squashed, _bigrams(squashed), normalize_key(piece)))
         self.union: set[str] = set().union(*(grams for _, _, grams, _ in self.corpus))
+        self.boilerplate = [re.compile(p) for p in spec.boilerplate]
         self._cache: dict[str, tuple[str, str] | None] = {}
         self._copied: dict[tuple[str, ...], str | None] = {}
 
@@ -116,4 +125,18 @@ class Restater:
             if found and not self.adds_specifics(sentence, found[1]):
                 self._copied[key] = found[0]
                 return found[0]
+        boiler = self.boilerplate_of(sentence)
+        if boiler is not None:
+            self._copied[key] = f"套话：{boiler}"
+        return self._copied[key]
+
+    def boilerplate_of(self, sentence: str) -> str | None:
+        """The category language a sentence is written in ("积极采用CAD、CAE等先进技术，实现…"), when it names
+        nothing specific: an applicant who has a system names it, dates it or counts it."""
+        if not self.boilerplate or _SPECIFIC.search(sentence):
+            return None
+        for rx in self.boilerplate:
+            m = rx.search(sentence)
+            if m:
+                return m.group()
         return None

@@ -25,6 +25,7 @@ from .normalize import normalize_key
 TableKey = tuple[str, object]  # ("t", table number) or ("s", sheet name)
 _SIGNED = re.compile(r"^([+\-−－])\s*(\d+(?:,\d{3})*(?:\.\d+)?)\s*(%|个百分点|百分点)?")
 _BARE = re.compile(r"(?<![\d.])(\d+(?:,\d{3})*(?:\.\d+)?)")
+_FIGURE = re.compile(r"[-+]?\d+(?:,\d{3})*(?:\.\d+)?%?")  # a cell that is nothing but a figure
 _UNIT_IN_PARENS = re.compile(r"[(（]([^()（）]{1,10})[)）]\s*$")
 # a header cell that is a bare year (| 指标 | 2021年 | 2024年 | 说明 |): the earlier year is "before", the later "after"
 _YEAR_HEADER = re.compile(r"((?:19|20)\d\d)年?度?")
@@ -71,6 +72,7 @@ class Tables:
                 first_row[key] = min(first_row.get(key, block.row), block.row)  # type: ignore[type-var]
         self.first_row = first_row
         self._norm: dict[int, str] = {}
+        self._numeric: dict[tuple, bool] = {}
         self.headers: dict[TableKey, dict[int | None, str]] = defaultdict(dict)
         for (key, row), cells in self.rows.items():
             if first_row.get(key) == row:
@@ -117,6 +119,19 @@ class Tables:
     def is_header(self, block: Block) -> bool:
         key = self._key.get(block.index)
         return key is not None and self.first_row.get(key) == block.row
+
+    def numeric_column(self, block: Block) -> bool:
+        """The block heads a column of bare figures (| 其中NB-IoT | 2300 | 3900 | …): the header names what is
+        counted, it states nothing itself."""
+        key = self._key.get(block.index)
+        if key is None or not self.is_header(block):
+            return False
+        cache_key = (key, block.col)
+        if cache_key not in self._numeric:
+            body = [c for (k, row), cells in self.rows.items() if k == key and row != self.first_row.get(key)
+                    for c in cells if c.col == block.col]
+            self._numeric[cache_key] = bool(body) and all(_FIGURE.fullmatch(self.normalised(c)) for c in body)
+        return self._numeric[cache_key]
 
     def role(self, block: Block) -> str | None:
         role = self._role.get(block.index)
