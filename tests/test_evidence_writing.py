@@ -95,6 +95,48 @@ def test_a_lack_with_a_vague_or_other_plan_stays_a_lack(text):
     assert text_says(text, "3.1.4") == "negated"
 
 
+@pytest.mark.parametrize("text, item", [
+    ("客户管理系统明年再看。", "3.1.4"),
+    ("客户关系管理系统视业务发展需要再考虑。", "3.1.4"),
+    ("上生产管理系统的事，以后再说。", "1.3.2"),
+])
+def test_an_open_intention_is_a_lack_not_a_plan(text, item):
+    assert text_says(text, item) == "negated"
+
+
+def test_the_condition_of_an_open_intention_is_not_its_object():
+    text = "折弯机联网、上生产管理系统，要等ERP用顺了以后再考虑。"
+    assert text_says(text, "1.3.2") == "negated"
+    assert text_says(text, "1.3.1") != "negated"
+
+
+def test_an_open_intention_elsewhere_leaves_a_dated_plan_alone():
+    assert text_says("计划2026年上线MES，视情况扩展到二车间。", "1.3.2") == "planned"
+
+
+def test_an_open_intention_under_a_plan_heading_is_a_lack():
+    document = Document(path="a.txt", name="a.txt", sha256="0" * 64, size=1, file_type="txt", extractor_version="t",
+                        blocks=[Block(index=0, kind="heading", text="五、下一步打算"),
+                                Block(index=1, kind="paragraph", text="上生产管理系统，要等ERP用顺了以后再考虑。"),
+                                Block(index=2, kind="paragraph", text="2026年上线WMS。")])
+    assert detected(document, "1.3.2") == "negated"
+    assert detected(document, "1.3.3") == "planned"
+
+
+@pytest.mark.parametrize("text, item", [
+    ("设备的保养目前还是按纸质计划表做，维修记录也是手写的。", "1.2.4"),
+    ("安全生产检查仍靠纸质巡检记录和微信群。", "1.3.7"),
+    ("原料和成品的检验记录都是纸质的。", "1.3.4"),
+])
+def test_management_still_on_paper_is_a_lack(text, item):
+    assert text_says(text, item) == "negated"
+
+
+def test_paper_words_alone_state_nothing():
+    # the paper-based patterns speak only where a lack is stated: a record kept on paper as a back-up is no lack
+    assert text_says("设备保养在EAM系统中派单，纸质记录同时归档。", "1.2.4") != "negated"
+
+
 def test_a_period_from_a_month_to_a_year_is_no_deadline():
     text = "2022年3月至2024年底，节约电费56万元。"
     assert text_says(text, "4.1.5") == "implemented"

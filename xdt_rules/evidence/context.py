@@ -68,6 +68,7 @@ def polarity_of(kind: str) -> str:
 _CLAUSE_PUNCT = frozenset(",;:。!?)、")
 # a concrete time for a plan: a year, 明年/下半年/第N季度
 _WHEN = re.compile(r"20\d\d年|明年|后年|下半年|上半年|[一二三四1-4]季度|年底|年内")
+_WAIT_FOR = re.compile(r"等(?:到|待)?$")  # "要等 <term> …以后": the term names the condition
 OPENER_MAX = 8  # a sentence-initial clause this short with a plan cue ("下一步，") sets the tense of the sentence
 
 
@@ -317,7 +318,28 @@ class ContextRules:
             plan = self._dated_plan_after(text, sentence, cues, c_hi, terms)
             if plan is not None:
                 return Decision("planned", f"缺失，另有具体规划：{plan}")
+        if decision is not None and decision.polarity == "planned" and not decision.state and text:
+            vague = self.vague(text, sentence, start)
+            if vague is not None:
+                return Decision("negated", f"计划含糊：{vague}")
         return decision
+
+    def vague(self, text: str, sentence: Sentence, start: int) -> str | None:
+        """"客户管理系统明年再看" / "上生产管理系统，要等ERP用顺了以后再考虑": an intention left open says the
+        thing is not there now — a lack, not a plan. In the mention's own clause always; elsewhere in its segment
+        only where the segment names no time ("计划2025年上线MES，视情况扩展到二车间" is a plan)."""
+        if self.vague_plans is None:
+            return None
+        c_lo, c_hi = sentence.clause(start)
+        if _WAIT_FOR.search(text, max(c_lo, start - 3), start):
+            return None  # "要等ERP用顺了以后再考虑": ERP is the condition of the open intention, not its object
+        m = self.vague_plans.search(text, c_lo, c_hi)
+        if m is None:
+            lo, hi = sentence.segment(start)
+            m = self.vague_plans.search(text, lo, hi)
+            if m is None or _WHEN.search(text, lo, hi):
+                return None
+        return m.group()
 
     def _dated_plan_after(self, text: str, sentence: Sentence, cues: list[Cue], after: int,
                           terms: Sequence[tuple[int, int]]) -> str | None:

@@ -29,6 +29,7 @@ FUZZY_FACTOR = 0.8  # confidence of a rapidfuzz match, times its similarity
 _NO_STATEMENT_KINDS = {"heading": "标题", "header": "页眉", "footer": "页脚"}
 _CELL_KINDS = ("table_cell", "sheet_cell")
 _SENTENCE_END = "。！？；.!?;：:”」』）)"
+_LACK_ONLY = frozenset({"negated"})
 
 
 # A short numbered line without sentence punctuation ("五、经济社会效益", "（三）下一步计划"): a heading
@@ -320,7 +321,8 @@ class EvidenceFinder:
                 labels[sent.start] = self.labels.find(nt.text, sent, following)
             entity_here = any(sent.start <= p < sent.end for p in entity_starts)
             cues = cue_cache[sent.start]
-            if f.parts:
+            if f.parts and f.only_when != _LACK_ONLY:
+                # a pattern that speaks only of a lack ("安全检查仍靠纸质…") keeps the lack its own words state
                 cues = [c for c in cues if not any(c.start < b and a < c.end for a, b in f.parts)]
             label = labels[sent.start]
             if label is not None and label.holds(f.start, f.end):
@@ -579,6 +581,10 @@ class EvidenceFinder:
                 row_cache[key] = self.context.row_polarity(cells, headers) if cells or headers else None
             if row_cache[key] is not None:
                 return row_cache[key]  # type: ignore[return-value]
+        # "上生产管理系统，要等ERP用顺了以后再考虑" (under 下一步 or not): an open intention is still a lack
+        vague = self.context.vague(nt.text, sent, f.start)
+        if vague:
+            return Decision("negated", f"计划含糊：{vague}")
         if plan:
             return Decision("planned", f"章节：{plan}")
         return Decision("implemented", None)
