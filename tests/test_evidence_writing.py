@@ -247,3 +247,23 @@ def test_a_count_without_a_before_figure_is_no_outcome(text):
 def test_trips_per_vehicle_is_an_efficiency_indicator():
     document = table(["指标", "2022年", "2024年"], ["罐车日均趟次（趟/天·车）", "3.6", "4.4"])
     assert detected(document, "4.1.6") == "implemented"
+
+
+# ------------------------------------------------------------------ lacks and plans in plain words
+
+
+@pytest.mark.parametrize("text, item, expected", [
+    ("2025年3月和一家软件公司签了合同，给4台注塑机加装数据采集盒，预计6月完成。", "1.2.2", "planned"),
+    ("我们规模小，谈不上示范带动。", "5.1.1", "negated"),
+    ("公司的示范带动作用明显。", "5.1.1", "generic"),  # the item's own name is no fact
+    ("经营分析就是每月看几张报表，谈不上用数据来做计划和决策。", "3.2.1", "negated"),
+    ("原料采购都是打电话订货，和供应商之间没有任何系统上的协同。", "2.2.3", "negated"),
+    ("计划2026年内把T+Cloud、溯源系统和小程序打通。", "1.3.5", "planned"),
+])
+def test_lacks_and_plans_in_plain_words(text, item, expected):
+    assert text_says(text, item) == expected
+
+
+def test_energy_saved_without_an_indicator_noun():
+    assert text_says("冷库机组计划2026年改造为变频控制，预计每年节电约20万kWh。", "4.1.7") == "planned"
+    assert text_says("空压机改造后每年节电约12万kWh。", "4.1.7") == "implemented"
