@@ -267,3 +267,14 @@ def test_lacks_and_plans_in_plain_words(text, item, expected):
 def test_energy_saved_without_an_indicator_noun():
     assert text_says("冷库机组计划2026年改造为变频控制，预计每年节电约20万kWh。", "4.1.7") == "planned"
     assert text_says("空压机改造后每年节电约12万kWh。", "4.1.7") == "implemented"
+
+
+def test_a_comparison_clause_goes_on_with_the_indicator_before_it():
+    assert text_says("2024年单位产品综合电耗1.86kWh，比2021年下降12.3%。", "4.1.7") == "implemented"
+    # year on year is the business of any year, stated in the company profile
+    assert text_says("2024年公司实现销售收入3260万元，同比增长8%。", "4.1.3") == "absent"
+
+
+def test_others_following_our_model_is_demonstration():
+    text = "县农业农村局组织县内企业到该公司学习订单小程序的做法，目前已有3家蔬菜企业参照该模式开展订单收购。"
+    assert text_says(text, "5.1.1") == "implemented"

@@ -25,6 +25,8 @@ _YEAR = re.compile(r"(?:19|20)\d\d$")
 ROW_LABEL_MAX = 30
 _CLAUSE_END = re.compile(r"[,;:。!?]")
 _FROM = re.compile(r".{0,3}[由从]")
+# against a baseline (比2021年, 较改造前): outcome reporting; 同比 (year on year) is the business of any year
+_COMPARES = re.compile(r"(?:比|较)(?:20\d\d年|改造前|上线前|实施前|投用前|改造以前|以前|原来)|与20\d\d年相比")
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,16 @@ class QuantityFinder:
                     break
             anchor = direction[0] if direction else n_start
             indicator = None
+            # "综合电耗1.86kWh，比2021年下降12.3%": a clause that opens with a comparison (比/较…) goes on with the
+            # indicator of the clause before it
+            compares = c > 0 and _COMPARES.match(text, cuts[c - 1]) is not None
             for ind in reversed(inds):
-                if clause(ind[0]) != c or id(ind) in used:
+                if id(ind) in used or not (clause(ind[0]) == c or (compares and clause(ind[0]) == c - 1)):
+                    continue
+                if clause(ind[0]) != c:
+                    if direction is not None:
+                        indicator = ind
+                        break
                     continue
                 if ind[1] <= anchor and (anchor - ind[1] <= self.max_gap or (
                         anchor - ind[1] <= 2 * self.max_gap and _FROM.match(text, ind[1], anchor))):
