@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +49,46 @@ def open_pdf(path: Path, password: str | None, file: str) -> pdfium.PdfDocument:
         return pdfium.PdfDocument(str(path), password=password)
     except pdfium.PdfiumError as exc:
         raise _classify_failure(path, password, file, getattr(exc, "err_code", None)) from exc
+
+
+# Documents shared while a ``documents_kept_open()`` block runs. pdfium parses a document's
+# fonts (for CJK text a large CMap) when its first page loads: ~10 ms per document, paid again
+# by every opening. Screening one application opens each PDF up to three times (the OCR time
+# estimate, text extraction, report crops); inside the block they share one opening.
+_kept: dict[tuple[str, str | None], pdfium.PdfDocument] | None = None
+
+
+@contextmanager
+def documents_kept_open() -> Iterator[None]:
+    """PDFs opened through :func:`shared_pdf` stay open until the block ends (nested blocks
+    share the outermost one). Nothing read from them changes: only the opening is shared."""
+    global _kept
+    if _kept is not None:
+        yield
+        return
+    _kept = {}
+    try:
+        yield
+    finally:
+        kept, _kept = _kept, None
+        for doc in kept.values():
+            try:
+                doc.close()
+            except Exception:  # noqa: BLE001 - closing a broken document must not hide the real error
+                pass
+
+
+def shared_pdf(path: str | Path, password: str | None, file: str | None = None) -> tuple[pdfium.PdfDocument, bool]:
+    """(document, shared): the block's opening of ``path`` when inside ``documents_kept_open()``
+    (the caller must not close it), else a new one the caller closes."""
+    key = (str(Path(path)), password)
+    if _kept is not None and key in _kept:
+        return _kept[key], True
+    doc = open_pdf(Path(path), password, file or str(path))
+    if _kept is None:
+        return doc, False
+    _kept[key] = doc
+    return doc, True
 
 
 def _classify_failure(path: Path, password: str | None, file: str, code: int | None) -> IngestError:
@@ -134,7 +176,7 @@ class _Plumber:
 
 
 def extract_pdf(path: Path, file: str, options: ExtractOptions, sink: BlockSink) -> tuple[int, list[PageInfo], list[str]]:
-    doc = open_pdf(path, options.password, file)
+    doc, shared = shared_pdf(path, options.password, file)
     warnings: list[str] = []
     plumber = _Plumber(path, options.password)
     try:
@@ -149,7 +191,8 @@ def extract_pdf(path: Path, file: str, options: ExtractOptions, sink: BlockSink)
             pages.append(_process_page(doc, index, plumber, warnings))
     finally:
         plumber.close()
-        doc.close()
+        if not shared:
+            doc.close()
     _emit(pages, sink)
     return count, [p.info for p in pages], warnings
 

@@ -161,6 +161,7 @@ class CropCache:
         self.render_missing = render_missing
         self.hits = 0
         self.writes = 0
+        self._folders: set[Path] = set()
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.crop"
@@ -185,16 +186,26 @@ class CropCache:
         return crop
 
     def put(self, key: str, crop: Crop) -> None:
-        from ..batch.fsutil import atomic_write_bytes
-
+        """Write an entry via a temp file and a rename (a reader sees all of it or nothing). No
+        fsync: a lost entry is only rendered again. A report writes ~30 of these, so the folder
+        is created once, not checked for every crop."""
         meta = json.dumps({"w": crop.width, "h": crop.height, "marks": crop.marks, "region": crop.region},
                           separators=(",", ":"))
+        path = self._path(key)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            atomic_write_bytes(self._path(key), CACHE_FORMAT + b" " + meta.encode("ascii") + b"\n" + crop.png,
-                               durable=False)
+            if path.parent not in self._folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._folders.add(path.parent)
+            with open(tmp, "wb") as fh:
+                fh.write(CACHE_FORMAT + b" " + meta.encode("ascii") + b"\n" + crop.png)
+            os.replace(tmp, path)
             self.writes += 1
         except OSError:
-            pass  # a cache that cannot be written only costs time
+            try:  # a cache that cannot be written only costs time
+                tmp.unlink()
+            except OSError:
+                pass
 
 
 @dataclass
@@ -242,6 +253,7 @@ class CropRenderer:
         self._docs = {d.name: d for d in self.documents}
         self._blocks = {d.name: {b.index: b for b in d.blocks} for d in self.documents}
         self._pdfs: dict[str, Any] = {}
+        self._shared: set[str] = set()  # documents whose opening belongs to documents_kept_open()
         self._pages: OrderedDict[tuple[str, int], _OpenPage] = OrderedDict()
         self._failed: set[str] = set()
 
@@ -249,12 +261,15 @@ class CropRenderer:
         for page in self._pages.values():
             page.close()
         self._pages.clear()
-        for pdf in self._pdfs.values():
+        for path, pdf in self._pdfs.items():
+            if path in self._shared:
+                continue
             try:
                 pdf.close()
             except Exception:  # noqa: BLE001
                 pass
         self._pdfs.clear()
+        self._shared.clear()
 
     def __enter__(self) -> CropRenderer:
         return self
@@ -270,11 +285,15 @@ class CropRenderer:
         if opened is not None:
             self._pages.move_to_end(key)
             return opened
-        import pypdfium2 as pdfium
-
         pdf = self._pdfs.get(doc.path)
         if pdf is None:
-            pdf = self._pdfs[doc.path] = pdfium.PdfDocument(doc.path, password=self.password)
+            from ..ingest.pdf import shared_pdf
+
+            # the opening text extraction used, when the caller keeps documents open
+            pdf, shared = shared_pdf(doc.path, self.password)
+            self._pdfs[doc.path] = pdf
+            if shared:
+                self._shared.add(doc.path)
         page = pdf[page_no - 1]
         width, height = page.get_size()  # the rendered frame (crop box, rotation applied), like block boxes
         opened = _OpenPage(page, page.get_textpage(), width, height)
