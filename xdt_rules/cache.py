@@ -138,32 +138,53 @@ class _Digests:
 
     by_stat: dict[str, tuple[tuple[int, int], str]]
 
-    def of(self, files: list[Path], root: Path) -> str:
+    def of(self, root: Path, suffix: str = "") -> str:
+        """A digest of the files under ``root`` (or ``root`` itself) whose names end with ``suffix``."""
         digest = hashlib.sha256()
-        for path in files:
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
+        for rel, path, stat in _walk(str(root), suffix):
             mark = (stat.st_size, stat.st_mtime_ns)
-            known = self.by_stat.get(str(path))
+            known = self.by_stat.get(path)
             if known is None or known[0] != mark:
-                known = (mark, hashlib.sha256(path.read_bytes()).hexdigest())
-                self.by_stat[str(path)] = known
-            digest.update(f"{path.relative_to(root).as_posix()}\0{known[1]}\0".encode())
+                try:
+                    with open(path, "rb") as fh:
+                        known = (mark, hashlib.sha256(fh.read()).hexdigest())
+                except OSError:
+                    continue
+                self.by_stat[path] = known
+            digest.update(f"{rel}\0{known[1]}\0".encode())
         return digest.hexdigest()
 
 
 _DIGESTS = _Digests({})
 
 
-def _files_under(root: Path, pattern: str) -> list[Path]:
-    if root.is_file():
-        return [root]
-    if not root.is_dir():
+def _walk(root: str, suffix: str) -> list[tuple[str, str, os.stat_result]]:
+    """(relative name, path, stat) of the files under ``root``, sorted; ``root`` itself if a file.
+    os.scandir, not Path.rglob: this runs for every application of a re-score."""
+    try:
+        if not os.path.isdir(root):
+            return [(os.path.basename(root), root, os.stat(root))]
+    except OSError:
         return []
-    return sorted((p for p in root.rglob(pattern) if p.is_file() and "__pycache__" not in p.parts),
-                  key=lambda p: p.as_posix())
+    found: list[tuple[str, str, os.stat_result]] = []
+    stack = [("", root)]
+    while stack:
+        prefix, folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            rel = f"{prefix}{entry.name}"
+            if entry.is_dir():
+                if entry.name != "__pycache__":
+                    stack.append((rel + "/", entry.path))
+            elif entry.name.endswith(suffix):
+                try:
+                    found.append((rel, entry.path, entry.stat()))
+                except OSError:
+                    continue
+    return sorted(found, key=lambda f: f[0])
 
 
 def _library_versions() -> str:
@@ -192,9 +213,8 @@ def evidence_key(catalogue_material: str) -> str:
 
     if not _LIBRARIES:
         _LIBRARIES.append(_library_versions())
-    code = _DIGESTS.of([f for name in _EVIDENCE_CODE for f in _files_under(_PACKAGE_DIR / name, "*.py")], _PACKAGE_DIR)
-    keywords_root = keywords_dir()
-    keywords = _DIGESTS.of(_files_under(keywords_root, "*"), keywords_root)
+    code = "".join(_DIGESTS.of(_PACKAGE_DIR / name, ".py") for name in _EVIDENCE_CODE)
+    keywords = _DIGESTS.of(keywords_dir())
     material = json.dumps({"format": EVIDENCE_FORMAT, "tool": __version__, "libraries": _LIBRARIES[0], "code": code,
                            "keywords": keywords, "catalogue": hashlib.sha256(catalogue_material.encode()).hexdigest()},
                           sort_keys=True)

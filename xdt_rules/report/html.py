@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
-from pydantic import TypeAdapter
 
 from ..catalogue import Catalogue, load_catalogue
 from ..models import ApplicationResult, Block, Document, EvidenceRef, ItemResult
@@ -263,9 +262,6 @@ def evidence_sections(result: ApplicationResult, documents: Sequence[Document] =
     return sections
 
 
-_EVIDENCE_LISTS = TypeAdapter(list[EvidenceRef])
-
-
 @lru_cache(maxsize=1)
 def report_code_version() -> str:
     """A digest of the report code and templates: cached sections of older code are never reused."""
@@ -295,9 +291,8 @@ class SectionCache:
         digest = hashlib.sha256(f"{report_code_version()}|{self.salt}|{crops}|{limits}|{crop_code_version()}".encode())
         for doc in documents:
             digest.update(f"|{doc.name}|{doc.sha256}|{doc.extractor_version}|{doc.file_type}".encode())
-        for item in result.items:
-            digest.update(f"|{item.id}|".encode())
-            digest.update(_EVIDENCE_LISTS.dump_json(item.evidence))
+        # every item's id and evidence in one serialisation (one call per item cost ~0.5 ms a report)
+        digest.update(result.model_dump_json(include={"items": {"__all__": {"id", "evidence"}}}).encode())
         return digest.hexdigest()[:32]
 
     def _path(self, key: str) -> Path:
