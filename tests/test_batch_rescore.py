@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(not all(p.exists() for p in [*APPS.values(), LOO
 
 
 def _options(**extra) -> BatchOptions:
-    return BatchOptions(jobs=1, quiet=True, file_timeout=300, extract_options={"ocr": "off"}, **extra)
+    return BatchOptions(**{"jobs": 1, "quiet": True, "file_timeout": 300, "extract_options": {"ocr": "off"}, **extra})
 
 
 def _outputs(out: Path) -> dict[str, bytes]:
@@ -85,6 +85,40 @@ def test_rules_edit_rescores_in_the_main_process_from_the_caches(first_run, tmp_
     assert _outputs(out) == _fresh(batch, tmp_path / "fresh")
     results = [json.loads((out / f"{name}.json").read_text(encoding="utf-8")) for name in [*APPS, "规划企业"]]
     assert len({r["rules_version"] for r in results}) == 1
+
+
+def test_forks_of_the_main_process_share_a_cached_rescore(first_run, tmp_path, monkeypatch):
+    from xdt_rules.batch import runner
+
+    root, batch, out = first_run
+    monkeypatch.setattr(runner, "HELPERS_MIN_PENDING", 0)  # three applications are enough here
+    monkeypatch.setenv("XDT_DATA_DIR", str(_edited_data(root, rules="规则修改 fork")))
+    report = run_batch(batch, out, _options(resume=True, jobs=2))
+    if not runner.fork_is_safe():
+        pytest.skip("no fork on this platform or with other threads alive")
+    assert report.done == 3 and report.rescored_in_main + report.rescored_in_forks == 3
+    assert report.rescored_in_forks >= 1 and report.rescored_in_main >= 1  # the first one warms the forks up
+    assert report.cache_hits == report.cache_misses == 0 and report.crops_rendered == 0
+    assert _outputs(out) == _fresh(batch, tmp_path / "fresh")
+
+
+def test_no_fork_while_another_thread_runs(first_run, monkeypatch):
+    import threading
+
+    from xdt_rules.batch import runner
+
+    root, batch, out = first_run
+    monkeypatch.setattr(runner, "HELPERS_MIN_PENDING", 0)
+    monkeypatch.setenv("XDT_DATA_DIR", str(_edited_data(root, rules="规则修改 thread")))
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        report = run_batch(batch, out, _options(resume=True, jobs=2))
+    finally:
+        stop.set()
+        other.join()
+    assert report.done == 3 and report.rescored_in_forks == 0 and report.rescored_in_main == 3
 
 
 def test_report_sections_are_rebuilt_from_cached_crops_in_the_main_process(first_run, tmp_path, monkeypatch):

@@ -22,6 +22,7 @@ class BatchProgress:
         self._progress = None
         self._task = None
         self._console = console
+        self._drawn = 0.0
 
     def __enter__(self) -> BatchProgress:
         if self.quiet:
@@ -52,6 +53,9 @@ class BatchProgress:
             TextColumn("{task.fields[current]}", style="dim"),
             console=console,
             transient=False,
+            # redrawn by the batch loop (tick), not by a thread of its own: with no other thread
+            # alive the batch may fork warm copies of itself to re-score cached applications
+            auto_refresh=False,
         )
         self._progress.__enter__()
         self._task = self._progress.add_task("batch", total=self.total, failed=0, skipped=0, pages=0,
@@ -73,6 +77,16 @@ class BatchProgress:
             return
         self._progress.update(self._task, completed=self.done + self.failed + self.skipped, failed=self.failed,
                               skipped=self.skipped, pages=self.pages, rate=f"{self.pages_per_second:.1f}", **fields)
+        self.tick()
+
+    def tick(self) -> None:
+        """Redraw, at most ten times a second (the spinner and clock move on every loop turn)."""
+        if self._progress is None:
+            return
+        now = time.monotonic()
+        if now - self._drawn >= 0.1:
+            self._drawn = now
+            self._progress.refresh()
 
     def file_started(self, application: str, file: str) -> None:
         name = file.rsplit("/", 1)[-1]

@@ -14,6 +14,7 @@ import gc
 import importlib
 import os
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -55,6 +56,7 @@ from .work import (
     display_path,
     known_hashes,
     run_application,
+    run_cached_application,
     screen_pipeline,
 )
 
@@ -104,6 +106,7 @@ class BatchReport(BaseModel):
     evidence_hits: int = Field(0, description="documents re-scored from the evidence cache (neither parsed nor matched)")
     crops_rendered: int = 0
     rescored_in_main: int = Field(0, description="fully cached applications re-scored without a worker")
+    rescored_in_forks: int = Field(0, description="fully cached applications re-scored by forks of the main process")
     duplicate_passages: int = 0
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
@@ -218,6 +221,32 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
         progress.note(f"[red]✗ {entry.name}[/]：{reason}")
 
     inline = InlineRescorer(context) if pipeline.caches and cache_dir else None
+    helpers: LocalProcessExecutor | None = None  # forks of this process for cached applications
+    forked: dict[str, AppTask] = {}
+
+    def start_helpers() -> None:
+        """Once this process has re-scored one application (imports done, rules compiled), fork
+        ``jobs - 1`` copies of it to share the rest: a fork starts warm in milliseconds, a
+        spawned worker needs ~1 s before its first application."""
+        nonlocal helpers
+        if (helpers is None and inline is not None and inline.ran >= 1 and options.jobs > 1
+                and len(pending) > HELPERS_MIN_PENDING and fork_is_safe()):
+            helpers = LocalProcessExecutor(run_cached_application, context, jobs=options.jobs - 1,
+                                           file_timeout=None, start_method="fork")
+
+    def collect_helpers(timeout: float = 0.0) -> None:
+        if helpers is None or not helpers.busy:
+            return
+        for event in helpers.poll(timeout):
+            if isinstance(event, (TaskDone, TaskFailed)):
+                task = forked.pop(event.task_id)
+                if isinstance(event, TaskDone) and event.value is not None:
+                    report.rescored_in_forks += 1
+                    finished(task, event.value)
+                else:  # it needs parsing or rendering after all (or failed): a spawned worker does it
+                    assert inline is not None
+                    inline.decline(task)
+                    pending.appendleft(task)
 
     def dispatch() -> None:
         while pending:
@@ -239,10 +268,18 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
                     continue
                 task = AppTask(entry=entry)
                 pending.appendleft(task)  # prepared once, whether it runs here or waits for a worker
-            if inline is not None and (done := inline.run(task)) is not None:
-                pending.popleft()
-                finished(task, done)
-                continue
+            if inline is not None and (caches := inline.cacheable(task)) is not None:
+                start_helpers()
+                if helpers is not None and helpers.free_slots() > 0:
+                    pending.popleft()
+                    forked[task.entry.name] = task
+                    helpers.submit(task.entry.name, task)
+                    continue
+                if (done := inline.run(task, caches)) is not None:
+                    pending.popleft()
+                    finished(task, done)
+                    collect_helpers()  # and keep them busy
+                    continue
             if executor.free_slots() <= 0:
                 return
             pending.popleft()
@@ -297,16 +334,21 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
             try:
                 with progress:
                     try:
-                        while pending or executor.busy:
+                        while pending or executor.busy or (helpers is not None and helpers.busy):
                             dispatch()
-                            if not (pending or executor.busy):
+                            forks_busy = helpers is not None and helpers.busy
+                            if not (pending or executor.busy or forks_busy):
                                 break  # everything ran here: no worker to wait for
-                            events = executor.poll(0.25)
+                            events = executor.poll(0.0 if forks_busy else 0.25) if executor.busy or not forks_busy else []
+                            collect_helpers(0.02 if forks_busy and not events else 0.0)
                             dispatch()  # refill freed workers first: recording (fsync) can wait
                             for event in events:
                                 handle(event)
+                            progress.tick()
                     finally:
                         # on Ctrl-C the workers are killed: whatever they were doing is simply not recorded
+                        if helpers is not None:
+                            helpers.close(kill=True)  # idle by now unless interrupted
                         executor.close(kill=bool(pending or executor.busy))
             except KeyboardInterrupt:
                 interrupted = True
@@ -320,6 +362,20 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
                                          min_chars=options.min_duplicate_chars, report=report,
                                          known=inline.results if inline is not None else None)
     return report
+
+
+# Forking helpers is worth it only for a good number of cached applications (~15 ms each).
+HELPERS_MIN_PENDING = 8
+
+
+def fork_is_safe() -> bool:
+    """A fork copies only the calling thread: with any other thread alive (a progress bar that
+    refreshes itself, a caller's threads) a lock it held could stay locked in the copy. Linux
+    only, where fork is the native start method and the helpers die with the batch."""
+    import multiprocessing as mp
+
+    return (sys.platform.startswith("linux") and threading.active_count() == 1
+            and "fork" in mp.get_all_start_methods())
 
 
 class _QuietReporter:
@@ -341,6 +397,8 @@ class InlineRescorer:
     :func:`run_application`, with caches that refuse to parse or render (``cached_only``):
     anything that would need pdfium or the extractor raises CacheMiss before an output is
     written, and the application goes to a worker as usual. Workers start only when needed.
+    With ``--jobs`` above 1, forks of this process (warm after its first application) take a
+    share of the cached applications (``run_cached_application``).
     """
 
     def __init__(self, context: WorkContext):
@@ -354,39 +412,49 @@ class InlineRescorer:
     def declined(self) -> int:
         return len(self._declined)
 
-    def run(self, task: AppTask) -> AppDone | None:
-        """The finished application, or None when it needs a worker."""
-        if task.entry.name in self._declined:
-            return None
-        done = self._try(task)
-        if done is None:
-            self._declined.add(task.entry.name)
-        else:
-            self.ran += 1
-            self.settle()
-        return done
-
-    def _try(self, task: AppTask) -> AppDone | None:
-        from ..cache import CacheMiss
+    def cacheable(self, task: AppTask) -> Any | None:
+        """The caches to re-score ``task`` from (every document's mentions are there), or None
+        when it needs a worker (a look at file names only; a task declined once stays declined)."""
         from .work import ScreenCaches
 
-        if task.skip_paths or task.entry.kind == "zip" or not task.entry.files or task.entry.file_errors:
+        entry = task.entry
+        if (entry.name in self._declined or task.skip_paths or entry.kind == "zip" or not entry.files
+                or entry.file_errors):
             return None
-        pipeline, ctx = self.context.pipeline, self.context
+        ctx = self.context
         assert ctx.cache_dir is not None
         try:
-            caches = ScreenCaches.open(pipeline, ctx.cache_dir, known_hashes(task.entry), render_crops=False)
-            if not caches.has_evidence_for(task.entry.files):
-                return None
-            outcome: list[Any] = []
-            done = run_application(task, ctx, _QuietReporter(), cached_only=True, caches=caches, keep=outcome.append)
+            caches = ScreenCaches.open(ctx.pipeline, ctx.cache_dir, known_hashes(entry), render_crops=False)
+            if caches.has_evidence_for(entry.files):
+                return caches
+        except Exception:  # noqa: BLE001 - a worker will find out what is wrong
+            pass
+        self._declined.add(entry.name)
+        return None
+
+    def decline(self, task: AppTask) -> None:
+        self._declined.add(task.entry.name)
+
+    def run(self, task: AppTask, caches: Any) -> AppDone | None:
+        """The finished application, or None when it needs a worker after all."""
+        from ..cache import CacheMiss
+
+        outcome: list[Any] = []
+        try:
+            done = run_application(task, self.context, _QuietReporter(), cached_only=True, caches=caches,
+                                   keep=outcome.append)
         except CacheMiss:
-            return None
+            done = None
         except Exception:  # noqa: BLE001 - whatever went wrong here, a worker does it properly
+            done = None
+        if done is None:
+            self.decline(task)
             return None
         json_name = next((o for o in done.outputs if o.endswith(".json")), None)
         if json_name and outcome:
             self.results[json_name] = outcome[0].result
+        self.ran += 1
+        self.settle()
         return done
 
 

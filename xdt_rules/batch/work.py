@@ -215,6 +215,7 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter, *, cach
     result for the summary).
     """
     from ..cache import CacheMiss, DocumentCache
+    from ..ingest.pdf import documents_kept_open
     from .duplicates import passages_up_to_date, update_passages
 
     started = time.perf_counter()
@@ -243,12 +244,16 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter, *, cach
         caches = ScreenCaches.open(pipeline, ctx.cache_dir, known, render_crops=not cached_only)
     if cached_only and caches is None:
         raise CacheMiss("no cache to re-score from")
-    outcome = pipeline.screen(app_input, pipeline.settings, load_document=loader, **(caches.screen_args if caches else {}))
-    if cached_only and ctx.passages and not passages_up_to_date(
-            ctx.out_dir, entry.name, outcome.documents, excluded_texts=criteria_of(pipeline.framework)):
-        raise CacheMiss("the passages file must be rebuilt from whole documents")
-    t_screened = time.perf_counter()
-    written = pipeline.write(outcome, Path(ctx.out_dir), settings=pipeline.settings, **(caches.write_args if caches else {}))
+    # each PDF is opened once for the OCR estimate, extraction and crops (pdfium parses its fonts per opening)
+    with documents_kept_open():
+        outcome = pipeline.screen(app_input, pipeline.settings, load_document=loader,
+                                  **(caches.screen_args if caches else {}))
+        if cached_only and ctx.passages and not passages_up_to_date(
+                ctx.out_dir, entry.name, outcome.documents, excluded_texts=criteria_of(pipeline.framework)):
+            raise CacheMiss("the passages file must be rebuilt from whole documents")
+        t_screened = time.perf_counter()
+        written = pipeline.write(outcome, Path(ctx.out_dir), settings=pipeline.settings,
+                                 **(caches.write_args if caches else {}))
     t_written = time.perf_counter()
     if ctx.passages:
         update_passages(ctx.out_dir, entry.name, outcome.documents, excluded_texts=criteria_of(pipeline.framework),
@@ -275,6 +280,17 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter, *, cach
         stage_seconds={k: round(v, 4) for k, v in stages.items()},
         rules_version=getattr(result, "rules_version", None),
     )
+
+
+def run_cached_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppDone | None:
+    """The work function of the main process's forks: :func:`run_application` from the caches
+    only; None when the application needs a worker that may parse or render."""
+    from ..cache import CacheMiss
+
+    try:
+        return run_application(task, ctx, reporter, cached_only=True)
+    except CacheMiss:
+        return None
 
 
 @dataclass
@@ -383,9 +399,10 @@ def ocr_time_allowance(path: Path, options: Any, per_page: float) -> float:
             return per_page * images
         if suffix != ".pdf":
             return 0.0
-        import pypdfium2 as pdfium
+        from ..ingest.pdf import shared_pdf
 
-        pdf = pdfium.PdfDocument(str(path), password=_option(options, "password"))
+        # shared with the extraction that follows (documents_kept_open): one font parse per file
+        pdf, shared = shared_pdf(path, _option(options, "password"))
         try:
             pages = len(pdf)
             if mode == "force" or pages == 0:
@@ -397,7 +414,8 @@ def ocr_time_allowance(path: Path, options: Any, per_page: float) -> float:
             scanned = sum(1 for index in sample if _looks_scanned(pdf, index))
             return per_page * math.ceil(scanned * pages / len(sample))
         finally:
-            pdf.close()
+            if not shared:
+                pdf.close()
     except Exception:  # noqa: BLE001 - unreadable here means unreadable in extract too: no OCR
         return 0.0
 
