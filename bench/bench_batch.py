@@ -10,7 +10,9 @@ Measures, on a synthetic batch (bench/synth.py, cached under bench/_work/):
 3. the whole ``xdt batch`` pipeline (listing, hashing, parsing, evidence, rules, JSON+HTML
    reports, duplicate passages, summary) with ``--jobs 1`` and ``--jobs 2``, cold cache;
 4. a re-score after a rules change (a copy of rules/ with an edited rules file through
-   XDT_DATA_DIR), warm cache, ``--resume`` — every application must be re-scored, no file parsed;
+   XDT_DATA_DIR), warm cache, ``--resume`` — every application must be re-scored, no file parsed,
+   matched or rendered (mentions, crops and report sections come from the cache; cached
+   applications run in the batch's process and its forks, no worker is spawned);
 5. peak RSS per worker, and the same on one 300-page PDF;
 6. how many cores the run really had (two CPU spinners side by side against one): on a shared
    machine a busy neighbour leaves --jobs 2 one core, and then it cannot scale.
@@ -157,9 +159,20 @@ def modified_data_dir() -> Path:
     return target
 
 
+# parts of the "read" stage (parsing on a cache miss, cache reads and writes), shown inside it
+_READ_PARTS = ("extract", "cache")
+
+
 def fmt_stages(stages: dict[str, float]) -> str:
-    total = sum(stages.values()) or 1.0
-    return "  ".join(f"{k} {v:.1f}s ({v / total:.0%})" for k, v in sorted(stages.items(), key=lambda kv: -kv[1]))
+    top = {k: v for k, v in stages.items() if k not in _READ_PARTS}
+    total = sum(top.values()) or 1.0
+    shown = []
+    for name, seconds in sorted(top.items(), key=lambda kv: -kv[1]):
+        text = f"{name} {seconds:.1f}s ({seconds / total:.0%})"
+        if name == "read" and any(stages.get(k) for k in _READ_PARTS):
+            text += " [" + ", ".join(f"{k} {stages.get(k, 0.0):.1f}s" for k in _READ_PARTS) + "]"
+        shown.append(text)
+    return "  ".join(shown)
 
 
 def main() -> None:
@@ -217,11 +230,16 @@ def main() -> None:
         report3, seconds3 = run_pipeline(batch, out2, jobs=2, resume=True, fresh=False)
     finally:
         del os.environ["XDT_DATA_DIR"]
-    figures.update(rescore_s=seconds3, rescore_done=report3.done, rescore_cache_misses=report3.cache_misses)
+    figures.update(rescore_s=seconds3, rescore_done=report3.done, rescore_cache_misses=report3.cache_misses,
+                   rescore_evidence_hits=report3.evidence_hits, rescore_in_main=report3.rescored_in_main,
+                   rescore_in_forks=report3.rescored_in_forks, rescore_crops_rendered=report3.crops_rendered)
     if report3.done != report2.done:
         print(f"  注意 / warning: only {report3.done} of {report2.done} applications were re-scored")
     print(f"规则修改后重新评分 / re-score after a rules edit (--resume, warm cache, --jobs 2): "
           f"{report3.done} 重新评分, {report3.skipped} 跳过, 缓存未命中 {report3.cache_misses}, {seconds3:.1f} s")
+    print(f"  证据缓存命中 / documents from the evidence cache {report3.evidence_hits}, 新渲染截图 / crops rendered "
+          f"{report3.crops_rendered}, 主进程 / in the main process {report3.rescored_in_main}, "
+          f"主进程副本 / in its forks {report3.rescored_in_forks}")
     print(f"  各阶段 / by stage: {fmt_stages(report3.stage_seconds)}")
 
     long_batch = WORK / f"long-{args.long_pages}"
