@@ -24,6 +24,7 @@ import sys
 import time
 import traceback
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -208,12 +209,17 @@ class _main_file_hidden_if_unreadable:
 class _Worker:
     process: Any
     conn: Connection
-    task_id: str | None = None
+    queue: deque[str] = field(default_factory=deque)  # tasks sent, oldest (the running one) first
     file: str | None = None
     file_started: float = 0.0
     file_extra: float = 0.0  # more time for this file (OCR of its scanned pages)
     tasks_done: int = 0
     peak_rss_mb: float = 0.0
+
+    @property
+    def task_id(self) -> str | None:
+        """The task the worker is running (None when idle)."""
+        return self.queue[0] if self.queue else None
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -247,13 +253,16 @@ class LocalProcessExecutor(Executor):
     """``jobs`` worker processes on this machine, started when first needed."""
 
     def __init__(self, work: WorkFunction, context: Any, *, jobs: int, file_timeout: float | None,
-                 start_method: str = "spawn"):
+                 start_method: str = "spawn", depth: int = 1):
         # spawn, not fork: the parent runs a progress thread, and forking a threaded process can
         # deadlock the child; spawn also proves the work function is really picklable.
         self._ctx = mp.get_context(start_method)
         self._work = work
         self._context = context
         self.jobs = max(1, int(jobs))
+        # tasks a worker may hold: 1 runs, the rest wait in its pipe (no idle gap between quick
+        # tasks while the parent is busy). A time limit concerns the running task only.
+        self.depth = max(1, int(depth))
         self.file_timeout = file_timeout if file_timeout and file_timeout > 0 else None
         self._workers: list[_Worker] = []
         self.stats = ExecutorStats()
@@ -283,28 +292,35 @@ class LocalProcessExecutor(Executor):
         worker.conn.close()
 
     def free_slots(self) -> int:
-        idle = sum(1 for w in self._workers if w.task_id is None)
-        return idle + (self.jobs - len(self._workers))
+        queued = sum(self.depth - len(w.queue) for w in self._workers)
+        return queued + (self.jobs - len(self._workers)) * self.depth
 
     @property
     def busy(self) -> int:
-        return sum(1 for w in self._workers if w.task_id is not None)
+        return sum(len(w.queue) for w in self._workers)
 
     def submit(self, task_id: str, payload: Any) -> None:
-        worker = next((w for w in self._workers if w.task_id is None), None)
-        if worker is None:
-            if len(self._workers) >= self.jobs:
-                raise RuntimeError("no free worker")
+        # an idle worker first, then a new one, then the shortest queue
+        worker = next((w for w in self._workers if not w.queue), None)
+        if worker is None and len(self._workers) < self.jobs:
             worker = self._start_worker()
+        if worker is None:
+            worker = min((w for w in self._workers if len(w.queue) < self.depth), key=lambda w: len(w.queue),
+                         default=None)
+            if worker is None:
+                raise RuntimeError("no free worker")
         try:
             worker.conn.send((task_id, payload))
         except (BrokenPipeError, OSError):  # it died while idle: replace it and try once more
+            if worker.queue:
+                raise
             self._retire(worker, kill=True)
             self.stats.workers_replaced += 1
             worker = self._start_worker()
             worker.conn.send((task_id, payload))
-        worker.task_id = task_id
-        worker.file = None
+        if not worker.queue:
+            worker.file = None
+        worker.queue.append(task_id)
 
     # -- events
 
@@ -352,19 +368,23 @@ class LocalProcessExecutor(Executor):
         elif kind == "done":
             worker.peak_rss_mb = max(worker.peak_rss_mb, message[3])
             self.stats.peak_rss_mb = max(self.stats.peak_rss_mb, message[3])
-            worker.task_id = None
-            worker.file = None
+            self._finish(worker, task_id)
             worker.tasks_done += 1
             events.append(TaskDone(task_id, message[2], message[3]))
         elif kind == "error":
-            worker.task_id = None
-            worker.file = None
+            self._finish(worker, task_id)
             events.append(TaskFailed(task_id, "error", f"处理出错：{message[2]} / processing error", detail=message[3]))
+
+    @staticmethod
+    def _finish(worker: _Worker, task_id: str) -> None:
+        if worker.queue and worker.queue[0] == task_id:
+            worker.queue.popleft()
+        worker.file = None
 
     def _on_death(self, worker: _Worker, events: list[Event]) -> None:
         worker.process.join(timeout=5)
         exitcode = worker.process.exitcode
-        task_id, file = worker.task_id, worker.file
+        task_id, file, waiting = worker.task_id, worker.file, list(worker.queue)[1:]
         self._retire(worker, kill=True)
         if task_id is not None:
             self.stats.deaths += 1
@@ -373,6 +393,8 @@ class LocalProcessExecutor(Executor):
             if file:
                 reason = f"{reason}；当时正在解析 {file}"
             events.append(TaskFailed(task_id, "died", reason, file=file))
+        for queued in waiting:  # never started: they failed with it
+            events.append(TaskFailed(queued, "died", describe_exit(exitcode)))
 
     def _check_timeouts(self, events: list[Event]) -> None:
         if not self.file_timeout:
@@ -384,22 +406,24 @@ class LocalProcessExecutor(Executor):
             limit = self.file_timeout + worker.file_extra
             if now - worker.file_started < limit:
                 continue
-            task_id, file = worker.task_id, worker.file
+            task_id, file, waiting = worker.task_id, worker.file, list(worker.queue)[1:]
             # pdfium cannot be interrupted from Python: the only reliable stop is killing the process.
             self._retire(worker, kill=True)
             self.stats.timeouts += 1
             self.stats.workers_replaced += 1
             events.append(TaskFailed(task_id, "timeout",
                                      f"解析超时（超过 {limit:g} 秒）/ parse timed out after {limit:g} s", file=file))
+            for queued in waiting:  # killed with it before they started
+                events.append(TaskFailed(queued, "died", "工作进程因超时被终止 / worker killed after a timeout"))
 
     def close(self, *, kill: bool = False) -> None:
         for worker in list(self._workers):
-            if not kill and worker.task_id is None:
+            if not kill and not worker.queue:
                 try:
                     worker.conn.send(None)
                 except (BrokenPipeError, OSError):
                     pass
         for worker in list(self._workers):
-            if not kill and worker.task_id is None:
+            if not kill and not worker.queue:
                 worker.process.join(timeout=5)
             self._retire(worker, kill=True)

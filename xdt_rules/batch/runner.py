@@ -18,10 +18,10 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -166,7 +166,7 @@ class _SigtermAsInterrupt:
     def _raise(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGTERM, self._previous)
 
@@ -204,6 +204,8 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
     inflight: dict[str, AppTask] = {}
     progress = BatchProgress(len(sources), quiet=options.quiet, console=console)
 
+    unsaved = [0.0]  # when the oldest record not yet in the manifest file was made (0: none)
+
     def record(entry: BatchEntry, status: str, *, reason: str | None = None, done: AppDone | None = None) -> None:
         manifest.applications[entry.name] = AppRecord(
             name=entry.name, source=entry.path, status=status, inputs=entry.inputs, reason=reason,
@@ -211,7 +213,17 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
             settings_key=pipeline.settings_key,
             outputs=done.outputs if done else [], files=done.files if done else 0, pages=done.pages if done else 0,
             file_errors=done.file_errors if done else 0, seconds=done.seconds if done else 0.0, finished_at=now())
-        save_manifest(out, manifest)
+        unsaved[0] = unsaved[0] or time.monotonic()
+        save_records()
+
+    def save_records(*, now_: bool = False) -> None:
+        """The manifest file is rewritten whole; when cached applications finish every ~15 ms it
+        is written at most every 0.2 s (and always before waiting for workers and at the end).
+        A record not yet saved only means its application is redone by --resume: its outputs
+        are already on disk, and the manifest never names outputs that are not."""
+        if unsaved[0] and (now_ or time.monotonic() - unsaved[0] >= MANIFEST_EVERY):
+            save_manifest(out, manifest)
+            unsaved[0] = 0.0
 
     def fail(entry: BatchEntry, reason: str) -> None:
         record(entry, "failed", reason=reason)
@@ -231,8 +243,10 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
         nonlocal helpers
         if (helpers is None and inline is not None and inline.ran >= 1 and options.jobs > 1
                 and len(pending) > HELPERS_MIN_PENDING and fork_is_safe()):
+            # depth 2: the next application waits in the fork's pipe, so it never idles while
+            # this process is busy with one of its own
             helpers = LocalProcessExecutor(run_cached_application, context, jobs=options.jobs - 1,
-                                           file_timeout=None, start_method="fork")
+                                           file_timeout=None, start_method="fork", depth=2)
 
     def collect_helpers(timeout: float = 0.0) -> None:
         if helpers is None or not helpers.busy:
@@ -339,6 +353,7 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
                             forks_busy = helpers is not None and helpers.busy
                             if not (pending or executor.busy or forks_busy):
                                 break  # everything ran here: no worker to wait for
+                            save_records(now_=True)  # before waiting
                             events = executor.poll(0.0 if forks_busy else 0.25) if executor.busy or not forks_busy else []
                             collect_helpers(0.02 if forks_busy and not events else 0.0)
                             dispatch()  # refill freed workers first: recording (fsync) can wait
@@ -350,6 +365,7 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
                         if helpers is not None:
                             helpers.close(kill=True)  # idle by now unless interrupted
                         executor.close(kill=bool(pending or executor.busy))
+                        save_records(now_=True)
             except KeyboardInterrupt:
                 interrupted = True
         stats = getattr(executor, "stats", None)
@@ -366,6 +382,7 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
 
 # Forking helpers is worth it only for a good number of cached applications (~15 ms each).
 HELPERS_MIN_PENDING = 8
+MANIFEST_EVERY = 0.2  # seconds between manifest writes while applications finish back to back
 
 
 def fork_is_safe() -> bool:
@@ -503,7 +520,7 @@ def _duplicates_key(out: Path, applications: list[str], min_chars: int) -> str |
     return digest.hexdigest()
 
 
-def _reuse_duplicates(out: Path, applications: list[str], min_chars: int):  # noqa: ANN202 - DuplicateReport | None
+def _reuse_duplicates(out: Path, applications: list[str], min_chars: int):
     """The previous run's duplicate passages when no application's documents changed (a re-score):
     comparing every pair of applications again took ~1 s for 100 applications."""
     from .duplicates import DuplicateReport
@@ -517,7 +534,7 @@ def _reuse_duplicates(out: Path, applications: list[str], min_chars: int):  # no
         return None
 
 
-def _store_duplicates(out: Path, applications: list[str], min_chars: int, found) -> None:  # noqa: ANN001
+def _store_duplicates(out: Path, applications: list[str], min_chars: int, found) -> None:
     key_file = state_dir(out) / "duplicates.key"
     try:
         key_file.unlink()  # never vouch for a report being replaced
