@@ -13,7 +13,14 @@ from test_report_html import PAGE_TEXT, build_pdf, parse, result_for
 from xdt_rules.ingest import ExtractOptions, extract
 from xdt_rules.models import EvidenceRef
 from xdt_rules.report import crops as crops_module
-from xdt_rules.report.crops import MAX_WIDTH_PX, CropCache, CropLimits, CropRenderer, crop_key, png_size
+from xdt_rules.report.crops import (
+    MAX_WIDTH_PX,
+    CropCache,
+    CropLimits,
+    CropRenderer,
+    crop_key,
+    png_size,
+)
 from xdt_rules.report.html import render_result
 from xdt_rules.screen import ApplicationInput
 

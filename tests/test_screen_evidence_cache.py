@@ -12,7 +12,13 @@ from xdt_rules.cache import CacheMiss, EvidenceCache, evidence_key
 from xdt_rules.catalogue import load_catalogue
 from xdt_rules.ingest import ExtractOptions
 from xdt_rules.report.html import render_report
-from xdt_rules.screen import ScreenSettings, collect_application, evidence_view, result_json, screen_application
+from xdt_rules.screen import (
+    ScreenSettings,
+    collect_application,
+    evidence_view,
+    result_json,
+    screen_application,
+)
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 TABLES = SAMPLES / "pdf" / "06_table_only_chemical"
@@ -26,7 +32,7 @@ def _cache(tmp_path: Path) -> EvidenceCache:
     return EvidenceCache(tmp_path / "evidence", "doc-key", evidence_key(load_catalogue().spec.model_dump_json()))
 
 
-def _refuse(path, options):  # noqa: ANN001 - a LoadDocument that must not be called
+def _refuse(path, options):  # a LoadDocument that must not be called
     raise AssertionError(f"{path} was read although its evidence is cached")
 
 
@@ -81,7 +87,7 @@ def test_another_path_gets_its_own_names_and_damaged_entries_are_rebuilt(tmp_pat
 
 
 def test_a_cache_miss_in_cached_only_screening_is_not_a_file_error(tmp_path):
-    def cached_only(path, options):  # noqa: ANN001
+    def cached_only(path, options):
         raise CacheMiss(f"{path} would be read")
 
     with pytest.raises(CacheMiss):

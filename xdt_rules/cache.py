@@ -118,7 +118,6 @@ class DocumentCache:
             entry.unlink()
         except OSError:
             pass
-        return None
 
 
 # --------------------------------------------------------------------------- evidence (mentions) cache
@@ -293,4 +292,3 @@ class EvidenceCache:
             entry.unlink()
         except OSError:
             pass
-        return None

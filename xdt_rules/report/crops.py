@@ -431,5 +431,16 @@ def png_size(png: bytes) -> tuple[int, int]:
     return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
-__all__ = ["Crop", "CropCache", "CropLimits", "CropRenderer", "crop_key", "code_version", "span_boxes",
-           "span_segments", "union", "png_size", "encode_png16"]
+__all__ = [
+    "Crop",
+    "CropCache",
+    "CropLimits",
+    "CropRenderer",
+    "code_version",
+    "crop_key",
+    "encode_png16",
+    "png_size",
+    "span_boxes",
+    "span_segments",
+    "union",
+]

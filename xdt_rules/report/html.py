@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from markupsafe import Markup, escape
 
 from ..catalogue import Catalogue, load_catalogue
@@ -332,7 +332,7 @@ def _tree(catalogue: Catalogue, items: dict[str, ItemView]) -> list[dict]:
 
 
 @lru_cache(maxsize=1)
-def _templates():  # noqa: ANN202 - two jinja2 Templates
+def _templates() -> tuple[Template, Template]:
     """The report and evidence-section templates, compiled once per process (compiling took
     longer than rendering)."""
     env = _environment()
