@@ -223,7 +223,7 @@ def evidence_key(catalogue_material: str) -> str:
 class EvidenceEntry(BaseModel):
     """One document's evidence: the document's evidence view (its metadata and only the blocks
     the mentions need, see :func:`xdt_rules.screen.evidence_view`), whether it had any text,
-    and its mentions. Paths are not stored; ``get`` gives them the caller's."""
+    and its mentions. ``get`` replaces the stored paths and names with the caller's."""
 
     format: int = EVIDENCE_FORMAT
     sha256: str
@@ -277,9 +277,9 @@ class EvidenceCache:
         """Store a document's evidence view and mentions (None when they do not belong to it)."""
         if any(m.file != document.path or m.sha256 != document.sha256 for m in mentions):
             return None  # mentions of another document: never cache what get() could not give back
+        # stored with this caller's path and names; get() gives every caller its own
         entry = EvidenceEntry(sha256=document.sha256, document_key=self.document_key, evidence_key=self.evidence_key,
-                              has_text=has_text, document=document.model_copy(update={"path": "", "name": ""}),
-                              mentions=[m.model_copy(update={"file": ""}) for m in mentions])
+                              has_text=has_text, document=document, mentions=mentions)
         data = gzip.compress(entry.model_dump_json(exclude_defaults=True).encode("utf-8"),
                              compresslevel=_GZIP_LEVEL, mtime=0)
         self.stats.writes += 1
