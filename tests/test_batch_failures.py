@@ -153,11 +153,16 @@ def test_time_limit_grows_with_the_pages_ocr_will_read():
     assert outcome["stuck"].file == "扫描件.pdf"
 
 
-def test_ocr_allowance_counts_pages_without_text(tmp_path: Path):
+def test_ocr_notice_gives_the_file_time_for_the_pages_ocr_will_read(tmp_path: Path, monkeypatch):
+    """The extractor says when OCR starts and on how many pages; the loader restarts the file's
+    clock with that many times the per-page allowance (no estimate before parsing)."""
     from reportlab.pdfgen import canvas
 
-    from xdt_rules.batch.work import ocr_time_allowance
+    import xdt_rules.ocr
+    from xdt_rules.batch.work import CachingLoader, screen_pipeline
+    from xdt_rules.ingest import ExtractOptions
 
+    monkeypatch.setattr(xdt_rules.ocr, "apply_ocr", lambda document, path, options: document)  # no engine run
     text_pdf = make_pdf(tmp_path / "text.pdf", ["公司上线ERP系统，实现了业务财务一体化管理。"], pages=3)
     from PIL import Image
     from reportlab.lib.utils import ImageReader
@@ -169,28 +174,28 @@ def test_ocr_allowance_counts_pages_without_text(tmp_path: Path):
     c.showPage()
     c.drawImage(scan, 50, 50, 400, 600)  # a scan: an image, no text
     c.showPage()
-    c.rect(50, 50, 400, 600, fill=1)  # a drawing, not a scan
-    c.showPage()
     c.save()
-    auto = {"ocr": "auto"}
-    assert ocr_time_allowance(text_pdf, auto, 20) == 0
-    assert ocr_time_allowance(mixed, auto, 20) == 20
-    assert ocr_time_allowance(mixed, {"ocr": "force"}, 20) == 60
-    long_scan = tmp_path / "long.pdf"  # 40 pages, every other one scanned: estimated from a sample
-    c = canvas.Canvas(str(long_scan))
-    for page in range(40):
-        if page % 2:
-            c.drawImage(scan, 50, 50, 400, 600)
-        else:
-            c.drawString(50, 800, f"page {page}")
-        c.showPage()
-    c.save()
-    assert 300 <= ocr_time_allowance(long_scan, auto, 20) <= 500
-    assert ocr_time_allowance(mixed, {"ocr": "off"}, 20) == 0
-    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff")
-    assert ocr_time_allowance(tmp_path / "photo.jpg", auto, 20) == 20
-    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 nothing")
-    assert ocr_time_allowance(tmp_path / "broken.pdf", auto, 20) == 0
+
+    class Reporter:
+        def __init__(self):
+            self.extra: list[float] = []
+
+        def file_started(self, path, extra_seconds=0.0):
+            self.extra.append(extra_seconds)
+
+        def file_finished(self, path, pages):
+            pass
+
+    def allowances(path: Path, ocr: str) -> list[float]:
+        reporter = Reporter()
+        loader = CachingLoader(screen_pipeline(), None, reporter, {}, ocr_page_seconds=20.0)
+        loader(path, ExtractOptions(ocr=ocr))
+        return [e for e in reporter.extra if e]
+
+    assert allowances(text_pdf, "auto") == []  # nothing to OCR: the base limit only
+    assert allowances(mixed, "auto") == [20.0]  # one scanned page
+    assert allowances(mixed, "force") == [40.0]  # every page
+    assert allowances(mixed, "off") == []
 
 
 def test_run_batch_works_from_a_script_on_stdin(tmp_path: Path):

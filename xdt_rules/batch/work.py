@@ -10,7 +10,6 @@ in :mod:`xdt_rules.batch.runner`).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -168,11 +167,13 @@ class CachingLoader:
             t1 = time.perf_counter()
             self.cache_seconds += t1 - t0
             if document is None:
-                extra = ocr_time_allowance(Path(path), options, self._ocr_page_seconds)
-                if extra:
-                    self._reporter.file_started(shown, extra)  # restarts the clock with more time
+                from ..ingest import ocr_notice
+
                 t1 = time.perf_counter()
-                document = self._extract(Path(path), options)
+                # the extractor says when it starts OCR and on how many pages: then the clock restarts
+                # with more time (estimating it beforehand from sampled pages cost ~10 ms a document)
+                with ocr_notice(lambda count: self._ocr_started(shown, count)):
+                    document = self._extract(Path(path), options)
                 t2 = time.perf_counter()
                 self.extract_seconds += t2 - t1
                 if self._cache is not None and document.sha256:
@@ -184,6 +185,12 @@ class CachingLoader:
             return document
         finally:
             self._reporter.file_finished(shown, pages)
+
+    def _ocr_started(self, shown: str, count: int) -> None:
+        """OCR is about to read ``count`` pages or images of the file: it may take that much longer.
+        OCR takes seconds per page, so a 60-page scanned contract is slow, not stuck."""
+        if count > 0 and self._ocr_page_seconds > 0:
+            self._reporter.file_started(shown, count * self._ocr_page_seconds)  # restarts the clock
 
     def _cached(self, shown: str, options: Any) -> Document | None:
         if self._cache is None:
@@ -344,80 +351,6 @@ def whole_documents(outcome: Any, loader: CachingLoader, pipeline: Pipeline) -> 
         return list(outcome.documents)
     return [loader(Path(doc.path), pipeline.extract_options).model_copy(update={"path": doc.path, "name": doc.name})
             for doc in outcome.documents]
-
-
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
-_SAMPLE_PAGES = 8  # pages inspected per PDF to estimate how many are scans
-
-
-def _option(options: Any, name: str, default: Any = None) -> Any:
-    if isinstance(options, dict):
-        return options.get(name, default)
-    return getattr(options, name, default)
-
-
-def _looks_scanned(pdf: Any, index: int) -> bool:
-    """An image (or form XObject) and no text object: a scan OCR will read. Loading the page's
-    objects costs ~0.9 ms; building its text page would cost twice that."""
-    import pypdfium2.raw as pdfium_c
-
-    page = pdf[index]
-    try:
-        has_image = False
-        for k in range(pdfium_c.FPDFPage_CountObjects(page)):
-            kind = pdfium_c.FPDFPageObj_GetType(pdfium_c.FPDFPage_GetObject(page, k))
-            if kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
-                return False
-            has_image = has_image or kind in (pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_FORM)
-        return has_image
-    finally:
-        page.close()
-
-
-def ocr_time_allowance(path: Path, options: Any, per_page: float) -> float:
-    """Extra seconds the time limit grants a file for OCR: ``per_page`` for each page OCR will
-    probably read (scanned PDF pages, images, images embedded in a DOCX).
-
-    OCR takes seconds per page, so a 60-page scanned contract is slow, not stuck; a flat limit
-    would kill it. The estimate is cheap and only made on a cache miss with OCR on: for a PDF,
-    up to 8 evenly spaced pages are inspected and the share of scans is scaled to the whole
-    file (the base limit covers a few scans the sample misses).
-    """
-    mode = _option(options, "ocr", "off")
-    if per_page <= 0 or mode in (None, "off"):
-        return 0.0
-    suffix = path.suffix.lower()
-    try:
-        if suffix in _IMAGE_SUFFIXES:
-            return per_page
-        if suffix == ".docx":
-            import zipfile
-
-            with zipfile.ZipFile(path) as archive:
-                images = sum(1 for n in archive.namelist()
-                             if n.startswith("word/media/") and n.lower().endswith(_IMAGE_SUFFIXES))
-            return per_page * images
-        if suffix != ".pdf":
-            return 0.0
-        from ..ingest.pdf import shared_pdf
-
-        # shared with the extraction that follows (documents_kept_open): one font parse per file
-        pdf, shared = shared_pdf(path, _option(options, "password"))
-        try:
-            pages = len(pdf)
-            if mode == "force" or pages == 0:
-                return per_page * pages
-            if pages <= _SAMPLE_PAGES:
-                sample = list(range(pages))
-            else:
-                sample = sorted({round(i * (pages - 1) / (_SAMPLE_PAGES - 1)) for i in range(_SAMPLE_PAGES)})
-            scanned = sum(1 for index in sample if _looks_scanned(pdf, index))
-            return per_page * math.ceil(scanned * pages / len(sample))
-        finally:
-            if not shared:
-                pdf.close()
-    except Exception:  # noqa: BLE001 - unreadable here means unreadable in extract too: no OCR
-        return 0.0
 
 
 @lru_cache(maxsize=4)

@@ -12,6 +12,9 @@ import hashlib
 import importlib
 import importlib.util
 import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
 
@@ -27,7 +30,7 @@ from .structure import BlockSink
 # Bump when the blocks produced for the same file change (batch caches are keyed on it).
 EXTRACTOR_VERSION = "ingest-1.1"
 
-__all__ = ["EXTRACTOR_VERSION", "ExtractOptions", "extract", "pages_needing_ocr"]
+__all__ = ["EXTRACTOR_VERSION", "ExtractOptions", "extract", "ocr_notice", "pages_needing_ocr"]
 
 
 class ExtractOptions(BaseModel):
@@ -64,13 +67,42 @@ def extract(path: str | Path, options: ExtractOptions | None = None) -> Document
 RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif")
 
 
-def _docx_has_raster_images(path: Path) -> bool:
-    """Embedded photos/scans in word/media (read from the ZIP directory only)."""
+def _docx_raster_images(path: Path) -> int:
+    """Embedded photos/scans in word/media (counted from the ZIP directory only)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            return any(n.startswith("word/media/") and n.lower().endswith(RASTER_SUFFIXES) for n in archive.namelist())
+            return sum(1 for n in archive.namelist()
+                       if n.startswith("word/media/") and n.lower().endswith(RASTER_SUFFIXES))
     except (zipfile.BadZipFile, OSError):
-        return False
+        return 0
+
+
+def _docx_has_raster_images(path: Path) -> bool:
+    return _docx_raster_images(path) > 0
+
+
+_OCR_NOTICE: ContextVar[Callable[[int], None] | None] = ContextVar("xdt_ocr_notice", default=None)
+
+
+@contextmanager
+def ocr_notice(callback: Callable[[int], None]) -> Iterator[None]:
+    """Within the block, ``callback(n)`` is called when ``extract()`` is about to run OCR on
+    about ``n`` pages or images — the batch gives the file more time right then, instead of
+    estimating beforehand. Only a notice: nothing that is read changes."""
+    token = _OCR_NOTICE.set(callback)
+    try:
+        yield
+    finally:
+        _OCR_NOTICE.reset(token)
+
+
+def _ocr_workload(document: Document, path: Path, options: ExtractOptions) -> int:
+    """How many pages or images the OCR stage is about to read (an upper bound)."""
+    if document.file_type == "docx":
+        return _docx_raster_images(path)
+    if options.ocr == "force" and document.file_type in ("pdf", "image"):
+        return document.pages or len(document.page_info) or 1
+    return len(pages_needing_ocr(document))
 
 
 def pages_needing_ocr(document: Document) -> list[int]:
@@ -173,6 +205,12 @@ def _maybe_ocr(document: Document, path: Path, options: ExtractOptions) -> Docum
         wanted = wanted or document.file_type in ("pdf", "image")
     if not wanted or importlib.util.find_spec("xdt_rules.ocr") is None:
         return document
+    notice = _OCR_NOTICE.get()
+    if notice is not None:
+        try:
+            notice(_ocr_workload(document, path, options))
+        except Exception:  # noqa: BLE001 - a notice must never cost the document
+            pass
     try:
         ocr = importlib.import_module("xdt_rules.ocr")
         return ocr.apply_ocr(document, path, options)
