@@ -91,3 +91,35 @@ def test_rescoring_after_a_rules_change_parses_nothing_again(tmp_path: Path, mon
     other = tmp_path / "shared-cache"
     assert main(args + ["--cache-dir", str(other)]) == 0
     assert len(list(other.rglob("*.json.gz"))) == 3
+
+
+def test_documents_parsed_without_the_ocr_engine_are_parsed_again_once_it_is_installed(tmp_path: Path, monkeypatch):
+    """A scanned page parsed while the [ocr] extra was missing stays flagged in the cached
+    Document; once the extra is installed the cache must not serve that Document again."""
+    from xdt_rules.ocr import engine as ocr_engine
+    from xdt_rules.ocr.engine import OcrUnavailable
+
+    batch = tmp_path / "batch"
+    make_pdf(batch / "甲.pdf", ["公司上线ERP系统，实现了业务财务一体化管理。"], pages=1)
+    out = tmp_path / "out"
+    args = ["batch", str(batch), "--out", str(out), "--jobs", "1", "--quiet"]
+
+    def missing_extra():
+        raise OcrUnavailable("No module named 'rapidocr_onnxruntime'", installed=False)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ocr_engine, "_import_engine_module", missing_extra)
+        assert main(args) == 0
+    entries = lambda: sorted(p.name for p in (out / ".cache").rglob("*.json.gz"))  # noqa: E731
+    assert len(entries()) == 1
+
+    assert main(args) == 0
+    if ocr_engine.unavailable_reason() is None:  # the extra is installed here: a new key, parsed again
+        assert len(entries()) == 2
+    else:
+        assert len(entries()) == 1
+
+    assert main(args + ["--ocr", "off"]) == 0
+    off_entries = entries()
+    assert main(args + ["--ocr", "off"]) == 0
+    assert entries() == off_entries  # with OCR off the engine does not matter: the same entry

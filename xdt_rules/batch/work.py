@@ -103,6 +103,7 @@ def screen_pipeline(*, framework: str = "kunming-xdt", extract_options: dict[str
         raise XdtError(f"筛查流程不完整，缺少模块：{exc.name}", f"screening pipeline incomplete: missing {exc.name}") from None
     options = ExtractOptions(**(extract_options or {}))
     settings = ScreenSettings(framework=framework, extract=options, crops=crops)
+    extractor_version = parsed_document_version(EXTRACTOR_VERSION, options.ocr)
     return Pipeline(
         screen=screen_application,
         write=write_outputs,
@@ -110,12 +111,23 @@ def screen_pipeline(*, framework: str = "kunming-xdt", extract_options: dict[str
         make_input=ApplicationInput,
         settings=settings,
         extract_options=options,
-        extractor_version=EXTRACTOR_VERSION,
+        extractor_version=extractor_version,
         rules_version=rules_version(framework),
-        settings_key=settings_key(settings_material(framework, options.model_dump(), crops, EXTRACTOR_VERSION)),
+        settings_key=settings_key(settings_material(framework, options.model_dump(), crops, extractor_version)),
         framework=framework,
         caches=True,
     )
+
+
+def parsed_document_version(extractor_version: str, ocr_mode: str) -> str:
+    """The version a cached parsed document is keyed on. With OCR on, the OCR engine and layout
+    are part of it: a document parsed before the [ocr] extra was installed (its scanned pages left
+    flagged) or with another model must be parsed again, not served from the cache."""
+    if ocr_mode == "off":
+        return extractor_version
+    from ..ocr import ocr_fingerprint
+
+    return f"{extractor_version}+{ocr_fingerprint()}"
 
 
 def settings_material(framework: str, extract_options: dict[str, Any], crops: bool, extractor_version: str) -> dict:
