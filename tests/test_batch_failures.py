@@ -183,7 +183,7 @@ def test_ocr_notice_gives_the_file_time_for_the_pages_ocr_will_read(tmp_path: Pa
         def file_started(self, path, extra_seconds=0.0):
             self.extra.append(extra_seconds)
 
-        def file_finished(self, path, pages):
+        def file_finished(self, path, pages, **ocr):
             pass
 
     def allowances(path: Path, ocr: str) -> list[float]:

@@ -36,7 +36,7 @@ class Reporter(Protocol):
 
     def file_started(self, path: str, extra_seconds: float = 0.0) -> None: ...
 
-    def file_finished(self, path: str, pages: int) -> None: ...
+    def file_finished(self, path: str, pages: int, ocr_pages: int = 0, ocr_seconds: float = 0.0) -> None: ...
 
 
 WorkFunction = Callable[[Any, Any, Reporter], Any]
@@ -53,6 +53,8 @@ class FileFinished:
     task_id: str
     file: str
     pages: int
+    ocr_pages: int = 0  # pages or images the OCR engine read (not from the OCR cache)
+    ocr_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,8 @@ class _PipeReporter:
     def file_started(self, path: str, extra_seconds: float = 0.0) -> None:
         self.conn.send(("start", self.task_id, str(path), float(extra_seconds)))
 
-    def file_finished(self, path: str, pages: int) -> None:
-        self.conn.send(("end", self.task_id, str(path), int(pages)))
+    def file_finished(self, path: str, pages: int, ocr_pages: int = 0, ocr_seconds: float = 0.0) -> None:
+        self.conn.send(("end", self.task_id, str(path), int(pages), int(ocr_pages), float(ocr_seconds)))
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -364,7 +366,7 @@ class LocalProcessExecutor(Executor):
             events.append(FileStarted(task_id, message[2]))
         elif kind == "end":
             worker.file = None
-            events.append(FileFinished(task_id, message[2], message[3]))
+            events.append(FileFinished(task_id, message[2], message[3], *message[4:6]))
         elif kind == "done":
             worker.peak_rss_mb = max(worker.peak_rss_mb, message[3])
             self.stats.peak_rss_mb = max(self.stats.peak_rss_mb, message[3])

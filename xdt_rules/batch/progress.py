@@ -1,4 +1,4 @@
-"""Progress display: one rich bar with done/failed/total, pages per second and ETA.
+"""Progress display: one rich bar with done/failed/total, pages per second, pages OCR'd and ETA.
 
 ``quiet`` shows nothing (for scripts and cron jobs); the runner's events drive it either way.
 Written to stderr so that ``xdt batch … > log`` keeps the log clean.
@@ -18,6 +18,8 @@ class BatchProgress:
         self.failed = 0
         self.skipped = 0
         self.pages = 0
+        self.ocr_pages = 0
+        self.ocr_seconds = 0.0
         self._started = time.monotonic()
         self._progress = None
         self._task = None
@@ -47,6 +49,7 @@ class BatchProgress:
             TextColumn("失败 [red]{task.fields[failed]}[/]"),
             TextColumn("跳过 {task.fields[skipped]}"),
             TextColumn("{task.fields[pages]} 页 · {task.fields[rate]} 页/秒"),
+            TextColumn("{task.fields[ocr]}"),
             TimeElapsedColumn(),
             TextColumn("剩余"),
             TimeRemainingColumn(),
@@ -59,7 +62,7 @@ class BatchProgress:
         )
         self._progress.__enter__()
         self._task = self._progress.add_task("batch", total=self.total, failed=0, skipped=0, pages=0,
-                                             rate="0.0", current="")
+                                             rate="0.0", ocr="", current="")
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -72,11 +75,21 @@ class BatchProgress:
         elapsed = time.monotonic() - self._started
         return self.pages / elapsed if elapsed > 0 else 0.0
 
+    def ocr_text(self) -> str:
+        """``OCR 12 页 · 0.31 页/秒``: pages the OCR engine read so far and their throughput over the
+        batch's time; empty until the first page is OCR'd (most batches have no scans)."""
+        if not self.ocr_pages:
+            return ""
+        elapsed = time.monotonic() - self._started
+        rate = self.ocr_pages / elapsed if elapsed > 0 else 0.0
+        return f"OCR {self.ocr_pages} 页 · {rate:.2f} 页/秒"
+
     def _refresh(self, **fields: Any) -> None:
         if self._progress is None:
             return
         self._progress.update(self._task, completed=self.done + self.failed + self.skipped, failed=self.failed,
-                              skipped=self.skipped, pages=self.pages, rate=f"{self.pages_per_second:.1f}", **fields)
+                              skipped=self.skipped, pages=self.pages, rate=f"{self.pages_per_second:.1f}",
+                              ocr=self.ocr_text(), **fields)
         self.tick()
 
     def tick(self) -> None:
@@ -92,8 +105,10 @@ class BatchProgress:
         name = file.rsplit("/", 1)[-1]
         self._refresh(current=f"{application} · {name}"[:60])
 
-    def file_finished(self, pages: int) -> None:
+    def file_finished(self, pages: int, ocr_pages: int = 0, ocr_seconds: float = 0.0) -> None:
         self.pages += pages
+        self.ocr_pages += ocr_pages
+        self.ocr_seconds += ocr_seconds
         self._refresh()
 
     def application_done(self) -> None:

@@ -105,6 +105,8 @@ class BatchReport(BaseModel):
     cache_misses: int = 0
     evidence_hits: int = Field(0, description="documents re-scored from the evidence cache (neither parsed nor matched)")
     crops_rendered: int = 0
+    ocr_pages: int = Field(0, description="pages or images the OCR engine read (not from the OCR cache)")
+    ocr_seconds: float = Field(0.0, description="engine time for them, summed over workers")
     rescored_in_main: int = Field(0, description="fully cached applications re-scored without a worker")
     rescored_in_forks: int = Field(0, description="fully cached applications re-scored by forks of the main process")
     duplicate_passages: int = 0
@@ -118,6 +120,11 @@ class BatchReport(BaseModel):
     @property
     def pages_per_second(self) -> float:
         return self.pages / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def ocr_pages_per_second(self) -> float:
+        """Per worker: engine pages over engine seconds (the figure that sizes a batch of scans)."""
+        return self.ocr_pages / self.ocr_seconds if self.ocr_seconds > 0 else 0.0
 
 
 def resolve_reference(reference: str) -> Callable[..., Any]:
@@ -310,6 +317,8 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
         report.cache_misses += done.cache_misses
         report.evidence_hits += done.evidence_hits
         report.crops_rendered += done.crops_rendered
+        report.ocr_pages += done.ocr_pages
+        report.ocr_seconds = round(report.ocr_seconds + done.ocr_seconds, 3)
         for stage, seconds in done.stage_seconds.items():
             report.stage_seconds[stage] = round(report.stage_seconds.get(stage, 0.0) + seconds, 3)
         progress.application_done()
@@ -318,7 +327,7 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
         if isinstance(event, FileStarted):
             progress.file_started(event.task_id, event.file)
         elif isinstance(event, FileFinished):
-            progress.file_finished(event.pages)
+            progress.file_finished(event.pages, event.ocr_pages, event.ocr_seconds)
         elif isinstance(event, TaskDone):
             finished(inflight.pop(event.task_id), event.value)
         elif isinstance(event, TaskFailed):
@@ -401,7 +410,7 @@ class _QuietReporter:
     def file_started(self, path: str, extra_seconds: float = 0.0) -> None:
         pass
 
-    def file_finished(self, path: str, pages: int) -> None:
+    def file_finished(self, path: str, pages: int, ocr_pages: int = 0, ocr_seconds: float = 0.0) -> None:
         pass
 
 

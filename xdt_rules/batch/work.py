@@ -82,6 +82,8 @@ class AppDone(BaseModel):
     cache_misses: int = 0
     evidence_hits: int = Field(0, description="documents whose mentions came from the evidence cache")
     crops_rendered: int = 0
+    ocr_pages: int = Field(0, description="pages or images the OCR engine read (not from the OCR cache)")
+    ocr_seconds: float = 0.0
     seconds: float = 0.0
     stage_seconds: dict[str, float] = Field(default_factory=dict, description="time per screening stage")
     rules_version: str | None = Field(None, description="the version the result was scored with (rules may be edited mid-batch)")
@@ -162,6 +164,8 @@ class CachingLoader:
         self._cached_only = cached_only
         self.pages = 0
         self.files = 0
+        self.ocr_pages = 0  # pages or images the OCR engine read for this application
+        self.ocr_seconds = 0.0
         self.extract_seconds = 0.0  # parsing on cache misses
         self.cache_seconds = 0.0  # hashing, reading and writing cache entries
 
@@ -173,6 +177,7 @@ class CachingLoader:
         shown = str(path)
         self._reporter.file_started(shown)
         pages = 0
+        ocr_before = _ocr_work()
         try:
             t0 = time.perf_counter()
             document = self._cached(shown, options)
@@ -196,7 +201,11 @@ class CachingLoader:
             self.files += 1
             return document
         finally:
-            self._reporter.file_finished(shown, pages)
+            ocr_after = _ocr_work()
+            ocr_pages, ocr_seconds = ocr_after.pages - ocr_before.pages, ocr_after.seconds - ocr_before.seconds
+            self.ocr_pages += ocr_pages
+            self.ocr_seconds += ocr_seconds
+            self._reporter.file_finished(shown, pages, ocr_pages=ocr_pages, ocr_seconds=ocr_seconds)
 
     def _ocr_started(self, shown: str, count: int) -> None:
         """OCR is about to read ``count`` pages or images of the file: it may take that much longer.
@@ -214,6 +223,12 @@ class CachingLoader:
             except OSError:
                 return None  # the extractor reports the problem in its own words
         return self._cache.get(sha, self._cache_key(self._version, options), path=shown, name=Path(shown).name)
+
+
+def _ocr_work() -> Any:
+    from ..ocr import ocr_work_done
+
+    return ocr_work_done()
 
 
 def known_hashes(entry: BatchEntry) -> dict[str, str]:
@@ -295,6 +310,8 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter, *, cach
         cache_misses=cache.stats.misses if cache else 0,
         evidence_hits=caches.evidence.stats.hits if caches else 0,
         crops_rendered=caches.crops.writes if caches else 0,
+        ocr_pages=loader.ocr_pages,
+        ocr_seconds=round(loader.ocr_seconds, 3),
         seconds=round(time.perf_counter() - started, 3),
         stage_seconds={k: round(v, 4) for k, v in stages.items()},
         rules_version=getattr(result, "rules_version", None),

@@ -105,6 +105,8 @@ def _print_report(report) -> None:  # noqa: ANN001 - a BatchReport
         ("页数 pages", report.pages),
         ("用时 seconds", f"{report.seconds:.1f}"),
         ("页/秒 pages/s", f"{report.pages_per_second:.1f}"),
+        ("OCR 识别页数 pages OCR'd", report.ocr_pages),
+        ("OCR 页/秒/进程 OCR pages/s per worker", f"{report.ocr_pages_per_second:.2f}"),
         ("缓存命中/未命中 cache hits/misses", f"{report.cache_hits}/{report.cache_misses}"),
         ("重复段落 shared passages", report.duplicate_passages),
         ("工作进程峰值内存 peak RSS per worker", f"{report.peak_rss_mb:.0f} MB"),

@@ -7,7 +7,8 @@ This package imports without the extra; only running the engine needs it.
 
 from __future__ import annotations
 
-from .apply import DEFAULT_DPI, DOCX_LITTLE_TEXT_CHARS, MISSING_EXTRA_ZH, apply_ocr, ocr_fingerprint, ocr_image
+from .apply import (DEFAULT_DPI, DOCX_LITTLE_TEXT_CHARS, MISSING_EXTRA_ZH, OcrWork, apply_ocr, ocr_fingerprint,
+                    ocr_image, ocr_work_done)
 from .cache import OcrCache, default_cache_dir
 from .confusions import fold_confusions, load_confusions
 from .engine import OcrLine, OcrUnavailable, engine_version, get_engine, ocr_available
@@ -19,6 +20,7 @@ __all__ = [
     "OcrCache",
     "OcrLine",
     "OcrUnavailable",
+    "OcrWork",
     "apply_ocr",
     "default_cache_dir",
     "engine_version",
@@ -28,4 +30,5 @@ __all__ = [
     "ocr_available",
     "ocr_fingerprint",
     "ocr_image",
+    "ocr_work_done",
 ]

@@ -17,6 +17,8 @@ page, and a missing ``[ocr]`` extra leaves the pages flagged with one warning pe
 from __future__ import annotations
 
 import statistics
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -103,13 +105,36 @@ def _image_for(target: _Target, path: Path, dpi: int, password: str | None) -> t
     return open_image(read_docx_member(path, target.media or "")), 0
 
 
+@dataclass
+class OcrWork:
+    """Pages (or images) the engine read in this process and the seconds it took; pages served
+    from the OCR cache are not counted. The batch reports the difference around each file."""
+
+    pages: int = 0
+    seconds: float = 0.0
+
+
+_work = OcrWork()
+_work_lock = threading.Lock()
+
+
+def ocr_work_done() -> OcrWork:
+    """A copy of this process's running totals (see :class:`OcrWork`)."""
+    with _work_lock:
+        return OcrWork(_work.pages, _work.seconds)
+
+
 def _recognise(image: Any, key_dpi: int, cache: OcrCache) -> CachedPage:
     version = _engine.engine_version()
     key = cache_key(image_digest(image), version, key_dpi)
     cached = cache.get(key)
     if cached is not None:
         return cached
+    started = time.perf_counter()
     rotation, lines = _engine.upright_recognise(_engine.get_engine(), image)
+    with _work_lock:
+        _work.pages += 1
+        _work.seconds += time.perf_counter() - started
     page = CachedPage(key=key, engine=version, dpi=key_dpi, width=image.width, height=image.height,
                       rotation=rotation, lines=lines)
     cache.put(page)
