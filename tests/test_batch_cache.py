@@ -93,33 +93,59 @@ def test_rescoring_after_a_rules_change_parses_nothing_again(tmp_path: Path, mon
     assert len(list(other.rglob("*.json.gz"))) == 3
 
 
-def test_documents_parsed_without_the_ocr_engine_are_parsed_again_once_it_is_installed(tmp_path: Path, monkeypatch):
-    """A scanned page parsed while the [ocr] extra was missing stays flagged in the cached
-    Document; once the extra is installed the cache must not serve that Document again."""
+
+def _text_and_scan_pdf(path: Path) -> Path:
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path))
+    c.drawString(50, 800, "This page has a text layer.")
+    c.showPage()
+    c.drawImage(ImageReader(Image.new("L", (200, 280), 235)), 50, 50, 400, 600)  # a blank scan
+    c.showPage()
+    c.save()
+    return path
+
+
+class _NoReporter:
+    def file_started(self, path, extra_seconds=0.0):
+        pass
+
+    def file_finished(self, path, pages, **ocr):
+        pass
+
+
+def test_a_document_the_missing_ocr_engine_left_unread_is_not_cached(tmp_path: Path, monkeypatch):
+    """A scanned page parsed while the [ocr] extra was missing stays flagged; that Document must
+    not be cached, or it would be served flagged again once the extra is installed."""
+    from xdt_rules.batch.work import CachingLoader, screen_pipeline
+    from xdt_rules.ingest import ExtractOptions, pages_needing_ocr
     from xdt_rules.ocr import engine as ocr_engine
     from xdt_rules.ocr.engine import OcrUnavailable
 
-    batch = tmp_path / "batch"
-    make_pdf(batch / "甲.pdf", ["公司上线ERP系统，实现了业务财务一体化管理。"], pages=1)
-    out = tmp_path / "out"
-    args = ["batch", str(batch), "--out", str(out), "--jobs", "1", "--quiet"]
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    pdf = _text_and_scan_pdf(tmp_path / "mixed.pdf")
+    cache = DocumentCache(tmp_path / "cache")
+    entries = lambda: sorted(p.name for p in (tmp_path / "cache").rglob("*.json.gz"))  # noqa: E731
+
+    def load(ocr: str):
+        return CachingLoader(screen_pipeline(extract_options={"ocr": ocr}), cache, _NoReporter(), {})(
+            pdf, ExtractOptions(ocr=ocr))
 
     def missing_extra():
         raise OcrUnavailable("No module named 'rapidocr_onnxruntime'", installed=False)
 
     with monkeypatch.context() as patch:
         patch.setattr(ocr_engine, "_import_engine_module", missing_extra)
-        assert main(args) == 0
-    entries = lambda: sorted(p.name for p in (out / ".cache").rglob("*.json.gz"))  # noqa: E731
+        document = load("auto")
+    assert pages_needing_ocr(document) == [2] and any("需要OCR" in w for w in document.warnings)
+    assert entries() == []
+
+    load("off")  # with OCR off a flagged page is the expected result: cached
     assert len(entries()) == 1
 
-    assert main(args) == 0
-    if ocr_engine.unavailable_reason() is None:  # the extra is installed here: a new key, parsed again
+    if ocr_engine.unavailable_reason() is None:  # the extra is installed: read now, and cached
+        document = load("auto")
+        assert pages_needing_ocr(document) == [] and document.page_info[1].status == "empty"
         assert len(entries()) == 2
-    else:
-        assert len(entries()) == 1
-
-    assert main(args + ["--ocr", "off"]) == 0
-    off_entries = entries()
-    assert main(args + ["--ocr", "off"]) == 0
-    assert entries() == off_entries  # with OCR off the engine does not matter: the same entry

@@ -205,84 +205,98 @@ def write_csv(path: Path, data: SummaryData) -> Path:
 # --------------------------------------------------------------------------- xlsx
 
 def write_xlsx(path: Path, data: SummaryData) -> Path:
+    """The reviewer's workbook: 排名, 明细, 错误, 重复段落, 说明.
+
+    Written in openpyxl's write-only mode (rows streamed, styles given per cell before the row is
+    appended): half the time of the ordinary mode, which mattered once re-scoring a whole batch
+    from the cache took about a second. Widths and frozen panes precede the rows there."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.formatting.rule import FormulaRule
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     header_font = Font(bold=True)
     header_fill = PatternFill("solid", fgColor="D9E1F2")
+    header_alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    failed_fill = PatternFill("solid", fgColor="F8CBAD")
     wrap = Alignment(wrap_text=True, vertical="top")
+    wb = Workbook(write_only=True)
 
-    def style_header(ws, row: int = 1) -> None:
-        for cell in ws[row]:
-            cell.font = header_font
-            cell.fill = header_fill
-            cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
-
-    def widths(ws, values: list[float]) -> None:
-        for index, width in enumerate(values, start=1):
+    def sheet(title: str, column_widths: list[float], freeze: str):
+        ws = wb.create_sheet(title)
+        for index, width in enumerate(column_widths, start=1):
             ws.column_dimensions[get_column_letter(index)].width = width
+        ws.freeze_panes = freeze
+        return ws
 
-    wb = Workbook()
+    def cell(ws, value, *, number_format: str | None = None, fill=None, alignment=None, font=None):
+        c = WriteOnlyCell(ws, value=value)
+        if number_format:
+            c.number_format = number_format
+        if fill is not None:
+            c.fill = fill
+        if alignment is not None:
+            c.alignment = alignment
+        if font is not None:
+            c.font = font
+        return c
+
+    def header_row(ws, values: list) -> list:
+        return [cell(ws, v, font=header_font, fill=header_fill, alignment=header_alignment) for v in values]
+
     # 排名
-    ws = wb.active
-    ws.title = "排名"
     header = ranking_header(data)
-    ws.append(header)
-    style_header(ws)
-    report_col = header.index("报告") + 1
-    # rows are counted here: ``max_row`` scans every cell, which made the workbook quadratic
-    for r, row in enumerate(data.rows, start=2):
-        ws.append(ranking_values(row, data))
-        for col in range(4, 5 + len(data.elements)):
-            ws.cell(r, col).number_format = "0.00"
-        if row.report:
-            cell = ws.cell(r, report_col)
-            cell.value = "打开报告"
-            cell.hyperlink = quote(row.report)
-            cell.style = "Hyperlink"
-        if row.state != ROW_DONE:
-            for cell in ws[r]:
-                cell.fill = PatternFill("solid", fgColor="F8CBAD")
-    ws.freeze_panes = "C2"
-    widths(ws, [6, 28, 8, 8] + [14] * len(data.elements) + [9] * len(STATUS_ORDER) + [11, 9, 9, 10, 50])
-    ws.auto_filter.ref = ws.dimensions
+    ws = sheet("排名", [6, 28, 8, 8] + [14] * len(data.elements) + [9] * len(STATUS_ORDER) + [11, 9, 9, 10, 50],
+               "C2")
+    ws.append(header_row(ws, header))
+    report_col = header.index("报告")
+    scored_cols = range(3, 4 + len(data.elements))  # 0-based: 总分 and the element scores
+    for row in data.rows:
+        fill = failed_fill if row.state != ROW_DONE else None
+        cells = []
+        for col, value in enumerate(ranking_values(row, data)):
+            if col == report_col and row.report:
+                value = "打开报告"
+            c = cell(ws, value, number_format="0.00" if col in scored_cols else None, fill=fill)
+            if col == report_col and row.report:
+                c.hyperlink = quote(row.report)
+                c.style = "Hyperlink"
+                if fill is not None:
+                    c.fill = fill
+            cells.append(c)
+        ws.append(cells)
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(data.rows) + 1}"
 
     # 明细: application × item, two columns per item (status, points), coloured by status
-    wd = wb.create_sheet("明细")
+    wd = sheet("明细", [28, 8] + [13, 6] * len(data.items), "C3")
+    wd.row_dimensions[1].height = 45
     top = ["申报", "总分"]
     sub = ["", ""]
     for item in data.items:
         top += [f"{item.id} {item.name}（{item.max_score:.4g}）", ""]
         sub += ["状态", "得分"]
-    wd.append(top)
-    wd.append(sub)
+    wd.append(header_row(wd, top))
+    wd.append(header_row(wd, sub))
     for index in range(len(data.items)):
         col = 3 + 2 * index
-        wd.merge_cells(start_row=1, start_column=col, end_row=1, end_column=col + 1)
-    style_header(wd, 1)
-    style_header(wd, 2)
-    wd.row_dimensions[1].height = 45
-    r = 2
+        wd.merged_cells.add(f"{get_column_letter(col)}1:{get_column_letter(col + 1)}1")
+    last_row = 2
     for row in data.rows:
         if row.result is None:
             continue
         by_id = {item.id: item for item in row.result.items}
-        values: list = [row.application, row.total]
+        values: list = [row.application, cell(wd, row.total, number_format="0.00")]
         for column in data.items:
             item = by_id.get(column.id)
             if item is None:
                 values += [None, None]
                 continue
             label = STATUS_LABELS.get(item.status, item.status) + (CONFIRM_MARK if item.needs_confirmation else "")
-            values += [label, item.score]
+            values += [label, cell(wd, item.score, number_format="0.00")]
         wd.append(values)
-        r += 1
-        wd.cell(r, 2).number_format = "0.00"
-        for index in range(len(data.items)):
-            wd.cell(r, 4 + 2 * index).number_format = "0.00"
-    last_row = max(r, 3)
+        last_row += 1
+    last_row = max(last_row, 3)
     for index in range(len(data.items)):
         letter = get_column_letter(3 + 2 * index)
         cells = f"{letter}3:{letter}{last_row}"
@@ -292,47 +306,38 @@ def write_xlsx(path: Path, data: SummaryData) -> Path:
             formula = f'LEFT({letter}3,{len(label)})="{label}"'
             wd.conditional_formatting.add(cells, FormulaRule(formula=[formula], fill=PatternFill(
                 "solid", fgColor=STATUS_COLOURS[status], bgColor=STATUS_COLOURS[status])))
-    wd.freeze_panes = "C3"
-    widths(wd, [28, 8] + [13, 6] * len(data.items))
 
     # 错误
-    we = wb.create_sheet("错误")
-    we.append(["申报", "文件", "原因"])
-    style_header(we)
+    we = sheet("错误", [28, 60, 70], "A2")
+    we.append(header_row(we, ["申报", "文件", "原因"]))
     for error in data.errors:
         we.append([error.application, error.file, error.reason])
-    we.freeze_panes = "A2"
-    widths(we, [28, 60, 70])
 
     # 重复段落
-    wp = wb.create_sheet("重复段落")
-    wp.append(["申报A", "申报B", "字数", "A 文件", "A 页码", "B 文件", "B 页码", "重复段落（申报A原文）"])
-    style_header(wp)
-    for r, passage in enumerate(data.duplicates.passages, start=2):
+    wp = sheet("重复段落", [24, 24, 7, 28, 7, 28, 7, 90], "A2")
+    wp.append(header_row(wp, ["申报A", "申报B", "字数", "A 文件", "A 页码", "B 文件", "B 页码", "重复段落（申报A原文）"]))
+    for passage in data.duplicates.passages:
         wp.append([passage.app_a, passage.app_b, passage.chars, passage.file_a, passage.page_a,
-                   passage.file_b, passage.page_b, passage.text])
-        wp.cell(r, 8).alignment = wrap
-    wp.freeze_panes = "A2"
-    widths(wp, [24, 24, 7, 28, 7, 28, 7, 90])
+                   passage.file_b, passage.page_b, cell(wp, passage.text, alignment=wrap)])
 
     # 说明
     wn = wb.create_sheet("说明")
+    wn.column_dimensions["A"].width = 110
     notes = [
-        ["初步结果，须人工确认 / preliminary results: a reviewer must confirm"],
-        [f"评价框架 / framework: {data.framework or '—'}"],
-        [f"规则版本 / rules version: {', '.join(data.rules_versions) or '—'}"
-         + (f"（注意：本批结果来自 {len(data.rules_versions)} 个不同的规则版本，请用 --resume 重新评分）"
-            if len(data.rules_versions) > 1 else "")],
-        [f"申报数 {len(data.rows)}；完成 {sum(r.state == ROW_DONE for r in data.rows)}；"
-         f"失败 {sum(r.state == ROW_FAILED for r in data.rows)}；未处理 {sum(r.state == ROW_MISSING for r in data.rows)}"],
-        [f"重复段落：两份申报共有 ≥ 80 字（去除空白与标点后）的相同段落，已排除评价要素原文；"
-         f"{data.duplicates.template_fingerprints} 个片段出现在过多申报中，视为申报书模板，未列出"],
-        ["明细表中“（需确认）”表示该项须人工确认"],
+        "初步结果，须人工确认 / preliminary results: a reviewer must confirm",
+        f"评价框架 / framework: {data.framework or '—'}",
+        f"规则版本 / rules version: {', '.join(data.rules_versions) or '—'}"
+        + (f"（注意：本批结果来自 {len(data.rules_versions)} 个不同的规则版本，请用 --resume 重新评分）"
+           if len(data.rules_versions) > 1 else ""),
+        f"申报数 {len(data.rows)}；完成 {sum(r.state == ROW_DONE for r in data.rows)}；"
+        f"失败 {sum(r.state == ROW_FAILED for r in data.rows)}；未处理 {sum(r.state == ROW_MISSING for r in data.rows)}",
+        f"重复段落：两份申报共有 ≥ 80 字（去除空白与标点后）的相同段落，已排除评价要素原文；"
+        f"{data.duplicates.template_fingerprints} 个片段出现在过多申报中，视为申报书模板，未列出",
+        "明细表中“（需确认）”表示该项须人工确认",
     ]
-    for line in notes:
-        wn.append(line)
-    wn["A1"].font = Font(bold=True, color="C00000")
-    widths(wn, [110])
+    wn.append([cell(wn, notes[0], font=Font(bold=True, color="C00000"))])
+    for line in notes[1:]:
+        wn.append([line])
 
     buffer = io.BytesIO()
     wb.save(buffer)

@@ -122,9 +122,8 @@ def screen_pipeline(*, framework: str = "kunming-xdt", extract_options: dict[str
 
 
 def parsed_document_version(extractor_version: str, ocr_mode: str) -> str:
-    """The version a cached parsed document is keyed on. With OCR on, the OCR engine and layout
-    are part of it: a document parsed before the [ocr] extra was installed (its scanned pages left
-    flagged) or with another model must be parsed again, not served from the cache."""
+    """The version a cached parsed document is keyed on. With OCR on, the OCR layout code and
+    engine version are part of it: text read by another engine version must be read again."""
     if ocr_mode == "off":
         return extractor_version
     from ..ocr import ocr_fingerprint
@@ -193,7 +192,7 @@ class CachingLoader:
                     document = self._extract(Path(path), options)
                 t2 = time.perf_counter()
                 self.extract_seconds += t2 - t1
-                if self._cache is not None and document.sha256:
+                if self._cache is not None and document.sha256 and self._worth_caching(document, options):
                     self._cache.put(document, self._cache_key(self._version, options))
                 self.cache_seconds += time.perf_counter() - t2
             pages = document.pages or len(document.page_info) or 0
@@ -206,6 +205,16 @@ class CachingLoader:
             self.ocr_pages += ocr_pages
             self.ocr_seconds += ocr_seconds
             self._reporter.file_finished(shown, pages, ocr_pages=ocr_pages, ocr_seconds=ocr_seconds)
+
+    @staticmethod
+    def _worth_caching(document: Document, options: Any) -> bool:
+        """Not a Document whose OCR should have run and did not (the [ocr] extra missing or broken,
+        a page that failed): once OCR works, the file must be read again, not served flagged."""
+        if getattr(options, "ocr", "auto") == "off":
+            return True
+        from ..ocr import ocr_left_undone
+
+        return not ocr_left_undone(document)
 
     def _ocr_started(self, shown: str, count: int) -> None:
         """OCR is about to read ``count`` pages or images of the file: it may take that much longer.

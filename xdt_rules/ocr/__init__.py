@@ -8,7 +8,7 @@ This package imports without the extra; only running the engine needs it.
 from __future__ import annotations
 
 from .apply import (DEFAULT_DPI, DOCX_LITTLE_TEXT_CHARS, MISSING_EXTRA_ZH, OcrWork, apply_ocr, ocr_fingerprint,
-                    ocr_image, ocr_work_done)
+                    ocr_image, ocr_left_undone, ocr_work_done)
 from .cache import OcrCache, default_cache_dir
 from .confusions import fold_confusions, load_confusions
 from .engine import OcrLine, OcrUnavailable, engine_version, get_engine, ocr_available
@@ -30,5 +30,6 @@ __all__ = [
     "ocr_available",
     "ocr_fingerprint",
     "ocr_image",
+    "ocr_left_undone",
     "ocr_work_done",
 ]

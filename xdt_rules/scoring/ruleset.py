@@ -20,6 +20,7 @@ as a :class:`~xdt_rules.errors.DataFileError` and keeps the warnings on the retu
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -311,8 +312,12 @@ class _Checker:
 # --------------------------------------------------------------------------- implication (unreachable rules)
 
 
+@functools.lru_cache(maxsize=4096)
 def _bounds(conditions: tuple[Condition, ...]) -> dict[str, tuple[int, int]] | None:
     """Over-approximate the fact values a conjunction allows; None when it allows nothing.
+
+    Memoised (the result is shared: read it, never change it): group rules are checked once per
+    item with the same conditions, ~5,600 calls for ~150 distinct conjunctions.
 
     ``!=`` is ignored here (keeps the approximation a superset, so what we call unreachable
     really is); the relations between facts tighten the bounds.
