@@ -153,8 +153,9 @@ def build_item_facts(mentions: Iterable[Mention], rows: TableRows | None = None,
     passages = {rows.passage(m) for m in done}
     dated: set[tuple] = set()
     for m in done:
-        if has_date(rows.context(m), options):
-            dated.add(rows.passage(m))
+        passage = rows.passage(m)
+        if passage not in dated and has_date(rows.context(m), options):  # one date per passage is enough
+            dated.add(passage)
     lacking = {rows.passage(m) for m in mentions if m.polarity == "negated"}
     concrete = sum(1 for m in mentions if m.polarity == "planned" and concrete_plan(rows.context(m), options))
     quantities = {(m.file, m.block, m.quantity.text, m.quantity.value, m.quantity.unit)
