@@ -6,10 +6,7 @@ of picklable pydantic inputs; the only state is per-process caches (compiled rul
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +16,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import __version__
+from .batch.fsutil import atomic_write_text, sha256_or_none
 from .cache import CacheMiss
 from .datapaths import DEFAULT_FRAMEWORK
 from .errors import IngestError, XdtError
@@ -36,9 +34,6 @@ LoadDocument = Callable[[Path, ExtractOptions], Document]
 _SKIP_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
 _SKIP_DIRS = {"__macosx", "__pycache__"}
 _OCR_STATUSES = ("no_text_layer", "garbled")
-# mkstemp creates 0600 files; outputs get the permissions a plain open() would give.
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 class ScreenSettings(BaseModel):
@@ -114,17 +109,6 @@ def display_path(app: ApplicationInput, file: str) -> str:
     return Path(file).name
 
 
-def _sha256(path: Path) -> str | None:
-    try:
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
-    except OSError:
-        return None
-
-
 def _default_loader(path: Path, options: ExtractOptions) -> Document:
     from .ingest import extract
 
@@ -193,7 +177,7 @@ def _read_file(app: ApplicationInput, file: str, options: ExtractOptions, loader
     """A file from the evidence cache when its mentions are there, else read (and parsed) by ``loader``."""
     shown = display_path(app, file)
     if cache is not None:
-        sha = file_sha256.get(file) or _sha256(Path(file))
+        sha = file_sha256.get(file) or sha256_or_none(file)
         entry = cache.get(sha, path=str(file), name=shown) if sha else None
         if entry is not None:
             return _Read(_file_record(shown, entry.document), warnings=_doc_warnings(shown, entry.document, entry.has_text),
@@ -203,11 +187,11 @@ def _read_file(app: ApplicationInput, file: str, options: ExtractOptions, loader
     except CacheMiss:
         raise  # cached-only screening: this application needs a worker that may parse
     except IngestError as exc:
-        return _Read(FileRecord(path=shown, sha256=_sha256(Path(file)), error=_reason(exc)),
+        return _Read(FileRecord(path=shown, sha256=sha256_or_none(file), error=_reason(exc)),
                      errors=[f"{shown}: {_reason(exc)}"])
     except Exception as exc:  # noqa: BLE001 - one bad file never stops the application
         reason = f"解析出错（内部错误）/ internal error while reading: {type(exc).__name__}: {exc}"
-        return _Read(FileRecord(path=shown, sha256=_sha256(Path(file)), error=reason), errors=[f"{shown}: {reason}"])
+        return _Read(FileRecord(path=shown, sha256=sha256_or_none(file), error=reason), errors=[f"{shown}: {reason}"])
     # Keep the real path for page rendering (crops); show the name inside the application.
     doc = doc.model_copy(update={"path": str(file), "name": shown})
     return _Read(_file_record(shown, doc), warnings=_doc_warnings(shown, doc, bool(doc.blocks)), document=doc)
@@ -296,25 +280,6 @@ def result_json(result: ApplicationResult) -> str:
     return result.model_dump_json(indent=2) + "\n"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder and os.replace: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def write_outputs(outcome: ScreenOutcome, out_dir: Path, *, settings: ScreenSettings,
                   crop_cache: CropCache | None = None, section_cache: SectionCache | None = None) -> list[Path]:
     """DIR/<application>.json and DIR/<application>.html, each written atomically; evidence crops
@@ -329,6 +294,6 @@ def write_outputs(outcome: ScreenOutcome, out_dir: Path, *, settings: ScreenSett
     # the previous outputs as they were, never a new JSON beside an old report
     json_text = result_json(outcome.result)
     html_text = render_report(outcome, settings=settings, crop_cache=crop_cache, section_cache=section_cache)
-    write_atomic(json_path, json_text)
-    write_atomic(html_path, html_text)
+    atomic_write_text(json_path, json_text)
+    atomic_write_text(html_path, html_text)
     return [json_path, html_path]

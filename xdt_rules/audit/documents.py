@@ -16,11 +16,11 @@ other bytes); the audit says which applications have no text.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..batch.fsutil import sha256_or_none
 from ..errors import IngestError
 from ..models import ApplicationResult, Document
 
@@ -33,17 +33,6 @@ class DocumentSource(BaseModel):
     from_cache: int = 0
     parsed: int = 0
     missing: list[str] = Field(default_factory=list, description="files of the result whose text was not found")
-
-
-def _sha256(path: Path) -> str | None:
-    try:
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
-    except OSError:
-        return None
 
 
 def _from_cache(cache_root: Path, sha: str, shown: str) -> Document | None:
@@ -102,7 +91,7 @@ def load_documents_for(results: list[ApplicationResult], results_dir: str | Path
             else:
                 for root in roots:
                     candidate = root / record.path
-                    if not candidate.is_file() or (record.sha256 and _sha256(candidate) != record.sha256):
+                    if not candidate.is_file() or (record.sha256 and sha256_or_none(candidate) != record.sha256):
                         continue
                     try:
                         document = extract(candidate, options).model_copy(update={"name": record.path})

@@ -1,4 +1,4 @@
-"""Small file helpers shared by the batch modules and the document cache."""
+"""Small file helpers shared by the batch modules, the caches, screening and the audit."""
 
 from __future__ import annotations
 
@@ -26,6 +26,14 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def sha256_or_none(path: str | os.PathLike[str]) -> str | None:
+    """sha256 of a file, or None when it cannot be read (the caller reports the file's problem)."""
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bool = True) -> Path:

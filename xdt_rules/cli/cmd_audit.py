@@ -58,9 +58,9 @@ def run(args: argparse.Namespace) -> int:
                            count_scan_only=args.count_scan_only)
     report = run_audit(options)
     if args.html:
-        from ..screen import write_atomic
+        from ..batch.fsutil import atomic_write_text
 
-        write_atomic(Path(args.html), render_audit_html(report))
+        atomic_write_text(Path(args.html), render_audit_html(report))
     if args.json:
         print(report.model_dump_json(indent=2))
     else:
