@@ -69,7 +69,31 @@ class CacheStats:
     writes: int = 0
 
 
-class DocumentCache:
+class _GzipEntries:
+    """Reading a cache's gzip entries: a missing one is a miss, a damaged one is deleted (and
+    counted) so the next run rebuilds it."""
+
+    stats: CacheStats
+
+    def _read(self, entry: Path) -> bytes | None:
+        try:
+            return gzip.decompress(entry.read_bytes())
+        except FileNotFoundError:
+            self.stats.misses += 1
+            return None
+        except (OSError, EOFError, zlib.error):
+            return self._discard(entry)
+
+    def _discard(self, entry: Path) -> None:
+        self.stats.corrupt += 1
+        self.stats.misses += 1
+        try:
+            entry.unlink()
+        except OSError:
+            pass
+
+
+class DocumentCache(_GzipEntries):
     """A folder of parsed documents. Safe for several processes at once: every write is a rename."""
 
     def __init__(self, root: str | os.PathLike[str]):
@@ -82,13 +106,9 @@ class DocumentCache:
     def get(self, sha256: str, key: str, *, path: str | None = None, name: str | None = None) -> Document | None:
         """The cached Document for these bytes and this key, or None (missing, corrupt, foreign)."""
         entry = self.entry_path(sha256, key)
-        try:
-            raw = gzip.decompress(entry.read_bytes())
-        except FileNotFoundError:
-            self.stats.misses += 1
+        raw = self._read(entry)
+        if raw is None:
             return None
-        except (OSError, EOFError, zlib.error):
-            return self._discard(entry)
         header_line, _, body = raw.partition(b"\n")
         try:
             header = json.loads(header_line)
@@ -111,13 +131,6 @@ class DocumentCache:
         self.stats.writes += 1
         return atomic_write_bytes(self.entry_path(document.sha256, key), data, durable=False)
 
-    def _discard(self, entry: Path) -> None:
-        self.stats.corrupt += 1
-        self.stats.misses += 1
-        try:
-            entry.unlink()
-        except OSError:
-            pass
 
 
 # --------------------------------------------------------------------------- evidence (mentions) cache
@@ -234,7 +247,7 @@ class EvidenceEntry(BaseModel):
     mentions: list[Mention]
 
 
-class EvidenceCache:
+class EvidenceCache(_GzipEntries):
     """Mentions per document, so a rules-only change re-scores without parsing or matching.
 
     ``<root>/<sha[:2]>/<sha256>.<document_key>.<evidence_key>.ev.gz``; the document key is
@@ -253,13 +266,9 @@ class EvidenceCache:
 
     def get(self, sha256: str, *, path: str, name: str) -> EvidenceEntry | None:
         entry = self.entry_path(sha256)
-        try:
-            raw = gzip.decompress(entry.read_bytes())
-        except FileNotFoundError:
-            self.stats.misses += 1
+        raw = self._read(entry)
+        if raw is None:
             return None
-        except (OSError, EOFError, zlib.error):
-            return self._discard(entry)
         try:
             found = EvidenceEntry.model_validate_json(raw)
         except (ValueError, ValidationError):
@@ -285,10 +294,3 @@ class EvidenceCache:
         self.stats.writes += 1
         return atomic_write_bytes(self.entry_path(document.sha256), data, durable=False)
 
-    def _discard(self, entry: Path) -> None:
-        self.stats.corrupt += 1
-        self.stats.misses += 1
-        try:
-            entry.unlink()
-        except OSError:
-            pass

@@ -21,10 +21,17 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import ahocorasick
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from ..catalogue import Catalogue, load_catalogue
 from ..datapaths import keywords_dir
@@ -48,14 +55,18 @@ def _strip(value: str) -> str:
     return value
 
 
+# A word as a policy officer types it in YAML: surrounding spaces dropped, never empty.
+Word = Annotated[str, AfterValidator(_strip)]
+
+
 def _shorthand(value: Any) -> Any:
     """``- ERP`` is short for ``- {term: ERP}``."""
     return {"term": value} if isinstance(value, str) else value
 
 
 class TermSpec(_Spec):
-    term: str = Field(description="canonical name shown in reports")
-    aliases: list[str] = Field(default_factory=list, description="other spellings, full names, abbreviations")
+    term: Word = Field(description="canonical name shown in reports")
+    aliases: list[Word] = Field(default_factory=list, description="other spellings, full names, abbreviations")
     confidence: float | None = Field(None, gt=0, le=1)
     fuzzy: bool = Field(True, description="allow OCR-like fuzzy variants of the longer spellings")
     whole_word: bool | None = Field(
@@ -69,27 +80,12 @@ class TermSpec(_Spec):
                                           "(驾驶员状态监测 is no equipment monitoring): where one stands, the term does not match"
     )
 
-    @field_validator("term")
-    @classmethod
-    def _strip_term(cls, value: str) -> str:
-        return _strip(value)
-
-    @field_validator("aliases")
-    @classmethod
-    def _strip_aliases(cls, values: list[str]) -> list[str]:
-        return [_strip(v) for v in values]
-
 
 class GroupSpec(_Spec):
-    any_of: list[str] = Field(default_factory=list, description="words, any of which satisfies the group")
+    any_of: list[Word] = Field(default_factory=list, description="words, any of which satisfies the group")
     terms_of: list[str] = Field(default_factory=list, description="any term/entity of these items")
     regex: list[str] = Field(default_factory=list, description="regular expressions over the normalised sentence")
     min_distinct: int = Field(1, ge=1, description="how many different words/terms the group needs")
-
-    @field_validator("any_of")
-    @classmethod
-    def _strip_words(cls, values: list[str]) -> list[str]:
-        return [_strip(v) for v in values]
 
     @field_validator("regex")
     @classmethod
@@ -109,7 +105,7 @@ class GroupSpec(_Spec):
 
 
 class PatternSpec(_Spec):
-    name: str
+    name: Word
     within: Literal["sentence", "clause"] = "sentence"
     all_of: list[GroupSpec] = Field(min_length=1)
     confidence: float = Field(0.8, gt=0, le=1)
@@ -132,26 +128,11 @@ class PatternSpec(_Spec):
             raise ValueError("模式至少需要一组 any_of 或 terms_of / a pattern needs a group with any_of or terms_of")
         return self
 
-    @field_validator("name")
-    @classmethod
-    def _strip_name(cls, value: str) -> str:
-        return _strip(value)
-
 
 class IndicatorSpec(_Spec):
-    term: str
-    aliases: list[str] = Field(default_factory=list)
+    term: Word
+    aliases: list[Word] = Field(default_factory=list)
     needs_direction: bool = Field(True, description="a number counts only with 提升/降低… (营收 alone is a fact, not an outcome)")
-
-    @field_validator("term")
-    @classmethod
-    def _strip_term(cls, value: str) -> str:
-        return _strip(value)
-
-    @field_validator("aliases")
-    @classmethod
-    def _strip_aliases(cls, values: list[str]) -> list[str]:
-        return [_strip(v) for v in values]
 
 
 class ItemKeywordsSpec(_Spec):

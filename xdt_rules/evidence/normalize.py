@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import chain
 
 # Characters that vanish: whitespace (incl. ideographic space, NBSP after NFKC) and invisibles
 # that Word/PDF producers sprinkle into text (zero-width space/joiners, BOM, soft hyphen).
@@ -66,8 +67,10 @@ def normalize(text: str) -> NormText:
     pending = ""
     pos = 0  # next original index to look at
     n = 0  # normalised length so far
-    for m in _PLAIN.finditer(text):
-        for i in range(pos, m.start()):
+    # Runs of plain characters are copied whole; the characters between them one by one. The
+    # None at the end stands for the characters after the last run (trailing spaces make no gap).
+    for m in chain(_PLAIN.finditer(text), (None,)):
+        for i in range(pos, len(text) if m is None else m.start()):
             ch = text[i]
             norm = _norm_char(ch)
             if not norm:
@@ -80,6 +83,8 @@ def normalize(text: str) -> NormText:
             out.append(norm)
             src.extend([i] * len(norm))
             n += len(norm)
+        if m is None:
+            break
         if pending:
             gaps[n] = pending
             pending = ""
@@ -87,19 +92,6 @@ def normalize(text: str) -> NormText:
         src.extend(range(m.start(), m.end()))
         n += m.end() - m.start()
         pos = m.end()
-    for i in range(pos, len(text)):
-        ch = text[i]
-        norm = _norm_char(ch)
-        if not norm:
-            if ch.isspace():
-                pending += ch
-            continue
-        if pending:
-            gaps[n] = pending
-            pending = ""
-        out.append(norm)
-        src.extend([i] * len(norm))
-        n += len(norm)
     spaced = tuple(sorted(i for i, g in gaps.items() if "\n" not in g and "\r" not in g))
     return NormText(text, "".join(out), src, gaps, spaced)
 

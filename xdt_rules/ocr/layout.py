@@ -71,48 +71,38 @@ class _Run:
         return max(1.0, self.bottom - self.top)
 
 
+class _RunBox:
+    """The bounding box of a group of runs (a cell, a row)."""
+
+    runs: list[_Run]
+
+    @property
+    def x0(self) -> float:
+        return min(r.x0 for r in self.runs)
+
+    @property
+    def x1(self) -> float:
+        return max(r.x1 for r in self.runs)
+
+    @property
+    def top(self) -> float:
+        return min(r.top for r in self.runs)
+
+    @property
+    def bottom(self) -> float:
+        return max(r.bottom for r in self.runs)
+
+
 @dataclass
-class _Cell:
+class _Cell(_RunBox):
     runs: list[_Run]
     text: str = ""
 
-    @property
-    def x0(self) -> float:
-        return min(r.x0 for r in self.runs)
-
-    @property
-    def x1(self) -> float:
-        return max(r.x1 for r in self.runs)
-
-    @property
-    def top(self) -> float:
-        return min(r.top for r in self.runs)
-
-    @property
-    def bottom(self) -> float:
-        return max(r.bottom for r in self.runs)
-
 
 @dataclass
-class _Row:
+class _Row(_RunBox):
     runs: list[_Run]
     cells: list[_Cell] = field(default_factory=list)
-
-    @property
-    def top(self) -> float:
-        return min(r.top for r in self.runs)
-
-    @property
-    def bottom(self) -> float:
-        return max(r.bottom for r in self.runs)
-
-    @property
-    def x0(self) -> float:
-        return min(r.x0 for r in self.runs)
-
-    @property
-    def x1(self) -> float:
-        return max(r.x1 for r in self.runs)
 
     @property
     def height(self) -> float:
