@@ -219,3 +219,21 @@ def test_a_table_comparing_two_years_is_an_outcome_table():
     assert e.quantity.direction == "up" and e.polarity == "implemented"
     # one year alone compares nothing
     assert not quantities(table(["指标", "2024年", "说明"], ["产品一次检验合格率", "99.4%", "出厂检验口径"]), "4.1.4")
+
+
+@pytest.mark.parametrize("text", [
+    "通过WMS系统，库存准确率由92%提升到\n99.5%，盘点时间缩短一半。",
+    "一次合格率由96.3%提高到\n98.7%。",
+])
+def test_a_decimal_after_a_pdf_line_break_stays_in_its_sentence(text):
+    """"99.5%" at the start of a wrapped PDF line is a number, not a list marker "99.": the
+    sentence (and the highlight drawn from it) must hold the whole outcome."""
+    (m,) = [q for q in find_evidence([doc(text)]) if q.kind == "quantity" and "由" in q.matched]
+    assert m.sentence[m.start - m.sentence_start:m.end - m.sentence_start] == m.matched
+    assert m.matched.endswith("%")
+
+
+def test_a_numbered_heading_after_a_line_break_still_starts_a_sentence():
+    document = doc("公司计划建设MES系统\n2. 已上线ERP系统，实现业财一体化。")
+    erp = next(m for m in find_evidence([document]) if m.item_id == "1.3.1")
+    assert erp.polarity == "implemented" and not erp.sentence.startswith("公司计划")

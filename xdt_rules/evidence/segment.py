@@ -17,7 +17,8 @@ from .normalize import NormText
 
 _END = re.compile(r"[。!?;]+[\"'”’」』)\]]*")
 # After NFKC: （一）→ (一), ①→1, full-width digits → ASCII.
-_LIST = re.compile(r"(?:\d{1,2}[、.)]|\(\s*[一二三四五六七八九十\d]{1,3}\s*\)|[一二三四五六七八九十]{1,3}[、.]|[•·●▪■◆◇○√□☑-])")
+# "99.5%" or "12.5万元" at the start of a wrapped line is a number, not the list marker "99.".
+_LIST = re.compile(r"(?:\d{1,2}[、.)](?!\d+\s*(?:%|‰|倍|个百分点|[万亿]?元))|\(\s*[一二三四五六七八九十\d]{1,3}\s*\)|[一二三四五六七八九十]{1,3}[、.]|[•·●▪■◆◇○√□☑-])")
 # A list marker opening a normalised sentence ("9.", "(三)", "●"), with what follows it.
 LIST_MARKER = re.compile(r"(?:\d{1,3}[、.)](?!\d)|\([一二三四五六七八九十\d]{1,3}\)|[一二三四五六七八九十]{1,3}[、.]|[•·●▪■◆◇○√□☑★☆▶►➢➤-])")
 _CLAUSE = re.compile(r"[,:]")
