@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from durable import engine as _durable
 
 from xdt_rules.catalogue import load_catalogue
 from xdt_rules.models import Block, Document, Mention, Quantity
@@ -298,10 +299,35 @@ def test_session_state_is_deleted_after_each_application():
     eng.fire({"1.1.1": ItemFacts(implemented=1, passages=1, files=1, terms=1)})
     assert eng.last_session and not session_exists(eng, eng.last_session)
     sessions = set()
-    for _ in range(3):
-        eng.fire({"1.1.1": ItemFacts()})
+    for planned in range(101, 104):  # facts not seen before: each is posted in its own session
+        eng.fire({"1.1.1": ItemFacts(mentions=planned, planned=planned)})
         sessions.add(eng.last_session)
+        assert not session_exists(eng, eng.last_session)
     assert len(sessions) == 3
+
+
+def test_a_fact_seen_before_is_answered_without_posting_it_again(monkeypatch):
+    """Rules match one fact each, so the rules an item fires depend on its fact alone."""
+    book = load_rulebook()
+    eng = engine_for(book)
+    varied = [ItemFacts(), ItemFacts(mentions=3, implemented=2, passages=2, files=1, terms=2, dated=1),
+              ItemFacts(mentions=2, planned=2, planned_concrete=1), ItemFacts(mentions=1, negated=1),
+              ItemFacts(mentions=4, implemented=4, passages=3, files=2, terms=3, quantities=2, in_table=1)]
+    facts = {item_id: varied[n % len(varied)] for n, item_id in enumerate(book.items)}
+    first = eng.fire(facts)
+    posted: list[dict] = []
+    real_assert = _durable.Host.assert_fact
+
+    def counting(host, ruleset, fact):
+        posted.append(fact)
+        return real_assert(host, ruleset, fact)
+
+    monkeypatch.setattr(_durable.Host, "assert_fact", counting)
+    assert eng.fire(facts) == first and posted == []
+    # with nothing remembered every fact is posted again, and the answer is the same
+    monkeypatch.setattr(eng, "_fired_by_fact", {})
+    assert eng.fire(facts) == first and len(posted) == len(facts)
+    assert len({tuple(keys) for keys in first.values()}) > 3  # not a comparison of empty answers
 
 
 def test_exception_inside_an_action_is_raised_not_swallowed(monkeypatch):
@@ -311,11 +337,13 @@ def test_exception_inside_an_action_is_raised_not_swallowed(monkeypatch):
         raise ValueError("action blew up")
 
     monkeypatch.setattr(RuleEngine, "_record", broken)
+    unseen = ItemFacts(mentions=977, generic=977)  # a fact no other test posts: it reaches durable-rules
     with pytest.raises(RuleEngineError, match="action blew up"):
-        eng.fire({"1.1.1": ItemFacts()})
+        eng.fire({"1.1.1": unseen})
     assert not session_exists(eng, eng.last_session)
     monkeypatch.undo()
-    assert eng.fire({"1.1.1": ItemFacts()})["1.1.1"] == ["systems:nothing"]
+    # a failed post is not remembered: the same fact is posted again and now fires its rule
+    assert "systems:nothing" in eng.fire({"1.1.1": unseen})["1.1.1"]
 
 
 def test_facts_of_unknown_item_are_refused():

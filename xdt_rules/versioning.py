@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from .datapaths import DEFAULT_FRAMEWORK, framework_dir, keywords_dir
@@ -14,18 +15,26 @@ _SKIP_TOP = {"tests"}
 _DATA_SUFFIXES = (".yaml", ".yml")
 
 
-def _data_files(root: Path) -> list[Path]:
+def _data_files(root: Path) -> list[str]:
+    """The data files under ``root`` as sorted relative POSIX paths (a scandir walk: the
+    ``rglob`` it replaces cost half of every call)."""
+    files: list[str] = []
     if not root.is_dir():
-        return []
-    files = []
-    for path in root.rglob("*"):
-        rel = path.relative_to(root)
-        if not path.is_file() or any(p.startswith(".") or p in _SKIP_PARTS for p in rel.parts):
-            continue
-        if rel.parts[0] in _SKIP_TOP or path.suffix not in _DATA_SUFFIXES:
-            continue
-        files.append(path)
-    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+        return files
+    pending = [(str(root), "")]
+    while pending:
+        folder, prefix = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith(".") or entry.name in _SKIP_PARTS:
+                    continue
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if not (prefix == "" and entry.name in _SKIP_TOP):
+                        pending.append((entry.path, rel + "/"))
+                elif entry.name.endswith(_DATA_SUFFIXES) and entry.is_file():
+                    files.append(rel)
+    return sorted(files)
 
 
 def rules_version(framework: str = DEFAULT_FRAMEWORK) -> str:
@@ -33,11 +42,13 @@ def rules_version(framework: str = DEFAULT_FRAMEWORK) -> str:
 
     Paths enter relative to their folder, so the same data checked out anywhere (or packed in
     a wheel) has the same version; any edit to a rule, keyword or the framework changes it.
+    Every application screened asks for it (rules may be edited mid-batch), so it reads the
+    bytes each time rather than trusting file times.
     """
+    roots = (("rules", Path(framework_dir(framework))), ("keywords", keywords_dir()))
     digest = hashlib.sha256()
-    for label, root in (("rules", Path(framework_dir(framework))), ("keywords", keywords_dir())):
-        for path in _data_files(root):
-            rel = path.relative_to(root).as_posix()
+    for label, root in roots:
+        for rel in _data_files(root):
             digest.update(f"{label}/{rel}\0".encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+            digest.update(hashlib.sha256((root / rel).read_bytes()).digest())
     return digest.hexdigest()[:16]

