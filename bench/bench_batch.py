@@ -11,8 +11,9 @@ Measures, on a synthetic batch (bench/synth.py, cached under bench/_work/):
    reports, duplicate passages, summary) with ``--jobs 1`` and ``--jobs 2``, cold cache;
 4. a re-score after a rules change (a copy of rules/ with an edited rules file through
    XDT_DATA_DIR), warm cache, ``--resume`` — every application must be re-scored, no file parsed,
-   matched or rendered (mentions, crops and report sections come from the cache; cached
-   applications run in the batch's process and its forks, no worker is spawned);
+   matched or rendered (each application's facts, evidence and report sections come from its
+   cached scoring inputs, so only the rules run; cached applications run in the batch's
+   process and its forks, no worker is spawned);
 5. peak RSS per worker, and the same on one 300-page PDF;
 6. how many cores the run really had (two CPU spinners side by side against one): on a shared
    machine a busy neighbour leaves --jobs 2 one core, and then it cannot scale.
@@ -231,13 +232,15 @@ def main() -> None:
     finally:
         del os.environ["XDT_DATA_DIR"]
     figures.update(rescore_s=seconds3, rescore_done=report3.done, rescore_cache_misses=report3.cache_misses,
-                   rescore_evidence_hits=report3.evidence_hits, rescore_in_main=report3.rescored_in_main,
+                   rescore_evidence_hits=report3.evidence_hits, rescore_inputs_hits=report3.inputs_hits,
+                   rescore_in_main=report3.rescored_in_main,
                    rescore_in_forks=report3.rescored_in_forks, rescore_crops_rendered=report3.crops_rendered)
     if report3.done != report2.done:
         print(f"  注意 / warning: only {report3.done} of {report2.done} applications were re-scored")
     print(f"规则修改后重新评分 / re-score after a rules edit (--resume, warm cache, --jobs 2): "
           f"{report3.done} 重新评分, {report3.skipped} 跳过, 缓存未命中 {report3.cache_misses}, {seconds3:.1f} s")
-    print(f"  证据缓存命中 / documents from the evidence cache {report3.evidence_hits}, 新渲染截图 / crops rendered "
+    print(f"  评分输入缓存命中 / applications from their cached scoring inputs {report3.inputs_hits}, "
+          f"证据缓存命中 / documents from the evidence cache {report3.evidence_hits}, 新渲染截图 / crops rendered "
           f"{report3.crops_rendered}, 主进程 / in the main process {report3.rescored_in_main}, "
           f"主进程副本 / in its forks {report3.rescored_in_forks}")
     print(f"  各阶段 / by stage: {fmt_stages(report3.stage_seconds)}")

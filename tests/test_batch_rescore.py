@@ -1,5 +1,6 @@
 """Re-scoring a batch from its caches, with the REAL pipeline: a rules edit neither parses nor
-matches nor renders anything and runs in the batch's own process, a keyword edit re-runs only
+matches nor renders anything and runs in the batch's own process (from each application's
+cached scoring inputs, else from its documents' cached evidence), a keyword edit re-runs only
 the matching; either way the outputs are byte-identical to a fresh run without caches."""
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def test_rules_edit_rescores_in_the_main_process_from_the_caches(first_run, tmp_
     report = run_batch(batch, out, _options(resume=True))
     assert report.done == 3 and report.skipped == 0
     assert report.rescored_in_main == 3  # no worker started
-    assert report.evidence_hits == _files(batch)  # every document's mentions from the cache
+    assert report.inputs_hits == 3 and report.evidence_hits == 0  # only the rules ran
     assert report.cache_hits == report.cache_misses == 0  # no parsed document even read
     assert report.crops_rendered == 0
     # byte-identical to screening from scratch with the edited rules
@@ -121,9 +122,53 @@ def test_no_fork_while_another_thread_runs(first_run, monkeypatch):
     assert report.done == 3 and report.rescored_in_forks == 0 and report.rescored_in_main == 3
 
 
+def test_without_scoring_inputs_the_rescore_reads_the_cached_evidence(first_run, tmp_path, monkeypatch):
+    root, batch, out = first_run
+    shutil.rmtree(out / ".cache" / "scoring")
+    monkeypatch.setenv("XDT_DATA_DIR", str(_edited_data(root, rules="规则修改 evidence")))
+    report = run_batch(batch, out, _options(resume=True))
+    assert report.done == 3 and report.rescored_in_main == 3 and report.inputs_hits == 0
+    assert report.evidence_hits == _files(batch)  # every document's mentions from the cache
+    assert report.cache_hits == report.cache_misses == 0 and report.crops_rendered == 0
+    assert len(list((out / ".cache" / "scoring").rglob("*.json.gz"))) == 3  # written again for the next edit
+    assert _outputs(out) == _fresh(batch, tmp_path / "fresh")
+
+
+def test_scoring_inputs_counted_with_other_fact_options_are_not_used(first_run, tmp_path, monkeypatch):
+    """The facts depend on the rule file's ``facts:`` options: an edit there counts them again."""
+    root, batch, out = first_run
+    data = _edited_data(root)
+    rules = data / "rules" / "kunming-xdt" / "rules.yaml"
+    original = rules.read_text(encoding="utf-8")
+    assert "min_confidence:" in original
+    monkeypatch.setenv("XDT_DATA_DIR", str(data))
+    try:
+        rules.write_text(original.replace("min_confidence:", "min_confidence: 0.01 #", 1), encoding="utf-8")
+        report = run_batch(batch, out, _options(resume=True))
+        assert report.done == 3 and report.inputs_hits == 0 and report.evidence_hits == _files(batch)
+        assert _outputs(out) == _fresh(batch, tmp_path / "fresh")
+    finally:
+        rules.write_text(original, encoding="utf-8")
+
+
+def test_a_damaged_scoring_inputs_entry_is_dropped_and_rebuilt(first_run, tmp_path, monkeypatch):
+    root, batch, out = first_run
+    monkeypatch.setenv("XDT_DATA_DIR", str(_edited_data(root, rules="规则修改 before damage")))
+    run_batch(batch, out, _options(resume=True))  # every entry up to date with this rule file
+    entries = sorted((out / ".cache" / "scoring").rglob("*.json.gz"), key=lambda p: p.stat().st_mtime_ns)[-3:]
+    entries[0].write_bytes(b"\x1f\x8b not really gzip")
+    monkeypatch.setenv("XDT_DATA_DIR", str(_edited_data(root, rules="规则修改 damaged")))
+    report = run_batch(batch, out, _options(resume=True))
+    assert report.done == 3 and report.rescored_in_main == 3 and report.inputs_hits == 2
+    assert report.evidence_hits > 0 and report.cache_misses == 0
+    assert _outputs(out) == _fresh(batch, tmp_path / "fresh")
+    assert gzip.decompress(entries[0].read_bytes())  # rebuilt
+
+
 def test_report_sections_are_rebuilt_from_cached_crops_in_the_main_process(first_run, tmp_path, monkeypatch):
     root, batch, out = first_run
-    shutil.rmtree(out / ".cache" / "report")  # the evidence sections: passages are laid out again
+    for cached in ("report", "scoring"):  # the evidence sections: passages are laid out again
+        shutil.rmtree(out / ".cache" / cached)
     monkeypatch.setenv("XDT_DATA_DIR", str(_edited_data(root, rules="规则修改 1b")))
     report = run_batch(batch, out, _options(resume=True))
     assert report.done == 3 and report.rescored_in_main == 3 and report.crops_rendered == 0
@@ -133,7 +178,7 @@ def test_report_sections_are_rebuilt_from_cached_crops_in_the_main_process(first
 
 def test_missing_crop_or_passages_send_the_application_to_a_worker(first_run, tmp_path, monkeypatch):
     root, batch, out = first_run
-    for cached in ("crops", "report"):  # nothing left to show the evidence without rendering pages
+    for cached in ("crops", "report", "scoring"):  # nothing left to show the evidence without rendering pages
         shutil.rmtree(out / ".cache" / cached)
     passages = state_dir(out) / "passages" / "强企业.json.gz"
     before = json.loads(gzip.decompress(passages.read_bytes()))

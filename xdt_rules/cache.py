@@ -32,7 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .batch.fsutil import atomic_write_bytes
+from .batch.fsutil import atomic_write_bytes, walk_files
 from .models import Document, Mention
 
 CACHE_FORMAT = 1
@@ -153,7 +153,7 @@ class _Digests:
     def of(self, root: Path, suffix: str = "") -> str:
         """A digest of the files under ``root`` (or ``root`` itself) whose names end with ``suffix``."""
         digest = hashlib.sha256()
-        for rel, path, stat in _walk(str(root), suffix):
+        for rel, path, stat in walk_files(str(root), suffix):
             mark = (stat.st_size, stat.st_mtime_ns)
             known = self.by_stat.get(path)
             if known is None or known[0] != mark:
@@ -170,33 +170,6 @@ class _Digests:
 _DIGESTS = _Digests({})
 
 
-def _walk(root: str, suffix: str) -> list[tuple[str, str, os.stat_result]]:
-    """(relative name, path, stat) of the files under ``root``, sorted; ``root`` itself if a file.
-    os.scandir, not Path.rglob: this runs for every application of a re-score."""
-    try:
-        if not os.path.isdir(root):
-            return [(os.path.basename(root), root, os.stat(root))]
-    except OSError:
-        return []
-    found: list[tuple[str, str, os.stat_result]] = []
-    stack = [("", root)]
-    while stack:
-        prefix, folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            rel = f"{prefix}{entry.name}"
-            if entry.is_dir():
-                if entry.name != "__pycache__":
-                    stack.append((rel + "/", entry.path))
-            elif entry.name.endswith(suffix):
-                try:
-                    found.append((rel, entry.path, entry.stat()))
-                except OSError:
-                    continue
-    return sorted(found, key=lambda f: f[0])
 
 
 def _library_versions() -> str:
@@ -293,4 +266,3 @@ class EvidenceCache(_GzipEntries):
                              compresslevel=_GZIP_LEVEL, mtime=0)
         self.stats.writes += 1
         return atomic_write_bytes(self.entry_path(document.sha256), data, durable=False)
-

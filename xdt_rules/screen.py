@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,8 +25,12 @@ from .models import ApplicationResult, Document, FileRecord, Mention
 
 if TYPE_CHECKING:
     from .cache import EvidenceCache
+    from .catalogue import Catalogue
     from .report.crops import CropCache
     from .report.html import SectionCache
+    from .rescore import ScoringInputs, ScoringInputsCache
+    from .scoring import Scored
+    from .scoring.ruleset import RuleBook
 
 LoadDocument = Callable[[Path, ExtractOptions], Document]
 
@@ -65,6 +69,11 @@ class ScreenOutcome(BaseModel):
     views: list[Document] | None = Field(None, description="evidence views: what scoring and the report read")
     complete: bool = Field(True, description="every document in ``documents`` is whole (none came from the evidence cache)")
     seconds: dict[str, float] = Field(default_factory=dict, description="time per stage (not in the JSON)")
+    facts: dict[str, Any] | None = Field(None, description="the ItemFacts of every item, as the rules saw them")
+    fact_options: Any = Field(None, description="the FactOptions they were counted with")
+    sections: list[str] | None = Field(None, description="the report's evidence section of every item, once rendered "
+                                                         "(or brought by cached scoring inputs)")
+    from_scoring_inputs: bool = Field(False, description="scored from cached scoring inputs (documents have no blocks)")
 
 
 def is_skipped(rel_parts: tuple[str, ...]) -> bool:
@@ -199,13 +208,15 @@ def _read_file(app: ApplicationInput, file: str, options: ExtractOptions, loader
 
 def screen_application(app: ApplicationInput, settings: ScreenSettings, *, load_document: LoadDocument | None = None,
                        evidence_cache: EvidenceCache | None = None,
-                       file_sha256: Mapping[str, str] | None = None) -> ScreenOutcome:
+                       file_sha256: Mapping[str, str] | None = None,
+                       scoring_inputs: ScoringInputsCache | None = None) -> ScreenOutcome:
     """Screen one application. Deterministic: same files and rules → the same result.
 
     With ``evidence_cache``, a file whose mentions are cached (same bytes, extraction, keywords,
     catalogue and evidence code) is neither parsed nor matched again, and the evidence stage is
     not even imported when every file is cached; ``file_sha256`` saves hashing files whose
-    digest the caller knows.
+    digest the caller knows. With ``scoring_inputs`` too, an application whose facts, evidence
+    and report sections are cached (see :mod:`xdt_rules.rescore`) only runs the rules.
     """
     from .catalogue import load_catalogue
     from .scoring import load_rulebook, score_mentions
@@ -216,6 +227,12 @@ def screen_application(app: ApplicationInput, settings: ScreenSettings, *, load_
     catalogue = load_catalogue(settings.framework)
     book = load_rulebook(settings.framework)
     version = rules_version(settings.framework)
+    if scoring_inputs is not None and evidence_cache is not None and not app.file_errors:
+        key = _scoring_inputs_key(app, scoring_inputs, file_sha256 or {})
+        inputs = scoring_inputs.get(key, book.fact_options) if key else None
+        if inputs is not None:
+            seconds["read"] = time.perf_counter() - t0
+            return outcome_from_inputs(app, inputs, catalogue=catalogue, book=book, version=version, seconds=seconds)
     loader = load_document or _default_loader
     reads = [_read_file(app, file, settings.extract, loader, evidence_cache, file_sha256 or {}) for file in app.files]
     t1 = time.perf_counter()
@@ -245,19 +262,76 @@ def screen_application(app: ApplicationInput, settings: ScreenSettings, *, load_
         names.setdefault(doc.name, doc.name)
     scored = score_mentions(mentions, catalogue=catalogue, book=book, documents=views, file_names=names)
     seconds["score"] = time.perf_counter() - t2
-    records = [r.model_copy() for r in app.file_errors] + [r.record for r in reads]
+    result = _result(app, catalogue, version, scored, records=[r.record for r in reads],
+                     errors=[e for r in reads for e in r.errors], warnings=[w for r in reads for w in r.warnings],
+                     readable=bool(views))
+    documents = [r.document for r in done if r.document is not None]
+    return ScreenOutcome(result=result, documents=documents, views=views,
+                         complete=not any(r.cached for r in done), seconds=seconds, facts=scored.facts,
+                         fact_options=book.fact_options)
+
+
+def _result(app: ApplicationInput, catalogue: Catalogue, version: str, scored: Scored, *, records: list[FileRecord],
+            errors: list[str], warnings: list[str], readable: bool) -> ApplicationResult:
+    """The application's result from its scores and the records, errors and warnings of its files."""
+    records = [r.model_copy() for r in app.file_errors] + records
     records.sort(key=lambda r: r.path)
-    errors = [f"{r.path}: {r.error}" for r in app.file_errors if r.error] + [e for r in reads for e in r.errors]
-    warnings = [w for r in reads for w in r.warnings]
-    if not views:
+    errors = [f"{r.path}: {r.error}" for r in app.file_errors if r.error] + errors
+    if not readable:
         errors.append("没有可读取的文件 / no file could be read")
-    result = ApplicationResult(
+    return ApplicationResult(
         application=app.name, files=records, framework=catalogue.id, rules_version=version,
         tool_version=__version__, total=scored.total, elements=scored.elements, items=scored.items,
         errors=errors, warnings=warnings)
-    documents = [r.document for r in done if r.document is not None]
-    return ScreenOutcome(result=result, documents=documents, views=views,
-                         complete=not any(r.cached for r in done), seconds=seconds)
+
+
+# --------------------------------------------------------------------------- cached scoring inputs
+
+def _scoring_inputs_key(app: ApplicationInput, cache: ScoringInputsCache, file_sha256: Mapping[str, str]) -> str | None:
+    """The scoring-inputs key of an application about to be screened (None: a file's digest is unknown)."""
+    files = []
+    for file in app.files:
+        sha = file_sha256.get(file)
+        if not sha:
+            return None
+        files.append((file, display_path(app, file), sha))
+    return cache.key(files)
+
+
+def outcome_from_inputs(app: ApplicationInput, inputs: ScoringInputs, *, catalogue: Catalogue, book: RuleBook,
+                        version: str, seconds: dict[str, float] | None = None) -> ScreenOutcome:
+    """The outcome of an application re-scored from its cached scoring inputs: the rules run on
+    the cached facts; everything else is as it was cached (the same as screening from evidence)."""
+    from .scoring import score_facts
+
+    t0 = time.perf_counter()
+    scored = score_facts(inputs.facts, inputs.evidence, catalogue=catalogue, book=book)
+    result = _result(app, catalogue, version, scored, records=inputs.files, errors=[], warnings=inputs.warnings,
+                     readable=bool(inputs.documents))
+    seconds = dict(seconds or {})
+    seconds["score"] = time.perf_counter() - t0
+    return ScreenOutcome(result=result, documents=inputs.documents, views=inputs.documents, complete=False,
+                         seconds=seconds, facts=scored.facts, fact_options=inputs.fact_options, sections=inputs.sections,
+                         from_scoring_inputs=True)
+
+
+def scoring_inputs_of(outcome: ScreenOutcome, cache: ScoringInputsCache) -> ScoringInputs | None:
+    """What to cache of a screened and reported application, or None when it does not qualify:
+    only an application whose every file was read (no error at all) with its sections rendered."""
+    from .rescore import SCORING_INPUTS_FORMAT, ScoringInputs
+
+    result, views = outcome.result, outcome.views
+    if (outcome.from_scoring_inputs or outcome.facts is None or outcome.fact_options is None
+            or outcome.sections is None or views is None
+            or result.errors or not views or len(views) != len(result.files) or any(f.error for f in result.files)):
+        return None
+    # the documents as read (their digest is of the bytes read), not as listed before
+    key = cache.key([(doc.path, doc.name, doc.sha256) for doc in views])
+    return ScoringInputs(
+        format=SCORING_INPUTS_FORMAT, key=key, fact_options=outcome.fact_options, files=result.files,
+        warnings=result.warnings,
+        documents=[doc.model_copy(update={"blocks": []}) for doc in views], facts=outcome.facts,
+        evidence={item.id: item.evidence for item in result.items if item.evidence}, sections=outcome.sections)
 
 
 # --------------------------------------------------------------------------- outputs
@@ -281,9 +355,11 @@ def result_json(result: ApplicationResult) -> str:
 
 
 def write_outputs(outcome: ScreenOutcome, out_dir: Path, *, settings: ScreenSettings,
-                  crop_cache: CropCache | None = None, section_cache: SectionCache | None = None) -> list[Path]:
+                  crop_cache: CropCache | None = None, section_cache: SectionCache | None = None,
+                  scoring_inputs: ScoringInputsCache | None = None) -> list[Path]:
     """DIR/<application>.json and DIR/<application>.html, each written atomically; evidence crops
-    and sections through the caches when given (a re-score then renders no page)."""
+    and sections through the caches when given (a re-score then renders no page); the
+    application's scoring inputs into ``scoring_inputs`` when they qualify (see :func:`scoring_inputs_of`)."""
     from .report.html import render_report
 
     out_dir = Path(out_dir)
@@ -296,4 +372,8 @@ def write_outputs(outcome: ScreenOutcome, out_dir: Path, *, settings: ScreenSett
     html_text = render_report(outcome, settings=settings, crop_cache=crop_cache, section_cache=section_cache)
     atomic_write_text(json_path, json_text)
     atomic_write_text(html_path, html_text)
+    if scoring_inputs is not None and not outcome.from_scoring_inputs:
+        inputs = scoring_inputs_of(outcome, scoring_inputs)
+        if inputs is not None:
+            scoring_inputs.put(inputs)
     return [json_path, html_path]

@@ -65,3 +65,33 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bo
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8", durable: bool = True) -> Path:
     return atomic_write_bytes(path, text.encode(encoding), durable=durable)
+
+
+def walk_files(root: str, suffix: str = "") -> list[tuple[str, str, os.stat_result]]:
+    """(relative name, path, stat) of the files under ``root``, sorted; ``root`` itself if a file.
+    ``__pycache__`` folders are left out. os.scandir, not Path.rglob: this runs for every
+    application of a re-score."""
+    try:
+        if not os.path.isdir(root):
+            return [(os.path.basename(root), root, os.stat(root))]
+    except OSError:
+        return []
+    found: list[tuple[str, str, os.stat_result]] = []
+    stack = [("", root)]
+    while stack:
+        prefix, folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            rel = f"{prefix}{entry.name}"
+            if entry.is_dir():
+                if entry.name != "__pycache__":
+                    stack.append((rel + "/", entry.path))
+            elif entry.name.endswith(suffix):
+                try:
+                    found.append((rel, entry.path, entry.stat()))
+                except OSError:
+                    continue
+    return sorted(found, key=lambda f: f[0])

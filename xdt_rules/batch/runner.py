@@ -104,6 +104,7 @@ class BatchReport(BaseModel):
     cache_hits: int = 0
     cache_misses: int = 0
     evidence_hits: int = Field(0, description="documents re-scored from the evidence cache (neither parsed nor matched)")
+    inputs_hits: int = Field(0, description="applications re-scored from their cached scoring inputs (only the rules ran)")
     crops_rendered: int = 0
     ocr_pages: int = Field(0, description="pages or images the OCR engine read (not from the OCR cache)")
     ocr_seconds: float = Field(0.0, description="engine time for them, summed over workers")
@@ -316,6 +317,7 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
         report.cache_hits += done.cache_hits
         report.cache_misses += done.cache_misses
         report.evidence_hits += done.evidence_hits
+        report.inputs_hits += done.inputs_hits
         report.crops_rendered += done.crops_rendered
         report.ocr_pages += done.ocr_pages
         report.ocr_seconds = round(report.ocr_seconds + done.ocr_seconds, 3)

@@ -36,9 +36,9 @@ class Pipeline:
     returns the written paths; ``extract(path, options) -> Document`` raises IngestError;
     ``make_input(name=, root=, files=, file_errors=)`` builds the screening input.
 
-    ``caches``: ``screen`` also takes ``evidence_cache=`` and ``file_sha256=`` and ``write``
-    takes ``crop_cache=`` and ``section_cache=`` (the real pipeline), so a re-score neither
-    matches nor renders again.
+    ``caches``: ``screen`` also takes ``evidence_cache=``, ``file_sha256=`` and ``scoring_inputs=``
+    and ``write`` takes ``crop_cache=``, ``section_cache=`` and ``scoring_inputs=`` (the real
+    pipeline), so a re-score neither matches nor renders again.
     """
 
     screen: Callable[..., Any]
@@ -81,6 +81,7 @@ class AppDone(BaseModel):
     cache_hits: int = 0
     cache_misses: int = 0
     evidence_hits: int = Field(0, description="documents whose mentions came from the evidence cache")
+    inputs_hits: int = Field(0, description="1 when the application was re-scored from its cached scoring inputs")
     crops_rendered: int = 0
     ocr_pages: int = Field(0, description="pages or images the OCR engine read (not from the OCR cache)")
     ocr_seconds: float = 0.0
@@ -318,6 +319,7 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter, *, cach
         cache_hits=cache.stats.hits if cache else 0,
         cache_misses=cache.stats.misses if cache else 0,
         evidence_hits=caches.evidence.stats.hits if caches else 0,
+        inputs_hits=caches.inputs.stats.hits if caches else 0,
         crops_rendered=caches.crops.writes if caches else 0,
         ocr_pages=loader.ocr_pages,
         ocr_seconds=round(loader.ocr_seconds, 3),
@@ -341,11 +343,13 @@ def run_cached_application(task: AppTask, ctx: WorkContext, reporter: Reporter) 
 @dataclass
 class ScreenCaches:
     """The caches a cache-aware pipeline screens and writes through, under the batch cache folder:
-    ``evidence/`` (mentions per document) and ``crops/`` (rendered evidence crops)."""
+    ``evidence/`` (mentions per document), ``crops/`` (rendered evidence crops), ``report/``
+    (evidence sections) and ``scoring/`` (an application's scoring inputs, :mod:`xdt_rules.rescore`)."""
 
     evidence: Any
     crops: Any
     sections: Any
+    inputs: Any
     file_sha256: dict[str, str]
 
     @classmethod
@@ -354,12 +358,16 @@ class ScreenCaches:
         from ..cache import EvidenceCache, cache_key, evidence_key
         from ..report.crops import CropCache
         from ..report.html import SectionCache
+        from ..rescore import ScoringInputsCache
 
         root = Path(cache_dir)
         evidence = EvidenceCache(root / "evidence", cache_key(pipeline.extractor_version, pipeline.extract_options),
                                  evidence_key(catalogue_material(pipeline.framework)))
+        inputs = ScoringInputsCache(root / "scoring", document_key=evidence.document_key,
+                                    evidence_key=evidence.evidence_key, salt=pipeline.settings_key)
         return cls(evidence=evidence, crops=CropCache(root / "crops", render_missing=render_crops),
-                   sections=SectionCache(root / "report", salt=pipeline.settings_key), file_sha256=known)
+                   sections=SectionCache(root / "report", salt=pipeline.settings_key), inputs=inputs,
+                   file_sha256=known)
 
     def has_evidence_for(self, files: list[str]) -> bool:
         """Every file's mentions are in the cache (a look at file names only, nothing is read)."""
@@ -368,11 +376,11 @@ class ScreenCaches:
 
     @property
     def screen_args(self) -> dict[str, Any]:
-        return {"evidence_cache": self.evidence, "file_sha256": self.file_sha256}
+        return {"evidence_cache": self.evidence, "file_sha256": self.file_sha256, "scoring_inputs": self.inputs}
 
     @property
     def write_args(self) -> dict[str, Any]:
-        return {"crop_cache": self.crops, "section_cache": self.sections}
+        return {"crop_cache": self.crops, "section_cache": self.sections, "scoring_inputs": self.inputs}
 
 
 def catalogue_material(framework: str) -> str:

@@ -347,13 +347,12 @@ def _environment() -> Environment:
     return env
 
 
-def render_result(result: ApplicationResult, *, documents=(), crops: bool = True, password: str | None = None,
-                  limits: CropLimits | None = None, crop_cache: CropCache | None = None,
-                  section_cache: SectionCache | None = None) -> str:
-    """The HTML of a result; crops are drawn from ``documents`` (PDFs only) when asked, through
-    ``crop_cache`` when given, and whole evidence sections come from ``section_cache`` when the
-    evidence is unchanged (a re-score after a rules edit then renders no passage and no page)."""
-    catalogue = load_catalogue(result.framework)
+def report_sections(result: ApplicationResult, *, documents=(), crops: bool = True, password: str | None = None,
+                    limits: CropLimits | None = None, crop_cache: CropCache | None = None,
+                    section_cache: SectionCache | None = None) -> list[str]:
+    """The evidence section of every item (HTML): crops drawn from ``documents`` (PDFs only)
+    when asked, through ``crop_cache`` when given; whole sections from ``section_cache`` when
+    the evidence is unchanged (a re-score after a rules edit then renders no passage and no page)."""
     limits = limits or CropLimits()
     key = section_cache.key(result, documents, crops=crops, limits=limits) if section_cache is not None else ""
     sections = section_cache.get(key, len(result.items)) if section_cache is not None else None
@@ -367,6 +366,18 @@ def render_result(result: ApplicationResult, *, documents=(), crops: bool = True
                 renderer.close()
         if section_cache is not None:
             section_cache.put(key, sections)
+    return sections
+
+
+def render_result(result: ApplicationResult, *, documents=(), crops: bool = True, password: str | None = None,
+                  limits: CropLimits | None = None, crop_cache: CropCache | None = None,
+                  section_cache: SectionCache | None = None, sections: Sequence[str] | None = None) -> str:
+    """The HTML of a result; ``sections``: its items' evidence sections when already made
+    (else :func:`report_sections` makes them from the other arguments)."""
+    catalogue = load_catalogue(result.framework)
+    if sections is None or len(sections) != len(result.items):
+        sections = report_sections(result, documents=documents, crops=crops, password=password, limits=limits,
+                                   crop_cache=crop_cache, section_cache=section_cache)
     rule_names = _rule_names(result.framework)
     views = [ItemView(result=item, status_zh=STATUS_ZH.get(item.status, item.status),
                       rules=[(k, rule_names.get(k, "")) for k in item.rules_fired], evidence_html=Markup(html))
@@ -381,6 +392,11 @@ def render_result(result: ApplicationResult, *, documents=(), crops: bool = True
 
 def render_report(outcome: ScreenOutcome, *, settings: ScreenSettings, crop_cache: CropCache | None = None,
                   section_cache: SectionCache | None = None) -> str:
-    documents = outcome.views if outcome.views is not None else outcome.documents
-    return render_result(outcome.result, documents=documents, crops=settings.crops,
-                         password=settings.extract.password, crop_cache=crop_cache, section_cache=section_cache)
+    """The report of a screening outcome; its evidence sections are kept in ``outcome.sections``
+    (a re-score from cached scoring inputs brings them along)."""
+    if outcome.sections is None or len(outcome.sections) != len(outcome.result.items):
+        documents = outcome.views if outcome.views is not None else outcome.documents
+        outcome.sections = report_sections(outcome.result, documents=documents, crops=settings.crops,
+                                           password=settings.extract.password, crop_cache=crop_cache,
+                                           section_cache=section_cache)
+    return render_result(outcome.result, sections=outcome.sections)

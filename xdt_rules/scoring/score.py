@@ -108,10 +108,20 @@ def score_mentions(mentions: Sequence[Mention], *, catalogue: Catalogue, book: R
     """Facts → durable-rules → item results (all catalogue items, in catalogue order) → totals."""
     started = time.perf_counter()
     facts = build_facts(mentions, catalogue.item_ids, documents, book.fact_options)
-    fired = engine_for(book).fire(facts)
     by_item: dict[str, list[Mention]] = {}
     for m in mentions:
         by_item.setdefault(m.item_id, []).append(m)
+    evidence = {item_id: evidence_refs(found, file_names) for item_id, found in by_item.items()}
+    return score_facts(facts, evidence, catalogue=catalogue, book=book, started=started)
+
+
+def score_facts(facts: Mapping[str, ItemFacts], evidence: Mapping[str, list[EvidenceRef]], *,
+                catalogue: Catalogue, book: RuleBook, started: float | None = None) -> Scored:
+    """Item results from the facts and evidence of each item: what the rules decide. This is
+    all a re-score needs when the facts and evidence of an application are cached (they depend
+    on the evidence and the fact options, not on the rules)."""
+    started = time.perf_counter() if started is None else started
+    fired = engine_for(book).fire(facts)
     items: list[ItemResult] = []
     for item in catalogue.items:
         decision = decide(book.items[item.id], fired.get(item.id, []), holistic=item.holistic)
@@ -119,6 +129,6 @@ def score_mentions(mentions: Sequence[Mention], *, catalogue: Catalogue, book: R
             id=item.id, name=item.name, status=decision.status,  # type: ignore[arg-type]
             score=_round(item.points * decision.fraction), max_score=_round(item.points),
             needs_confirmation=decision.needs_confirmation, reasons=decision.reasons,
-            rules_fired=decision.rules_fired, evidence=evidence_refs(by_item.get(item.id, []), file_names)))
+            rules_fired=decision.rules_fired, evidence=list(evidence.get(item.id, ()))))
     elements, total = aggregate(items, catalogue)
-    return Scored(items=items, elements=elements, total=total, facts=facts, seconds=time.perf_counter() - started)
+    return Scored(items=items, elements=elements, total=total, facts=dict(facts), seconds=time.perf_counter() - started)
