@@ -239,3 +239,21 @@ def test_evidence_key_follows_code_keywords_and_criteria_not_rules(tmp_path, mon
     with (package / "evidence" / "finder.py").open("a", encoding="utf-8") as fh:
         fh.write("\n# a code change\n")
     assert cache.evidence_key("criteria") not in (base, changed)
+
+
+def test_scoring_inputs_key_follows_files_names_settings_and_evidence_keys(tmp_path):
+    from xdt_rules.report.html import SectionCache
+    from xdt_rules.rescore import ScoringInputsCache
+
+    def cache(**change) -> ScoringInputsCache:
+        args = {"document_key": "d1", "evidence_key": "e1", "salt": "s1", **change}
+        return ScoringInputsCache(tmp_path, sections=SectionCache(tmp_path / "report"), **args)
+
+    files = [("/b/申报书.pdf", "申报书.pdf", "a" * 64), ("/b/合同.pdf", "合同.pdf", "b" * 64)]
+    base = cache().key(files)
+    assert cache().key(list(files)) == base
+    variants = [cache(document_key="d2").key(files), cache(evidence_key="e2").key(files), cache(salt="s2").key(files),
+                cache().key(files[::-1]), cache().key(files[:1]),
+                cache().key([(files[0][0], "佐证/申报书.pdf", files[0][2]), files[1]]),
+                cache().key([(files[0][0], files[0][1], "c" * 64), files[1]])]
+    assert base not in variants and len(set(variants)) == len(variants)

@@ -3,9 +3,11 @@
 A rules edit changes only what the rules decide (status, points, reasons, rules fired). The rest
 of a result is a function of the application's evidence: the file records and warnings, every
 item's facts (counts over its mentions) and evidence list, and the report's evidence sections.
-Once an application has been screened with every file read, those are kept in one entry, so a
-re-score reads one small file and runs the rules: no evidence entry is read, no fact counted,
-no section looked up. That took a re-score from ~17 ms to ~8 ms an application.
+Once an application has been screened with every file read, those are kept in one entry (the
+sections by their key in the report-section cache, where they already are: with their crops
+they are half the bytes and compress poorly), so a re-score reads two files and runs the rules:
+no evidence entry is read, no fact counted, no section key computed. That took a re-score from
+~17 ms to ~8 ms an application.
 
 An entry is keyed by everything it was made from: each file's path, shown name and sha256, the
 evidence cache's keys (extraction, evidence code, keywords, criteria catalogue), the batch
@@ -30,20 +32,22 @@ from . import __version__
 from .batch.fsutil import atomic_write_bytes
 from .cache import CacheStats, _GzipEntries
 from .models import Document, EvidenceRef, FileRecord
+from .report.html import SectionCache
 from .scoring.facts import FactOptions, ItemFacts
 
 SCORING_INPUTS_FORMAT = 1
 # The code that turns evidence into the cached parts (the report code has its own digest).
 _ASSEMBLY_CODE = ("screen.py", "rescore.py", "models.py", "scoring/facts.py", "scoring/score.py")
 _PACKAGE_DIR = Path(__file__).resolve().parent
-_GZIP_LEVEL = 1  # an entry is written once per application and read on every re-score
+_GZIP_LEVEL = 3  # mostly evidence sentences: level 3 is a third of the size of level 1 at about the same cost
 
 
 class ScoringInputs(BaseModel):
     """One application's result without what the rules decide.
 
     ``documents`` are the evidence views without their blocks (identity, pages, warnings): the
-    report's sections are here already, so no block is read again.
+    report's sections (``section_key`` in the report-section cache) are made already, so no
+    block is read again.
     """
 
     format: int  # SCORING_INPUTS_FORMAT when written (no default: it is always stored)
@@ -54,7 +58,7 @@ class ScoringInputs(BaseModel):
     documents: list[Document]
     facts: dict[str, ItemFacts]
     evidence: dict[str, list[EvidenceRef]]
-    sections: list[str]
+    section_key: str
 
 
 @lru_cache(maxsize=1)
@@ -67,10 +71,13 @@ def assembly_code_version() -> str:
 
 class ScoringInputsCache(_GzipEntries):
     """``<root>/<key[:2]>/<key>.json.gz``; ``document_key`` and ``evidence_key`` are those of the
-    evidence cache the inputs were made from, ``salt`` the batch settings key."""
+    evidence cache the inputs were made from, ``salt`` the batch settings key; ``sections`` the
+    report-section cache the entries point into."""
 
-    def __init__(self, root: str | os.PathLike[str], *, document_key: str, evidence_key: str, salt: str):
+    def __init__(self, root: str | os.PathLike[str], *, document_key: str, evidence_key: str, salt: str,
+                 sections: SectionCache):
         self.root = Path(root)
+        self.sections = sections
         self.document_key = document_key
         self.evidence_key = evidence_key
         self.salt = salt
@@ -82,6 +89,8 @@ class ScoringInputsCache(_GzipEntries):
         from .report.crops import code_version as crop_code_version
         from .report.html import report_code_version
 
+        # the report code is in the key although the sections are looked up by their own key:
+        # the entry's documents and evidence are what the report is rendered from
         digest = hashlib.sha256(
             f"{SCORING_INPUTS_FORMAT}|{__version__}|{self.salt}|{self.document_key}|{self.evidence_key}|"
             f"{assembly_code_version()}|{report_code_version()}|{crop_code_version()}|{CropLimits()}".encode())
@@ -92,8 +101,9 @@ class ScoringInputsCache(_GzipEntries):
     def entry_path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json.gz"
 
-    def get(self, key: str, fact_options: FactOptions) -> ScoringInputs | None:
-        """The entry under ``key`` if its facts were counted with ``fact_options`` (the rule file's now)."""
+    def get(self, key: str, fact_options: FactOptions) -> tuple[ScoringInputs, list[str]] | None:
+        """The entry under ``key`` and its report sections, if its facts were counted with
+        ``fact_options`` (the rule file's now) and the sections are still in their cache."""
         entry = self.entry_path(key)
         raw = self._read(entry)
         if raw is None:
@@ -104,11 +114,12 @@ class ScoringInputsCache(_GzipEntries):
             return self._discard(entry)
         if found.format != SCORING_INPUTS_FORMAT or found.key != key:
             return self._discard(entry)
-        if found.fact_options != fact_options:
+        sections = self.sections.get(found.section_key, len(found.facts)) if found.fact_options == fact_options else None
+        if sections is None:
             self.stats.misses += 1  # replaced once the application is scored from its evidence
             return None
         self.stats.hits += 1
-        return found
+        return found, sections
 
     def put(self, inputs: ScoringInputs) -> Path | None:
         import gzip

@@ -229,10 +229,12 @@ def screen_application(app: ApplicationInput, settings: ScreenSettings, *, load_
     version = rules_version(settings.framework)
     if scoring_inputs is not None and evidence_cache is not None and not app.file_errors:
         key = _scoring_inputs_key(app, scoring_inputs, file_sha256 or {})
-        inputs = scoring_inputs.get(key, book.fact_options) if key else None
-        if inputs is not None:
+        found = scoring_inputs.get(key, book.fact_options) if key else None
+        if found is not None:
             seconds["read"] = time.perf_counter() - t0
-            return outcome_from_inputs(app, inputs, catalogue=catalogue, book=book, version=version, seconds=seconds)
+            inputs, sections = found
+            return outcome_from_inputs(app, inputs, sections, catalogue=catalogue, book=book, version=version,
+                                       seconds=seconds)
     loader = load_document or _default_loader
     reads = [_read_file(app, file, settings.extract, loader, evidence_cache, file_sha256 or {}) for file in app.files]
     t1 = time.perf_counter()
@@ -298,8 +300,8 @@ def _scoring_inputs_key(app: ApplicationInput, cache: ScoringInputsCache, file_s
     return cache.key(files)
 
 
-def outcome_from_inputs(app: ApplicationInput, inputs: ScoringInputs, *, catalogue: Catalogue, book: RuleBook,
-                        version: str, seconds: dict[str, float] | None = None) -> ScreenOutcome:
+def outcome_from_inputs(app: ApplicationInput, inputs: ScoringInputs, sections: list[str], *, catalogue: Catalogue,
+                        book: RuleBook, version: str, seconds: dict[str, float] | None = None) -> ScreenOutcome:
     """The outcome of an application re-scored from its cached scoring inputs: the rules run on
     the cached facts; everything else is as it was cached (the same as screening from evidence)."""
     from .scoring import score_facts
@@ -311,13 +313,15 @@ def outcome_from_inputs(app: ApplicationInput, inputs: ScoringInputs, *, catalog
     seconds = dict(seconds or {})
     seconds["score"] = time.perf_counter() - t0
     return ScreenOutcome(result=result, documents=inputs.documents, views=inputs.documents, complete=False,
-                         seconds=seconds, facts=scored.facts, fact_options=inputs.fact_options, sections=inputs.sections,
+                         seconds=seconds, facts=scored.facts, fact_options=inputs.fact_options, sections=sections,
                          from_scoring_inputs=True)
 
 
-def scoring_inputs_of(outcome: ScreenOutcome, cache: ScoringInputsCache) -> ScoringInputs | None:
+def scoring_inputs_of(outcome: ScreenOutcome, cache: ScoringInputsCache, settings: ScreenSettings) -> ScoringInputs | None:
     """What to cache of a screened and reported application, or None when it does not qualify:
-    only an application whose every file was read (no error at all) with its sections rendered."""
+    only an application whose every file was read (no error at all) with its sections rendered
+    (into ``cache.sections``)."""
+    from .report.crops import CropLimits
     from .rescore import SCORING_INPUTS_FORMAT, ScoringInputs
 
     result, views = outcome.result, outcome.views
@@ -331,7 +335,8 @@ def scoring_inputs_of(outcome: ScreenOutcome, cache: ScoringInputsCache) -> Scor
         format=SCORING_INPUTS_FORMAT, key=key, fact_options=outcome.fact_options, files=result.files,
         warnings=result.warnings,
         documents=[doc.model_copy(update={"blocks": []}) for doc in views], facts=outcome.facts,
-        evidence={item.id: item.evidence for item in result.items if item.evidence}, sections=outcome.sections)
+        evidence={item.id: item.evidence for item in result.items if item.evidence},
+        section_key=cache.sections.key(result, views, crops=settings.crops, limits=CropLimits()))
 
 
 # --------------------------------------------------------------------------- outputs
@@ -373,7 +378,7 @@ def write_outputs(outcome: ScreenOutcome, out_dir: Path, *, settings: ScreenSett
     atomic_write_text(json_path, json_text)
     atomic_write_text(html_path, html_text)
     if scoring_inputs is not None and not outcome.from_scoring_inputs:
-        inputs = scoring_inputs_of(outcome, scoring_inputs)
+        inputs = scoring_inputs_of(outcome, scoring_inputs, settings)
         if inputs is not None:
             scoring_inputs.put(inputs)
     return [json_path, html_path]

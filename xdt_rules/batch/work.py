@@ -363,11 +363,11 @@ class ScreenCaches:
         root = Path(cache_dir)
         evidence = EvidenceCache(root / "evidence", cache_key(pipeline.extractor_version, pipeline.extract_options),
                                  evidence_key(catalogue_material(pipeline.framework)))
+        sections = SectionCache(root / "report", salt=pipeline.settings_key)
         inputs = ScoringInputsCache(root / "scoring", document_key=evidence.document_key,
-                                    evidence_key=evidence.evidence_key, salt=pipeline.settings_key)
+                                    evidence_key=evidence.evidence_key, salt=pipeline.settings_key, sections=sections)
         return cls(evidence=evidence, crops=CropCache(root / "crops", render_missing=render_crops),
-                   sections=SectionCache(root / "report", salt=pipeline.settings_key), inputs=inputs,
-                   file_sha256=known)
+                   sections=sections, inputs=inputs, file_sha256=known)
 
     def has_evidence_for(self, files: list[str]) -> bool:
         """Every file's mentions are in the cache (a look at file names only, nothing is read)."""
