@@ -6,14 +6,24 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from durable import engine as _durable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from durable import engine as _durable
 
 from xdt_rules.catalogue import load_catalogue
 from xdt_rules.models import Block, Document, Mention, Quantity
-from xdt_rules.scoring import ItemFacts, load_rulebook, load_rulebook_file, score_mentions
-from xdt_rules.scoring.engine import RuleEngine, RuleEngineError, engine_for, session_exists
+from xdt_rules.scoring import (
+    ItemFacts,
+    load_rulebook,
+    load_rulebook_file,
+    score_mentions,
+)
+from xdt_rules.scoring.engine import (
+    RuleEngine,
+    RuleEngineError,
+    engine_for,
+    session_exists,
+)
 from xdt_rules.scoring.facts import BOOLEAN_FACTS, FACT_NAMES
 from xdt_rules.scoring.ruleset import _bounds
 from xdt_rules.scoring.score import HOLISTIC_REASON, NO_RULE_REASON

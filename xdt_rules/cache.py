@@ -28,7 +28,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -36,6 +36,7 @@ from .batch.fsutil import atomic_write_bytes, walk_files
 from .models import Document, Mention
 
 CACHE_FORMAT = 1
+_Entry = TypeVar("_Entry", bound=BaseModel)
 
 
 class CacheMiss(Exception):
@@ -82,6 +83,16 @@ class _GzipEntries:
             self.stats.misses += 1
             return None
         except (OSError, EOFError, zlib.error):
+            return self._discard(entry)
+
+    def _read_model(self, entry: Path, model: type[_Entry]) -> _Entry | None:
+        """The entry validated as ``model``; a damaged one is discarded."""
+        raw = self._read(entry)
+        if raw is None:
+            return None
+        try:
+            return model.model_validate_json(raw)
+        except (ValueError, ValidationError):
             return self._discard(entry)
 
     def _discard(self, entry: Path) -> None:
@@ -239,13 +250,9 @@ class EvidenceCache(_GzipEntries):
 
     def get(self, sha256: str, *, path: str, name: str) -> EvidenceEntry | None:
         entry = self.entry_path(sha256)
-        raw = self._read(entry)
-        if raw is None:
+        found = self._read_model(entry, EvidenceEntry)
+        if found is None:
             return None
-        try:
-            found = EvidenceEntry.model_validate_json(raw)
-        except (ValueError, ValidationError):
-            return self._discard(entry)
         if (found.format != EVIDENCE_FORMAT or found.sha256 != sha256 or found.document.sha256 != sha256
                 or found.document_key != self.document_key or found.evidence_key != self.evidence_key):
             return self._discard(entry)

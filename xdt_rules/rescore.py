@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from . import __version__
 from .batch.fsutil import atomic_write_bytes
@@ -105,13 +105,9 @@ class ScoringInputsCache(_GzipEntries):
         """The entry under ``key`` and its report sections, if its facts were counted with
         ``fact_options`` (the rule file's now) and the sections are still in their cache."""
         entry = self.entry_path(key)
-        raw = self._read(entry)
-        if raw is None:
+        found = self._read_model(entry, ScoringInputs)
+        if found is None:
             return None
-        try:
-            found = ScoringInputs.model_validate_json(raw)
-        except (ValueError, ValidationError):
-            return self._discard(entry)
         if found.format != SCORING_INPUTS_FORMAT or found.key != key:
             return self._discard(entry)
         sections = self.sections.get(found.section_key, len(found.facts)) if found.fact_options == fact_options else None
