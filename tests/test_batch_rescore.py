@@ -257,3 +257,16 @@ def test_scoring_inputs_key_follows_files_names_settings_and_evidence_keys(tmp_p
                 cache().key([(files[0][0], "佐证/申报书.pdf", files[0][2]), files[1]]),
                 cache().key([(files[0][0], files[0][1], "c" * 64), files[1]])]
     assert base not in variants and len(set(variants)) == len(variants)
+
+
+def test_the_cli_says_how_many_applications_only_the_rules_ran_for(first_run, monkeypatch, capsys):
+    from xdt_rules.cli import main
+
+    root, batch, out = first_run
+    monkeypatch.setenv("XDT_DATA_DIR", str(_edited_data(root, rules="规则修改 cli")))
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["batch", str(batch), "--out", str(out), "--jobs", "1", "--resume", "--ocr", "off"]) == 0
+    captured = capsys.readouterr()
+    shown = captured.out + captured.err
+    row = next(line for line in shown.splitlines() if "re-scored by the rules alone" in line)
+    assert row.split("│")[-2].strip() == "3"

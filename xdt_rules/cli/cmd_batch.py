@@ -108,6 +108,7 @@ def _print_report(report) -> None:  # noqa: ANN001 - a BatchReport
         ("OCR 识别页数 pages OCR'd", report.ocr_pages),
         ("OCR 页/秒/进程 OCR pages/s per worker", f"{report.ocr_pages_per_second:.2f}"),
         ("缓存命中/未命中 cache hits/misses", f"{report.cache_hits}/{report.cache_misses}"),
+        ("仅重新运行规则 re-scored by the rules alone", report.inputs_hits),
         ("重复段落 shared passages", report.duplicate_passages),
         ("工作进程峰值内存 peak RSS per worker", f"{report.peak_rss_mb:.0f} MB"),
     ]
