@@ -153,6 +153,18 @@ def test_invalid_context_regex_has_line(tmp_path):
     assert text.splitlines()[info.value.line - 1].strip() == "- '(bad'"
 
 
+@pytest.mark.parametrize("key", ["accepted", "boilerplate"])
+def test_invalid_regex_in_a_context_list_names_its_own_line(tmp_path, key):
+    folder = _folder(tmp_path, "items: {}\n")
+    path = folder / "_context.yaml"
+    text = path.read_text(encoding="utf-8").replace(f"  {key}:\n", f"  {key}:\n    - '(bad'\n", 1)
+    assert "'(bad'" in text
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataFileError) as info:
+        load_keyword_folder(folder)
+    assert text.splitlines()[info.value.line - 1].strip() == "- '(bad'" and "正则" in info.value.reason_zh
+
+
 def test_ocr_confusions_must_keep_length(tmp_path):
     folder = _folder(tmp_path, "items: {}\n")
     path = folder / "_ocr_confusions.yaml"

@@ -59,6 +59,18 @@ def _strip(value: str) -> str:
 Word = Annotated[str, AfterValidator(_strip)]
 
 
+def _compiles(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"正则表达式无效 / invalid regular expression: {exc}") from None
+    return value
+
+
+# A regular expression in the keyword data: refused with the reason when it does not compile.
+Regex = Annotated[str, AfterValidator(_compiles)]
+
+
 def _shorthand(value: Any) -> Any:
     """``- ERP`` is short for ``- {term: ERP}``."""
     return {"term": value} if isinstance(value, str) else value
@@ -84,18 +96,9 @@ class TermSpec(_Spec):
 class GroupSpec(_Spec):
     any_of: list[Word] = Field(default_factory=list, description="words, any of which satisfies the group")
     terms_of: list[str] = Field(default_factory=list, description="any term/entity of these items")
-    regex: list[str] = Field(default_factory=list, description="regular expressions over the normalised sentence")
+    regex: list[Regex] = Field(default_factory=list, description="regular expressions over the normalised sentence")
     min_distinct: int = Field(1, ge=1, description="how many different words/terms the group needs")
 
-    @field_validator("regex")
-    @classmethod
-    def _compiles(cls, values: list[str]) -> list[str]:
-        for value in values:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"正则表达式无效 / invalid regular expression: {exc}") from None
-        return values
 
     @model_validator(mode="after")
     def _not_empty(self) -> GroupSpec:
@@ -158,19 +161,10 @@ class RestateSpec(_Spec):
     min_coverage: float = Field(0.6, gt=0, le=1, description="share of the sentence the aligned criteria text must cover")
     containment: float = Field(0.85, gt=0, le=1, description="share of a shorter sentence's bigrams found in the criteria text")
     fillers: list[str] = Field(default_factory=list, description="words left out of both texts before comparing (公司, 积极, 推动…)")
-    boilerplate: list[str] = Field(
+    boilerplate: list[Regex] = Field(
         default_factory=list, description="regexes of the criteria's category language (…等先进技术, 高度重视): a sentence with "
                                           "one and nothing specific (no product, figure or date) restates the criteria")
 
-    @field_validator("boilerplate")
-    @classmethod
-    def _compiles(cls, values: list[str]) -> list[str]:
-        for value in values:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"正则表达式无效 / invalid regular expression: {exc}") from None
-        return values
 
 
 class AnswerSpec(_Spec):
@@ -194,42 +188,24 @@ class ContractSpec(_Spec):
     title_words: list[str] = Field(default_factory=list, description="a title with one of these names a contract (合同, 协议)")
     party_words: list[str] = Field(default_factory=list, description="all of these stand in a contract's text (甲方, 乙方)")
     title_blocks: int = Field(6, ge=1, description="how many first blocks may hold the title")
-    accepted: list[str] = Field(default_factory=list, description="regexes of an acceptance record (2022年12月6日通过…验收)")
+    accepted: list[Regex] = Field(default_factory=list, description="regexes of an acceptance record (2022年12月6日通过…验收)")
 
-    @field_validator("accepted")
-    @classmethod
-    def _compiles(cls, values: list[str]) -> list[str]:
-        for value in values:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"正则表达式无效 / invalid regular expression: {exc}") from None
-        return values
 
 
 class PartiesSpec(_Spec):
-    possessor_patterns: list[str] = Field(default_factory=list, description="regexes of possessors besides other_parties (…厂)")
+    possessor_patterns: list[Regex] = Field(default_factory=list, description="regexes of possessors besides other_parties (…厂)")
     possessed_modifiers: list[str] = Field(default_factory=lambda: ["集团"], description="words allowed between '<party>…的' "
                                                                                          "and the term (母公司的集团MES)")
     supply_verbs: list[str] = Field(default_factory=list, description="'<party>统一部署的 <term>': built by the party, used here")
     subjects: list[str] = Field(default_factory=list, description="parties that may open a clause as its subject or be an agent")
-    subject_patterns: list[str] = Field(default_factory=list, description="regexes of such parties (中烟公司, 电商公司)")
+    subject_patterns: list[Regex] = Field(default_factory=list, description="regexes of such parties (中烟公司, 电商公司)")
     leading_adverbs: list[str] = Field(default_factory=list, description="words allowed before a clause's subject (目前, 同时)")
     owner_verbs: list[str] = Field(default_factory=list, description="a subject party doing these owns the system (已建成, 使用)")
-    owner_patterns: list[str] = Field(default_factory=list, description="regexes of owner acts (通过……评定)")
+    owner_patterns: list[Regex] = Field(default_factory=list, description="regexes of owner acts (通过……评定)")
     agent_verbs: list[str] = Field(default_factory=list, description="'由<party>…运营/负责': the function is the party's")
     self_subjects: list[str] = Field(default_factory=list, description="this enterprise (我司, 本公司): its use makes the system its own")
     self_contrast: list[str] = Field(default_factory=list, description="a self clause with these (仍使用…) speaks of its own old way")
 
-    @field_validator("possessor_patterns", "subject_patterns", "owner_patterns")
-    @classmethod
-    def _compiles(cls, values: list[str]) -> list[str]:
-        for value in values:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"正则表达式无效 / invalid regular expression: {exc}") from None
-        return values
 
 
 class ContextSpec(_Spec):
@@ -248,20 +224,11 @@ class ContextSpec(_Spec):
     restriction_words: list[str] = Field(default_factory=list, description="…and restricting a use (只用来, 仅用于) turns "
                                                                            "the previous sentence's facts of the items it "
                                                                            "states as lacking into lacks")
-    non_use: list[str] = Field(default_factory=list, description="regexes of 'the data is not used for X' "
+    non_use: list[Regex] = Field(default_factory=list, description="regexes of 'the data is not used for X' "
                                "(还没有把这些数据用到设备管理上): the facts before it of the items the sentence states as "
                                "lacking become lacks — in its own sentence, the sentence before, and the paragraph before "
                                "when it opens its paragraph")
 
-    @field_validator("non_use")
-    @classmethod
-    def _non_use_compiles(cls, values: list[str]) -> list[str]:
-        for value in values:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"正则表达式无效 / invalid regular expression: {exc}") from None
-        return values
     stages: list[str] = Field(default_factory=list, description="pre-implementation stages (选型, 招标…): the clause is a plan")
     vague_plans: list[str] = Field(default_factory=list, description="words that leave a plan open (再看, 以后再考虑): a lack "
                                                                      "followed by such a 'plan' stays a lack")
