@@ -57,6 +57,18 @@ def _folder(tmp_path: Path, body: str, name: str = "9_test.yaml") -> Path:
     return tmp_path
 
 
+def _edit_error(tmp_path: Path, name: str, old: str, new: str) -> tuple[DataFileError, str]:
+    """The error of loading the shipped keywords with the first ``old`` in file ``name`` made ``new``."""
+    path = _folder(tmp_path, "items: {}\n") / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is no longer in {name}: the test must follow the data"
+    text = text.replace(old, new, 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataFileError) as info:
+        load_keyword_folder(path.parent)
+    return info.value, text
+
+
 def _error(tmp_path: Path, body: str, name: str = "9_test.yaml") -> DataFileError:
     with pytest.raises(DataFileError) as info:
         load_keyword_folder(_folder(tmp_path, body, name))
@@ -86,13 +98,8 @@ def test_empty_term_names_line(tmp_path):
 
 
 def test_same_term_under_two_items_is_refused_with_both_places(tmp_path):
-    folder = _folder(tmp_path, "items: {}\n")
-    path = folder / "2_2_collaboration.yaml"
-    text = path.read_text(encoding="utf-8").replace("      - term: 平台电商\n", "      - term: 平台电商\n      - term: ＥＲＰ\n", 1)
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(DataFileError) as info:
-        load_keyword_folder(folder)
-    err = info.value
+    err, text = _edit_error(tmp_path, "2_2_collaboration.yaml", "      - term: 平台电商\n",
+                            "      - term: 平台电商\n      - term: ＥＲＰ\n")
     assert err.data_file.endswith("2_2_collaboration.yaml")
     assert text.splitlines()[err.line - 1].strip() == "- term: ＥＲＰ"
     assert "1.3.1" in err.reason_zh and "1_3_production.yaml" in err.reason_zh and "contested_by" in err.reason_zh
@@ -126,13 +133,8 @@ def test_item_in_two_files_and_empty_item(tmp_path):
 
 
 def test_bad_pattern_regex_and_contested_by(tmp_path):
-    folder = _folder(tmp_path, "items: {}\n")
-    path = folder / "5_1_demonstration.yaml"
-    text = path.read_text(encoding="utf-8").replace("'\\d+(?:\\.\\d+)?余?家'", "'(unclosed'", 1)
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(DataFileError) as info:
-        load_keyword_folder(folder)
-    assert info.value.line is not None and "正则" in info.value.reason_zh
+    err, _ = _edit_error(tmp_path, "5_1_demonstration.yaml", "'\\d+(?:\\.\\d+)?余?家'", "'(unclosed'")
+    assert err.line is not None and "正则" in err.reason_zh
 
 
 def test_missing_special_file(tmp_path):
@@ -144,35 +146,19 @@ def test_missing_special_file(tmp_path):
 
 
 def test_invalid_context_regex_has_line(tmp_path):
-    folder = _folder(tmp_path, "items: {}\n")
-    path = folder / "_context.yaml"
-    text = path.read_text(encoding="utf-8").replace("  planned:\n", "  planned:\n    - '(bad'\n", 1)
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(DataFileError) as info:
-        load_keyword_folder(folder)
-    assert text.splitlines()[info.value.line - 1].strip() == "- '(bad'"
+    err, text = _edit_error(tmp_path, "_context.yaml", "  planned:\n", "  planned:\n    - '(bad'\n")
+    assert text.splitlines()[err.line - 1].strip() == "- '(bad'"
 
 
 @pytest.mark.parametrize("key", ["accepted", "boilerplate"])
 def test_invalid_regex_in_a_context_list_names_its_own_line(tmp_path, key):
-    folder = _folder(tmp_path, "items: {}\n")
-    path = folder / "_context.yaml"
-    text = path.read_text(encoding="utf-8").replace(f"  {key}:\n", f"  {key}:\n    - '(bad'\n", 1)
-    assert "'(bad'" in text
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(DataFileError) as info:
-        load_keyword_folder(folder)
-    assert text.splitlines()[info.value.line - 1].strip() == "- '(bad'" and "正则" in info.value.reason_zh
+    err, text = _edit_error(tmp_path, "_context.yaml", f"  {key}:\n", f"  {key}:\n    - '(bad'\n")
+    assert text.splitlines()[err.line - 1].strip() == "- '(bad'" and "正则" in err.reason_zh
 
 
 def test_ocr_confusions_must_keep_length(tmp_path):
-    folder = _folder(tmp_path, "items: {}\n")
-    path = folder / "_ocr_confusions.yaml"
-    text = path.read_text(encoding="utf-8").replace("{ocr: 己, correct: 已}", "{ocr: 己己, correct: 已}", 1)
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(DataFileError) as info:
-        load_keyword_folder(folder)
-    assert "己己" in text.splitlines()[info.value.line - 1]
+    err, text = _edit_error(tmp_path, "_ocr_confusions.yaml", "{ocr: 己, correct: 已}", "{ocr: 己己, correct: 已}")
+    assert "己己" in text.splitlines()[err.line - 1]
 
 
 def test_edited_folder_is_reloaded(tmp_path):
@@ -229,30 +215,15 @@ def test_jieba_is_silent_on_first_use(tmp_path):
 
 
 def test_not_within_must_hold_the_term(tmp_path):
-    folder = _folder(tmp_path, "items: {}\n")
-    path = folder / "1_2_equipment.yaml"
-    text = path.read_text(encoding="utf-8").replace("not_within: [驾驶员状态监测,", "not_within: [驾驶员疲劳识别,", 1)
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(DataFileError) as info:
-        load_keyword_folder(folder)
-    assert info.value.line is not None and "not_within" in info.value.reason_zh
+    err, _ = _edit_error(tmp_path, "1_2_equipment.yaml", "not_within: [驾驶员状态监测,", "not_within: [驾驶员疲劳识别,")
+    assert err.line is not None and "not_within" in err.reason_zh
 
 
 def test_pattern_claims_name_known_items(tmp_path):
-    folder = _folder(tmp_path, "items: {}\n")
-    path = folder / "2_2_collaboration.yaml"
-    text = path.read_text(encoding="utf-8").replace('claims: ["2.2.1"]', 'claims: ["9.9.9"]', 1)
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(DataFileError) as info:
-        load_keyword_folder(folder)
-    assert info.value.line is not None and "9.9.9" in info.value.reason_zh
+    err, _ = _edit_error(tmp_path, "2_2_collaboration.yaml", 'claims: ["2.2.1"]', 'claims: ["9.9.9"]')
+    assert err.line is not None and "9.9.9" in err.reason_zh
 
 
 def test_boilerplate_regexes_are_validated(tmp_path):
-    folder = _folder(tmp_path, "items: {}\n")
-    path = folder / "_context.yaml"
-    text = path.read_text(encoding="utf-8").replace("    - '(?:高度重视|积极探索|积极拥抱|积极布局)'", "    - '(unclosed'", 1)
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(DataFileError) as info:
-        load_keyword_folder(folder)
-    assert "正则" in info.value.reason_zh
+    err, _ = _edit_error(tmp_path, "_context.yaml", "    - '(?:高度重视|积极探索|积极拥抱|积极布局)'", "    - '(unclosed'")
+    assert "正则" in err.reason_zh
