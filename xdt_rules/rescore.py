@@ -4,10 +4,10 @@ A rules edit changes only what the rules decide (status, points, reasons, rules 
 of a result is a function of the application's evidence: the file records and warnings, every
 item's facts (counts over its mentions) and evidence list, and the report's evidence sections.
 Once an application has been screened with every file read, those are kept in one entry (the
-sections by their key in the report-section cache, where they already are: with their crops
-they are half the bytes and compress poorly), so a re-score reads two files and runs the rules:
-no evidence entry is read, no fact counted, no section key computed. That took a re-score from
-~17 ms to ~8 ms an application.
+sections by their key in the report-section cache, where they already are, not as a second
+copy: an entry is ~12 KB instead of ~220 KB with them), so a re-score reads two files and runs
+the rules: no evidence entry is read, no fact counted, no section key computed. That took a
+re-score from ~17 ms to ~9 ms an application.
 
 An entry is keyed by everything it was made from: each file's path, shown name and sha256, the
 evidence cache's keys (extraction, evidence code, keywords, criteria catalogue), the batch
@@ -39,7 +39,7 @@ SCORING_INPUTS_FORMAT = 1
 # The code that turns evidence into the cached parts (the report code has its own digest).
 _ASSEMBLY_CODE = ("screen.py", "rescore.py", "models.py", "scoring/facts.py", "scoring/score.py")
 _PACKAGE_DIR = Path(__file__).resolve().parent
-_GZIP_LEVEL = 3  # mostly evidence sentences: level 3 is a third of the size of level 1 at about the same cost
+_GZIP_LEVEL = 3  # ~144 KB of JSON → 12 KB in 0.3 ms (level 1: 13 KB, same time; level 6: 10 KB, twice the time)
 
 
 class ScoringInputs(BaseModel):

@@ -375,9 +375,11 @@ def render_result(result: ApplicationResult, *, documents=(), crops: bool = True
     """The HTML of a result; ``sections``: its items' evidence sections when already made
     (else :func:`report_sections` makes them from the other arguments)."""
     catalogue = load_catalogue(result.framework)
-    if sections is None or len(sections) != len(result.items):
+    if sections is None:
         sections = report_sections(result, documents=documents, crops=crops, password=password, limits=limits,
                                    crop_cache=crop_cache, section_cache=section_cache)
+    elif len(sections) != len(result.items):
+        raise ValueError(f"{len(sections)} evidence sections for {len(result.items)} items")
     rule_names = _rule_names(result.framework)
     views = [ItemView(result=item, status_zh=STATUS_ZH.get(item.status, item.status),
                       rules=[(k, rule_names.get(k, "")) for k in item.rules_fired], evidence_html=Markup(html))
@@ -394,7 +396,7 @@ def render_report(outcome: ScreenOutcome, *, settings: ScreenSettings, crop_cach
                   section_cache: SectionCache | None = None) -> str:
     """The report of a screening outcome; its evidence sections are kept in ``outcome.sections``
     (a re-score from cached scoring inputs brings them along)."""
-    if outcome.sections is None or len(outcome.sections) != len(outcome.result.items):
+    if outcome.sections is None:
         documents = outcome.views if outcome.views is not None else outcome.documents
         outcome.sections = report_sections(outcome.result, documents=documents, crops=settings.crops,
                                            password=settings.extract.password, crop_cache=crop_cache,
