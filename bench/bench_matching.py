@@ -87,14 +87,14 @@ def main() -> int:
     parser.add_argument("--mb", type=float, default=2.0, help="MB of UTF-8 text (default 2)")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    from xdt_rules.catalogue import load_catalogue
-    from xdt_rules.evidence import find_evidence, finder_for, load_keyword_set
+    from xdt_rules.evidence import find_evidence, finder_for
     from xdt_rules.evidence.tokens import tokenizer
+    from xdt_rules.framework import load_framework
 
     t0 = time.perf_counter()
-    keywords = load_keyword_set()
-    catalogue = load_catalogue()
-    finder_for(keywords, catalogue)
+    framework = load_framework()
+    keywords = framework.keywords
+    finder_for(framework)
     t1 = time.perf_counter()
     tokenizer(keywords)
     t2 = time.perf_counter()
@@ -109,7 +109,7 @@ def main() -> int:
         nbytes = sum(len(b.text.encode("utf-8")) for d in docs for b in d.blocks)
         nchars = sum(len(b.text) for d in docs for b in d.blocks)
         c3 = time.process_time()
-        mentions = find_evidence(docs, keywords=keywords, catalogue=catalogue)
+        mentions = find_evidence(docs, framework)
         secs = time.process_time() - c3
         print(f"\nsamples/ ({len(docs)} PDF/DOCX files, cold caches): {nbytes / 1e6:.2f} MB UTF-8 ({nchars:,} chars)")
         print(f"  mentions: {len(mentions):,} ({len(mentions) / (nchars / 1000):.1f} per 1000 chars)")
@@ -120,7 +120,7 @@ def main() -> int:
         import cProfile
         import pstats
 
-        cProfile.runctx("find_evidence(docs, keywords=keywords, catalogue=catalogue)", globals(), locals(), "/tmp/bench.prof")
+        cProfile.runctx("find_evidence(docs, framework)", globals(), locals(), "/tmp/bench.prof")
         pstats.Stats("/tmp/bench.prof").sort_stats("cumulative").print_stats(25)
         return 0
     for label, filler in profiles:
@@ -128,7 +128,7 @@ def main() -> int:
         nbytes = sum(len(b.text.encode("utf-8")) for d in docs for b in d.blocks)
         nchars = sum(len(b.text) for d in docs for b in d.blocks)
         t3, c3 = time.perf_counter(), time.process_time()
-        mentions = find_evidence(docs, keywords=keywords, catalogue=catalogue)
+        mentions = find_evidence(docs, framework)
         t4, c4 = time.perf_counter(), time.process_time()
         secs = c4 - c3  # CPU seconds of this process: the per-core figure, even when other work shares the cores
         print(f"\n{label}: {nbytes / 1e6:.2f} MB UTF-8 ({nchars:,} chars, {sum(len(d.blocks) for d in docs)} blocks)")

@@ -161,11 +161,11 @@ def evidence(apps: list[str]) -> None:
     except ImportError as exc:
         print(f"   xdt_rules.evidence 没有 find_evidence（{exc}），跳过 / skipped")
         return
-    from xdt_rules.catalogue import load_catalogue
+    from xdt_rules.framework import load_framework
     from xdt_rules.gold import load_gold_file
     from xdt_rules.ingest import ExtractOptions, extract
 
-    catalogue = load_catalogue()
+    catalogue = load_framework().catalogue
     item_ids = list(catalogue.item_ids)
     totals = {"text": [0, 0, 0], "ocr": [0, 0, 0]}
     # The user OCR cache (~/.cache/xdt-rules/ocr): a second run of the bench does not OCR again.
@@ -206,11 +206,11 @@ def scan_only_items() -> None:
     except ImportError:
         print("   xdt_rules.evidence 尚不可用，跳过 / not importable yet: skipped")
         return
-    from xdt_rules.catalogue import load_catalogue
+    from xdt_rules.framework import load_framework
     from xdt_rules.gold import load_gold_file
     from xdt_rules.ingest import ExtractOptions, extract
 
-    catalogue = load_catalogue()
+    catalogue = load_framework().catalogue
     for gold_path in sorted((SAMPLES / "gold").glob("*.yaml")):
         gold = load_gold_file(gold_path, catalogue)
         wanted = {i: g.label for i, g in gold.items.items() if g.scan_only}

@@ -26,10 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from xdt_rules.catalogue import load_catalogue  # noqa: E402
+from xdt_rules.framework import load_framework  # noqa: E402
 from xdt_rules.gold import load_gold_dir  # noqa: E402
 from xdt_rules.ingest import ExtractOptions  # noqa: E402
-from xdt_rules.scoring import load_rulebook  # noqa: E402
 from xdt_rules.scoring.engine import engine_for  # noqa: E402
 from xdt_rules.scoring.quality import (  # noqa: E402
     GOLD_LABELS,
@@ -39,7 +38,7 @@ from xdt_rules.scoring.quality import (  # noqa: E402
     reference_total,
     spearman,
 )
-from xdt_rules.screen import ScreenSettings, collect_application, screen_application  # noqa: E402
+from xdt_rules.screen import collect_application, plain_reader, screen_application  # noqa: E402
 
 # What a reviewer expects of the named samples (substrings of the application names).
 TOP = ("strong",)
@@ -47,9 +46,10 @@ LOW = ("plan_heavy", "parrot", "weak")
 
 
 def run_variant(variant: str, samples: Path, golds: dict, catalogue, ocr: str, show_mismatches: bool) -> dict:
-    settings = ScreenSettings(crops=False, extract=ExtractOptions(ocr=ocr))
+    framework = load_framework()
+    read = plain_reader(framework, ExtractOptions(ocr=ocr))
     started = time.perf_counter()
-    engine_for(load_rulebook(settings.framework))  # compile once, so per-application times are steady
+    engine_for(framework.rules)  # compile once, so per-application times are steady
     compile_ms = (time.perf_counter() - started) * 1000
     agreement = Agreement()
     totals: dict[str, float] = {}
@@ -60,7 +60,7 @@ def run_variant(variant: str, samples: Path, golds: dict, catalogue, ocr: str, s
     for folder in folders:
         app = collect_application(folder)
         started = time.perf_counter()
-        outcome = screen_application(app, settings)
+        outcome = screen_application(app, framework, read=read)
         screen_s.append(time.perf_counter() - started)
         score_ms.append(outcome.seconds.get("score", 0.0) * 1000)
         gold = golds[folder.name]
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ocr", choices=["auto", "off"], default="auto")
     parser.add_argument("--mismatches", action="store_true", help="list every item whose status disagrees with gold")
     args = parser.parse_args(argv)
-    catalogue = load_catalogue()
+    catalogue = load_framework().catalogue
     golds = load_gold_dir(args.samples / "gold", catalogue)
     if not golds:
         print(f"no gold labels in {args.samples / 'gold'}")

@@ -23,20 +23,18 @@ from xdt_rules.audit.labels import load_label_csv, load_labels
 from xdt_rules.audit.render import print_audit, render_audit_html
 from xdt_rules.audit.report import AuditOptions, run_audit
 from xdt_rules.audit.results import load_results
-from xdt_rules.catalogue import load_catalogue
 from xdt_rules.cli import main
 from xdt_rules.datapaths import framework_dir, keywords_dir
 from xdt_rules.errors import DataFileError
-from xdt_rules.evidence import load_keyword_set
 from xdt_rules.evidence.normalize import normalize_key
 from xdt_rules.gold import load_gold_dir
 from xdt_rules.ingest import ExtractOptions
 from xdt_rules.screen import ScreenSettings, collect_application, output_stem, result_json, screen_application
+from support import CATALOGUE, KEYWORDS, screen
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "docx"
 GOLD = REPO / "samples" / "gold"
-CATALOGUE = load_catalogue()
 # A domain term no keyword covers (checked below), written the way applicants write.
 NEW_TERM = "冷链温控箱"
 EXTRA_APP = "99_cold_chain_boxes"
@@ -63,7 +61,7 @@ def batch(tmp_path_factory):
     results.mkdir()
     settings = ScreenSettings(crops=False, extract=ExtractOptions(ocr="off"))
     for folder in sorted(p for p in docs.iterdir() if p.is_dir()):
-        outcome = screen_application(collect_application(folder), settings)
+        outcome = screen(folder)
         (results / f"{output_stem(outcome.result.application)}.json").write_text(result_json(outcome.result),
                                                                                  encoding="utf-8")
     return results, docs
@@ -243,7 +241,7 @@ def test_reviewer_csv_errors_name_file_and_line(tmp_path, body, line, words):
 
 
 def test_uncovered_domain_term_is_suggested_with_examples(report):
-    keywords = load_keyword_set()
+    keywords = KEYWORDS
     assert not any(e.key in normalize_key(NEW_TERM) for e in keywords.entries)  # really not a keyword
     voc = report.vocabulary
     assert voc is not None and voc.applications == len(report.dynamic.applications)

@@ -10,20 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from support import FRAMEWORK
 from xdt_rules.audit.ruletests import case_documents, load_case_file, run_rule_tests
 from xdt_rules.audit.ruletests import tests_dir as case_folder  # (not a test function)
-from xdt_rules.catalogue import load_catalogue
 from xdt_rules.cli import main
 from xdt_rules.errors import DataFileError
 
-CATALOGUE = load_catalogue()
-SHIPPED = sorted(case_folder().glob("*.yaml"))
+SHIPPED = sorted(case_folder(FRAMEWORK).glob("*.yaml"))
 CASES = [(path.name, case.spec.name) for path in SHIPPED for case in load_case_file(path)]
 
 
 @pytest.fixture(scope="module")
 def shipped():
-    return run_rule_tests()
+    return run_rule_tests(FRAMEWORK)
 
 
 # ---------------------------------------------------------------- the shipped cases
@@ -131,7 +130,7 @@ def test_known_failure_does_not_fail_the_run_and_a_fixed_one_is_flagged(tmp_path
 def test_case_naming_unknown_items_or_rules_is_an_error(tmp_path, capsys, body, words):
     folder = tmp_path / "cases"
     _write(folder, "bad.yaml", body)
-    report = run_rule_tests(folder=folder)
+    report = run_rule_tests(FRAMEWORK, folder=folder)
     assert [c.outcome for c in report.cases] == ["error"] and words in report.cases[0].error
     assert "第 5 行" in report.cases[0].error
     assert main(["test-rules", "--cases", str(folder)]) == 1
@@ -150,17 +149,17 @@ def test_broken_case_files_name_the_line(tmp_path, body, line):
     with pytest.raises(DataFileError) as err:
         load_case_file(path)
     assert err.value.line == line
-    report = run_rule_tests(folder=tmp_path)
+    report = run_rule_tests(FRAMEWORK, folder=tmp_path)
     assert not report.ok and report.findings[0].line == line
 
 
 def test_blocks_become_documents_headings_tables_files_and_ocr():
-    path = case_folder() / "rule_behaviour.yaml"
+    path = case_folder(FRAMEWORK) / "rule_behaviour.yaml"
     case = next(c for c in load_case_file(path) if c.spec.name == "scanned_contract_only")
     docs = case_documents(case.spec, path.name)
     assert [d.name for d in docs] == ["MES采购合同（扫描件）"]
     assert docs[0].blocks[0].source == "ocr"
-    table_case = next(c for c in load_case_file(case_folder() / "language_traps.yaml")
+    table_case = next(c for c in load_case_file(case_folder(FRAMEWORK) / "language_traps.yaml")
                       if c.spec.name == "yes_no_column_says_no")
     cells = case_documents(table_case.spec, "x")[0].blocks
     assert {(b.row, b.col) for b in cells} == {(r, c) for r in range(3) for c in range(3)}
@@ -170,7 +169,7 @@ def test_blocks_become_documents_headings_tables_files_and_ocr():
 def test_cli_coverage_and_json(tmp_path, capsys):
     folder = tmp_path / "cases"
     folder.mkdir()
-    shutil.copy(case_folder() / "4_1_outcomes.yaml", folder / "4_1_outcomes.yaml")
+    shutil.copy(case_folder(FRAMEWORK) / "4_1_outcomes.yaml", folder / "4_1_outcomes.yaml")
     assert main(["test-rules", "--cases", str(folder), "--coverage"]) == 0
     out = capsys.readouterr().out
     assert "coverage by rule" in out and "coverage by item" in out and "覆盖率" in out

@@ -10,12 +10,11 @@ import pytest
 import yaml
 
 from xdt_rules.audit.static import static_audit
-from xdt_rules.catalogue import load_catalogue
 from xdt_rules.cli import main
 from xdt_rules.datapaths import framework_dir, keywords_dir
-from xdt_rules.evidence import load_keyword_set
+from xdt_rules.framework import FrameworkRef
+from support import CATALOGUE, KEYWORDS
 
-CATALOGUE = load_catalogue()
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +58,7 @@ def test_shipped_data_has_no_errors_and_covers_every_item(shipped):
 
 
 def test_keyword_counts_match_the_keyword_set(shipped):
-    keywords = load_keyword_set()
+    keywords = KEYWORDS
     by_id = {i.id: i for i in shipped.items}
     for item_id in CATALOGUE.item_ids:
         entries = keywords.terms_of(item_id)
@@ -73,7 +72,7 @@ def test_ambiguity_lists_declared_contests_with_winner_and_reason(shipped):
     robot = declared["工业机器人"]
     assert robot.winner == "1.2.1" and "3.1.1" in robot.others and robot.others["3.1.1"]
     assert robot.file and robot.file.endswith("1_2_equipment.yaml") and robot.line
-    assert len(declared) == len(load_keyword_set().ambiguities)
+    assert len(declared) == len(KEYWORDS.ambiguities)
 
 
 def test_ambiguity_lists_containments_resolved_by_longest_match(shipped):
@@ -125,7 +124,7 @@ def test_shadowed_and_contradictory_rules_are_found(tmp_path, capsys):
                              "reasons": ["条件矛盾"]})
     rules_file.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
-    audit = static_audit(str(fw))
+    audit = static_audit(FrameworkRef(framework=str(fw)))
     shadowed = [f for f in audit.findings if f.code == "unreachable" and f.rule == "systems:after_catch_all"]
     assert len(shadowed) == 1
     assert shadowed[0].line == _line_of(rules_file, "id: after_catch_all")
@@ -149,7 +148,7 @@ def test_unknown_fact_and_unknown_item_are_errors_with_lines(tmp_path, capsys):
     text = text.replace("when: [entity >= 1, dated >= 1]", "when: [entity >= 1, launched >= 1]", 1)
     text = text.replace('items: ["5.*"]', 'items: ["5.*", "9.9.9"]', 1)
     rules_file.write_text(text, encoding="utf-8")
-    audit = static_audit(str(fw))
+    audit = static_audit(FrameworkRef(framework=str(fw)))
     codes = {f.code: f for f in audit.findings if f.level == "error"}
     assert codes["unknown_fact"].line == _line_of(rules_file, "launched >= 1")
     assert "launched" in codes["unknown_fact"].message_zh
@@ -167,7 +166,7 @@ def test_item_without_keywords_and_keyword_claimed_twice(tmp_path):
     data["items"]["3.1.4"]["terms"].append({"term": "CRM"})  # and CRM twice in one item
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
-    audit = static_audit(keywords=kw)
+    audit = static_audit(FrameworkRef(keywords=str(kw)))
     errors = [f for f in audit.findings if f.level == "error"]
     no_kw = [f for f in errors if f.code == "no_keywords"]
     assert [f.items for f in no_kw] == [["3.1.2"]]
@@ -184,7 +183,7 @@ def test_unknown_item_in_keywords_and_broken_yaml_are_reported_not_raised(tmp_pa
     kw = _copy_keywords(tmp_path)
     (kw / "9_extra.yaml").write_text('items:\n  "7.7.7":\n    terms: [量子计算]\n', encoding="utf-8")
     (kw / "9_broken.yaml").write_text("items:\n  - [unclosed\n", encoding="utf-8")
-    audit = static_audit(keywords=kw)
+    audit = static_audit(FrameworkRef(keywords=str(kw)))
     by_code = {f.code: f for f in audit.findings if f.level == "error"}
     assert by_code["unknown_item"].items == ["7.7.7"] and by_code["unknown_item"].line == 2
     assert by_code["keyword_file"].file.endswith("9_broken.yaml")
@@ -195,7 +194,7 @@ def test_item_without_rules_is_an_error(tmp_path):
     rules_file = fw / "rules.yaml"
     text = rules_file.read_text(encoding="utf-8").replace('items: ["5.*"]', 'items: ["5.9.*"]', 1)
     rules_file.write_text(text, encoding="utf-8")
-    audit = static_audit(str(fw))
+    audit = static_audit(FrameworkRef(framework=str(fw)))
     uncovered = [f for f in audit.findings if f.code == "uncovered_item"]
     assert uncovered and uncovered[0].level == "error" and uncovered[0].items == ["5.1.1"]
     assert any(f.code == "unknown_item" and "5.9.*" in f.message_zh for f in audit.findings)
@@ -219,7 +218,7 @@ def test_longest_match_list_agrees_with_the_keyword_sets_overlaps(shipped):
 
     mine = {(a.keyword, a.longer) for a in shipped.ambiguities if a.how == "longest_match"}
     theirs = set()
-    for short, long in load_keyword_set().overlaps():
+    for short, long in KEYWORDS.overlaps():
         starts = [i for i in range(len(long.key)) if long.key.startswith(short.key, i)]
         assert starts
         if any(_latin_ok(short.key, long.key, i) for i in starts):

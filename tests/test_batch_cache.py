@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 from pathlib import Path
 
 from test_batch_support import FAKE, fake_extract, make_pdf, write_text_app
 
-from xdt_rules.cache import DocumentCache, cache_key
+from xdt_rules.cache import DocumentCache, document_key
+from xdt_rules.ingest import ExtractOptions
 from xdt_rules.cli import main
 
 
@@ -20,7 +22,7 @@ def _doc(tmp_path: Path):
 def test_round_trip_gives_the_callers_path_and_name(tmp_path: Path):
     document = _doc(tmp_path)
     cache = DocumentCache(tmp_path / "cache")
-    key = cache_key("v1")
+    key = "k1"
     entry = cache.put(document, key)
     assert entry.name.startswith(document.sha256) and entry.suffixes[-2:] == [".json", ".gz"]
     again = cache.get(document.sha256, key, path="other/副本.pdf", name="副本.pdf")
@@ -31,30 +33,34 @@ def test_round_trip_gives_the_callers_path_and_name(tmp_path: Path):
     assert entry.stat().st_size < len(document.model_dump_json().encode()) // 2 + 200  # compact
 
 
-def test_key_changes_with_extractor_version_and_relevant_options():
-    base = cache_key("v1", {"ocr": "auto", "password": None, "max_pages": 2000, "ocr_dpi": 200, "cache_dir": "/a"})
-    assert base == cache_key("v1", {"ocr": "auto", "password": None, "max_pages": 2000, "ocr_dpi": 200, "cache_dir": "/b"})
-    assert base != cache_key("v2", {"ocr": "auto", "password": None, "max_pages": 2000, "ocr_dpi": 200})
-    assert base != cache_key("v1", {"ocr": "off", "password": None, "max_pages": 2000, "ocr_dpi": 200})
-    with_password = cache_key("v1", {"ocr": "auto", "password": "foo", "max_pages": 2000, "ocr_dpi": 200})
+def test_key_changes_with_the_relevant_options_only(monkeypatch):
+    from xdt_rules import cache
+
+    base = document_key(ExtractOptions(ocr="off", cache_dir="/a"))
+    assert base == document_key(ExtractOptions(ocr="off", cache_dir="/b"))  # where OCR results are kept
+    assert base != document_key(ExtractOptions(ocr="off", max_pages=10))
+    assert base != document_key(ExtractOptions(ocr="auto"))
+    with_password = document_key(ExtractOptions(ocr="off", password="foo"))
     assert with_password != base and "foo" not in with_password
+    monkeypatch.setattr(cache, "code_version", lambda part: "other ingestion code")
+    assert document_key(ExtractOptions(ocr="off")) != base
 
 
 def test_old_version_misses_and_corrupt_entries_are_dropped(tmp_path: Path):
     document = _doc(tmp_path)
     cache = DocumentCache(tmp_path / "cache")
-    entry = cache.put(document, cache_key("v1"))
-    assert cache.get(document.sha256, cache_key("v2")) is None
+    entry = cache.put(document, "k1")
+    assert cache.get(document.sha256, "k2") is None
     for garbage in (b"not gzip at all", gzip.compress(b'{"format": 1}\n{broken json'),
-                    gzip.compress(json.dumps({"format": 1, "sha256": "0" * 64, "key": cache_key("v1")}).encode()
+                    gzip.compress(json.dumps({"format": 1, "sha256": "0" * 64, "key": "k1"}).encode()
                                   + b"\n" + document.model_dump_json().encode()),
                     entry.read_bytes()[:40]):
         entry.write_bytes(garbage)
-        assert cache.get(document.sha256, cache_key("v1")) is None
+        assert cache.get(document.sha256, "k1") is None
         assert not entry.exists()  # dropped, so the next put rebuilds it
-        cache.put(document, cache_key("v1"))
+        cache.put(document, "k1")
     assert cache.stats.corrupt == 4
-    assert cache.get(document.sha256, cache_key("v1")) is not None
+    assert cache.get(document.sha256, "k1") is not None
 
 
 def _parses(log: Path) -> list[str]:
@@ -79,7 +85,8 @@ def test_rescoring_after_a_rules_change_parses_nothing_again(tmp_path: Path, mon
     assert len(_parses(parse_log)) == 3  # re-scored from the cache
     assert json.loads((out / "甲.json").read_text(encoding="utf-8"))["rules_version"] == "fake-rules-2"
 
-    # a corrupt entry is rebuilt; --no-cache parses everything
+    # a corrupt parsed document is parsed again once its evidence is not cached; --no-cache parses everything
+    shutil.rmtree(out / ".cache" / "evidence")
     victim = next((out / ".cache").rglob("*.json.gz"))
     victim.write_bytes(b"garbage")
     assert main(args) == 0
@@ -108,30 +115,23 @@ def _text_and_scan_pdf(path: Path) -> Path:
     return path
 
 
-class _NoReporter:
-    def file_started(self, path, extra_seconds=0.0):
-        pass
-
-    def file_finished(self, path, pages, **ocr):
-        pass
-
-
 def test_a_document_the_missing_ocr_engine_left_unread_is_not_cached(tmp_path: Path, monkeypatch):
     """A scanned page parsed while the [ocr] extra was missing stays flagged; that Document must
     not be cached, or it would be served flagged again once the extra is installed."""
-    from xdt_rules.batch.work import CachingLoader, screen_pipeline
-    from xdt_rules.ingest import ExtractOptions, pages_needing_ocr
+    from xdt_rules.cache import CachedReader
+    from xdt_rules.ingest import ExtractOptions, extract, pages_needing_ocr
     from xdt_rules.ocr import engine as ocr_engine
     from xdt_rules.ocr.engine import OcrUnavailable
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     pdf = _text_and_scan_pdf(tmp_path / "mixed.pdf")
-    cache = DocumentCache(tmp_path / "cache")
     entries = lambda: sorted(p.name for p in (tmp_path / "cache").rglob("*.json.gz"))  # noqa: E731
 
     def load(ocr: str):
-        return CachingLoader(screen_pipeline(extract_options={"ocr": ocr}), cache, _NoReporter(), {})(
-            pdf, ExtractOptions(ocr=ocr))
+        options = ExtractOptions(ocr=ocr)
+        reader = CachedReader(tmp_path / "cache", document_key=document_key(options), evidence_key="e", ocr=ocr != "off",
+                              extract=lambda path: extract(path, options), find=lambda document: None)
+        return reader.document(str(pdf))
 
     def missing_extra():
         raise OcrUnavailable("No module named 'rapidocr_onnxruntime'", installed=False)

@@ -19,8 +19,8 @@ from xdt_rules.batch.duplicates import (
     shingle_hashes,
     winnow,
 )
-from xdt_rules.catalogue import load_catalogue
 from xdt_rules.models import Block, Document
+from support import CATALOGUE
 
 OWN = "本公司位于昆明市经开区，主营高原特色农产品加工，年产值约三亿元，员工四百余人，拥有发明专利五项。"
 
@@ -65,7 +65,7 @@ def test_short_common_runs_are_not_reported():
 
 
 def test_the_official_criteria_text_is_not_boilerplate():
-    catalogue = load_catalogue()
+    catalogue = CATALOGUE
     criteria = catalogue.item("1.2.4").text  # long official text that applicants paste
     excluded = criteria_texts(catalogue)
     a = build_passages("甲", [_doc("a", _filler(1), criteria, _filler(2))])

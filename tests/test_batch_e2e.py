@@ -120,8 +120,8 @@ def test_rescoring_after_a_rules_edit_reads_every_document_from_the_cache(real_b
     assert report.done == 2 and report.skipped == 0  # a new rules_version: both re-scored
     # no document parsed or matched again: 1 file of 规划企业 + every member of the zip come from the
     # evidence cache (their mentions), so the parsed-document cache is not even read
-    assert report.cache_misses == 0 and report.evidence_hits == 1 + len(list(STRONG.iterdir()))
-    assert report.cache_hits == 0
+    assert report.counts.cache_misses == 0 and report.counts.evidence_hits == 1 + len(list(STRONG.iterdir()))
+    assert report.counts.cache_hits == 0
     after = _result(tmp_path / "out", "规划企业")
     assert after.rules_version != before.rules_version
     assert after.total == before.total  # a comment changes the version, not the scores

@@ -159,8 +159,8 @@ def test_ocr_notice_gives_the_file_time_for_the_pages_ocr_will_read(tmp_path: Pa
     from reportlab.pdfgen import canvas
 
     import xdt_rules.ocr
-    from xdt_rules.batch.work import CachingLoader, screen_pipeline
-    from xdt_rules.ingest import ExtractOptions
+    from xdt_rules.batch.work import _ReportingReader
+    from xdt_rules.ingest import ExtractOptions, extract
 
     monkeypatch.setattr(xdt_rules.ocr, "apply_ocr", lambda document, path, options: document)  # no engine run
     text_pdf = make_pdf(tmp_path / "text.pdf", ["公司上线ERP系统，实现了业务财务一体化管理。"], pages=3)
@@ -187,9 +187,12 @@ def test_ocr_notice_gives_the_file_time_for_the_pages_ocr_will_read(tmp_path: Pa
             pass
 
     def allowances(path: Path, ocr: str) -> list[float]:
+        from xdt_rules.models import FileEvidence
+
         reporter = Reporter()
-        loader = CachingLoader(screen_pipeline(), None, reporter, {}, ocr_page_seconds=20.0)
-        loader(path, ExtractOptions(ocr=ocr))
+        read = _ReportingReader(lambda p: FileEvidence(document=extract(p, ExtractOptions(ocr=ocr)), mentions=[],
+                                                       has_text=True), reporter, ocr_page_seconds=20.0)
+        read(str(path))
         return [e for e in reporter.extra if e]
 
     assert allowances(text_pdf, "auto") == []  # nothing to OCR: the base limit only

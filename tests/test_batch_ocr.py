@@ -30,10 +30,10 @@ def test_pages_ocrd_in_workers_are_counted_and_never_ocrd_twice(tmp_path: Path, 
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, width=200, color_system=None)
     first = run_batch(batch, out, BatchOptions(jobs=1, duplicates=False), console=console)
-    assert first.done == 1 and first.ocr_pages == 1 and first.ocr_seconds > 0
+    assert first.done == 1 and first.counts.ocr_pages == 1 and first.counts.ocr_seconds > 0
     assert first.ocr_pages_per_second > 0
     assert "OCR 1 页" in screen.getvalue()  # the progress bar
 
     again = run_batch(batch, out, BatchOptions(jobs=1, duplicates=False, use_cache=False), console=Console(file=io.StringIO()))
-    assert again.done == 1 and again.ocr_pages == 0  # parsed again, the page's text from the OCR cache
+    assert again.done == 1 and again.counts.ocr_pages == 0  # parsed again, the page's text from the OCR cache
     assert "制造执行系统" in (out / "甲公司.json").read_text(encoding="utf-8")

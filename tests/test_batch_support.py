@@ -25,9 +25,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from xdt_rules import __version__
-from xdt_rules.batch.fsutil import atomic_write_text
-from xdt_rules.batch.work import Pipeline
-from xdt_rules.catalogue import load_catalogue
+from xdt_rules.fsutil import atomic_write_text
+from xdt_rules.batch.work import BatchPipeline, screen_pipeline
+from xdt_rules.datapaths import DEFAULT_FRAMEWORK
+from xdt_rules.framework import Framework
+from xdt_rules.screen import ApplicationInput, ScreenOutcome
 from xdt_rules.errors import IngestError
 from xdt_rules.models import (
     ApplicationResult,
@@ -35,6 +37,7 @@ from xdt_rules.models import (
     Document,
     ElementResult,
     EvidenceRef,
+    FileEvidence,
     FileRecord,
     ItemResult,
     PageInfo,
@@ -111,16 +114,9 @@ def fake_extract(path: Path, options: Any = None) -> Document:
 
 # --------------------------------------------------------------------------- stand-in screening
 
-class FakeInput(BaseModel):
-    name: str
-    root: str
-    files: list[str]
-    file_errors: list[FileRecord] = Field(default_factory=list)
-
-
-class FakeOutcome(BaseModel):
-    result: ApplicationResult
-    documents: list[Document]
+class FakeSettings(BaseModel):
+    rules_version: str
+    runlog: str | None = None
 
 
 def _term(name: str) -> str:
@@ -128,69 +124,90 @@ def _term(name: str) -> str:
     return acronym.group(1) if acronym else re.sub(r"（.*", "", name)
 
 
-def fake_screen(app: FakeInput, settings: dict, *, load_document) -> FakeOutcome:
-    catalogue = load_catalogue(settings["framework"])
-    documents: list[Document] = []
-    files = list(app.file_errors)
-    errors = [f"{f.path}: {f.error}" for f in app.file_errors]
-    for file in app.files:
-        try:
-            document = load_document(Path(file), settings.get("extract"))
-        except IngestError as exc:
-            files.append(FileRecord(path=file, error=exc.one_line()))
-            errors.append(exc.one_line())
-            continue
-        documents.append(document)
-        files.append(FileRecord(path=file, sha256=document.sha256, pages=document.pages))
-    items = []
-    for item in catalogue.items:
-        term = _term(item.name)
-        evidence = []
-        for document in documents:
-            for block in document.blocks:
-                at = block.text.find(term)
-                if at >= 0 and not evidence:
-                    evidence.append(EvidenceRef(file=document.name, page=block.page, block=block.index, start=at,
-                                                end=at + len(term), text=block.text[:200], matched=term,
-                                                polarity="implemented"))
-        met = bool(evidence)
-        items.append(ItemResult(id=item.id, name=item.name, status="met" if met else "not_found",
-                                score=round(item.points if met else 0.0, 4), max_score=round(item.points, 4),
-                                needs_confirmation=item.holistic, evidence=evidence,
-                                rules_fired=["fake.met" if met else "fake.none"]))
-    elements = []
-    for element in catalogue.spec.elements:
-        score = sum(i.score for i in items if i.id.split(".")[0] == element.id)
-        elements.append(ElementResult(id=element.id, name=element.name, score=round(score, 4),
-                                      max=round(catalogue.element_max(element.id), 4)))
-    result = ApplicationResult(application=app.name, files=sorted(files, key=lambda f: f.path),
-                               framework=catalogue.id, rules_version=settings["rules_version"],
-                               tool_version=__version__, total=Total(score=round(sum(e.score for e in elements), 4)),
-                               elements=elements, items=items, errors=errors)
-    return FakeOutcome(result=result, documents=documents)
+@dataclasses.dataclass(frozen=True)
+class FakePipeline(BatchPipeline):
+    """The real batch machinery around a stand-in extractor and scorer: an item is "met" when its
+    acronym or name occurs in the text. ``XDT_TEST_RULES_VERSION`` simulates a rules edit;
+    ``XDT_TEST_RUNLOG`` names a file that gets one line per application screened."""
+
+    fake: FakeSettings = dataclasses.field(default_factory=lambda: FakeSettings(rules_version="fake-rules-1"))
+
+    @property
+    def rules_version(self) -> str:
+        return self.fake.rules_version
+
+    def document_key(self) -> str:
+        return FAKE_EXTRACTOR_VERSION
+
+    def evidence_key(self, framework: Framework) -> str:
+        return FAKE_EXTRACTOR_VERSION
+
+    def extract(self, path: Path) -> Document:
+        return fake_extract(path, self.settings.extract)
+
+    def find(self, document: Document, framework: Framework) -> FileEvidence:
+        return FileEvidence(document=document, mentions=[], has_text=bool(document.blocks))
+
+    def screen(self, app: ApplicationInput, framework: Framework, read) -> ScreenOutcome:  # noqa: ANN001
+        catalogue = framework.catalogue
+        documents: list[Document] = []
+        files = list(app.file_errors)
+        errors = [f"{f.path}: {f.error}" for f in app.file_errors]
+        for file in app.files:
+            try:
+                document = read(file).document
+            except IngestError as exc:
+                files.append(FileRecord(path=file, error=exc.one_line()))
+                errors.append(exc.one_line())
+                continue
+            documents.append(document)
+            files.append(FileRecord(path=file, sha256=document.sha256, pages=document.pages))
+        items = []
+        for item in catalogue.items:
+            term = _term(item.name)
+            evidence = []
+            for document in documents:
+                for block in document.blocks:
+                    at = block.text.find(term)
+                    if at >= 0 and not evidence:
+                        evidence.append(EvidenceRef(file=document.name, page=block.page, block=block.index, start=at,
+                                                    end=at + len(term), text=block.text[:200], matched=term,
+                                                    polarity="implemented"))
+            met = bool(evidence)
+            items.append(ItemResult(id=item.id, name=item.name, status="met" if met else "not_found",
+                                    score=round(item.points if met else 0.0, 4), max_score=round(item.points, 4),
+                                    needs_confirmation=item.holistic, evidence=evidence,
+                                    rules_fired=["fake.met" if met else "fake.none"]))
+        elements = []
+        for element in catalogue.spec.elements:
+            score = sum(i.score for i in items if i.id.split(".")[0] == element.id)
+            elements.append(ElementResult(id=element.id, name=element.name, score=round(score, 4),
+                                          max=round(catalogue.element_max(element.id), 4)))
+        result = ApplicationResult(application=app.name, files=sorted(files, key=lambda f: f.path),
+                                   framework=catalogue.id, rules_version=self.rules_version,
+                                   tool_version=__version__, total=Total(score=round(sum(e.score for e in elements), 4)),
+                                   elements=elements, items=items, errors=errors)
+        return ScreenOutcome(result=result, documents=documents)
+
+    def write(self, outcome: ScreenOutcome, out_dir: Path, framework: Framework, crop_cache) -> list[Path]:  # noqa: ANN001
+        name = outcome.result.application
+        json_path = atomic_write_text(Path(out_dir) / f"{name}.json", outcome.result.model_dump_json(indent=1))
+        html_path = atomic_write_text(Path(out_dir) / f"{name}.html",
+                                      f"<!DOCTYPE html><meta charset='utf-8'><h1>{html.escape(name)}</h1>"
+                                      f"<p>总分 {outcome.result.total.score}</p>")
+        if self.fake.runlog:
+            with open(self.fake.runlog, "a", encoding="utf-8") as handle:
+                handle.write(f"{name}\n")
+        return [json_path, html_path]
 
 
-def fake_write(outcome: FakeOutcome, out_dir: Path, *, settings: dict) -> list[Path]:
-    name = outcome.result.application
-    json_path = atomic_write_text(Path(out_dir) / f"{name}.json", outcome.result.model_dump_json(indent=1))
-    html_path = atomic_write_text(Path(out_dir) / f"{name}.html",
-                                  f"<!DOCTYPE html><meta charset='utf-8'><h1>{html.escape(name)}</h1>"
-                                  f"<p>总分 {outcome.result.total.score}</p>")
-    if settings.get("runlog"):
-        with open(settings["runlog"], "a", encoding="utf-8") as handle:
-            handle.write(f"{name}\n")
-    return [json_path, html_path]
-
-
-def fake_pipeline(*, framework: str = "kunming-xdt", extract_options: dict | None = None, crops: bool = True) -> Pipeline:
-    """The stand-in pipeline. ``XDT_TEST_RULES_VERSION`` simulates a rules edit; ``XDT_TEST_RUNLOG``
-    names a file that gets one line per application screened."""
-    rules_version = os.environ.get("XDT_TEST_RULES_VERSION", "fake-rules-1")
-    settings = {"framework": framework, "rules_version": rules_version, "extract": None,
-                "runlog": os.environ.get("XDT_TEST_RUNLOG")}
-    return Pipeline(screen=fake_screen, write=fake_write, extract=fake_extract, make_input=FakeInput,
-                    settings=settings, extract_options=extract_options or {}, extractor_version=FAKE_EXTRACTOR_VERSION,
-                    rules_version=rules_version, settings_key="fake-settings", framework=framework)
+def fake_pipeline(*, framework: str = DEFAULT_FRAMEWORK, keywords: str | None = None,
+                  extract_options: dict | None = None, crops: bool = True) -> FakePipeline:
+    real = screen_pipeline(framework=framework, keywords=keywords, extract_options=extract_options, crops=crops)
+    fake = FakeSettings(rules_version=os.environ.get("XDT_TEST_RULES_VERSION", "fake-rules-1"),
+                        runlog=os.environ.get("XDT_TEST_RUNLOG"))
+    return FakePipeline(framework=real.framework, fingerprint=real.fingerprint, settings=real.settings,
+                        settings_key="fake-settings", fake=fake)
 
 
 def hanging_extract(path: Path, options: Any = None) -> Document:
@@ -205,12 +222,16 @@ def hanging_extract(path: Path, options: Any = None) -> Document:
     return extract(path, options)
 
 
-def real_pipeline_with_bad_files(*, framework: str = "kunming-xdt", extract_options: dict | None = None,
-                                 crops: bool = True) -> Pipeline:
-    from xdt_rules.batch.work import screen_pipeline
+@dataclasses.dataclass(frozen=True)
+class HangingPipeline(BatchPipeline):
+    def extract(self, path: Path) -> Document:
+        return hanging_extract(path, self.settings.extract)
 
-    return dataclasses.replace(screen_pipeline(framework=framework, extract_options=extract_options, crops=crops),
-                               extract=hanging_extract)
+
+def real_pipeline_with_bad_files(*, framework: str = DEFAULT_FRAMEWORK, keywords: str | None = None,
+                                 extract_options: dict | None = None, crops: bool = True) -> HangingPipeline:
+    real = screen_pipeline(framework=framework, keywords=keywords, extract_options=extract_options, crops=crops)
+    return HangingPipeline(**{f.name: getattr(real, f.name) for f in dataclasses.fields(real)})
 
 
 # --------------------------------------------------------------------------- test files

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from xdt_rules.catalogue import load_catalogue, load_catalogue_file
+from xdt_rules.catalogue import load_catalogue_file
 from xdt_rules.cli import main
 from xdt_rules.errors import DataFileError
+from support import CATALOGUE
 
 EXPECTED_IDS = (
     "1.1.1 1.1.2 1.1.3 1.2.1 1.2.2 1.2.3 1.2.4 1.3.1 1.3.2 1.3.3 1.3.4 1.3.5 1.3.6 1.3.7 "
@@ -22,11 +23,11 @@ FRAMEWORK = Path(__file__).resolve().parents[1] / "rules" / "kunming-xdt" / "fra
 
 
 def test_all_36_item_ids_in_order():
-    assert load_catalogue().item_ids == EXPECTED_IDS
+    assert CATALOGUE.item_ids == EXPECTED_IDS
 
 
 def test_points_sum_to_100_and_follow_the_weights():
-    catalogue = load_catalogue()
+    catalogue = CATALOGUE
     assert sum(i.points for i in catalogue.items) == pytest.approx(100.0)
     assert catalogue.item("1.1.1").points == pytest.approx(3.0)
     assert catalogue.item("1.3.1").points == pytest.approx(15 / 7)
@@ -39,7 +40,7 @@ def test_points_sum_to_100_and_follow_the_weights():
 
 
 def test_holistic_elements_are_4_and_5():
-    catalogue = load_catalogue()
+    catalogue = CATALOGUE
     assert {i.element_id for i in catalogue.items if i.holistic} == {"4", "5"}
 
 
@@ -47,7 +48,7 @@ def test_holistic_elements_are_4_and_5():
 def test_item_texts_are_the_official_texts():
     squash = lambda s: re.sub(r"[\s（）()“”\"、，,。；;]", "", s)  # noqa: E731
     seed = squash(SEED.read_text(encoding="utf-8").replace(" with ", "与").replace("影\n\n响", "影响"))
-    catalogue = load_catalogue()
+    catalogue = CATALOGUE
     for item in catalogue.items:
         if item.element_id in {"1", "2", "3"}:
             assert squash(item.text) in seed, item.id

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from xdt_rules.evidence import find_evidence, load_keyword_set
+from xdt_rules.evidence import find_evidence
 from xdt_rules.models import Block, Document, Mention
+from support import KEYWORDS
 
-CONTEXT = load_keyword_set().context
+CONTEXT = KEYWORDS.context
 
 
 def doc(*texts: str, kind: str = "paragraph") -> Document:

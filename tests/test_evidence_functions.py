@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from support import CATALOGUE
 from xdt_rules.errors import DataFileError
 from xdt_rules.evidence import find_evidence
 from xdt_rules.evidence.keywords import load_keyword_folder
@@ -102,7 +103,7 @@ def test_others_of_names_a_known_item_or_the_file_and_line(tmp_path):
     assert 'others_of: ["2.2.3"]' in text
     target.write_text(text.replace('others_of: ["2.2.3"]', 'others_of: ["9.9.9"]'), encoding="utf-8")
     with pytest.raises(DataFileError) as info:
-        load_keyword_folder(tmp_path)
+        load_keyword_folder(tmp_path, CATALOGUE)
     assert info.value.data_file.endswith("2_2_collaboration.yaml") and info.value.line and "9.9.9" in info.value.reason_zh
 
 

@@ -8,18 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from xdt_rules.catalogue import load_catalogue
 from xdt_rules.errors import DataFileError
-from xdt_rules.evidence import load_keyword_set
 from xdt_rules.evidence.keywords import SPECIAL_FILES, load_keyword_folder
 from xdt_rules.evidence.tokens import cuts_word, mine_vocabulary, tokens
+from support import CATALOGUE, KEYWORDS
 
 SHIPPED = Path(__file__).resolve().parents[1] / "keywords"
 
 
 def test_every_item_has_keywords_and_ambiguities_are_recorded():
-    keywords = load_keyword_set()
-    catalogue = load_catalogue()
+    keywords = KEYWORDS
+    catalogue = CATALOGUE
     covered = {e.item_id for e in keywords.entries} | {p.item_id for p in keywords.patterns} | {
         i.item_id for i in keywords.indicators}
     assert covered == set(catalogue.item_ids)
@@ -33,7 +32,7 @@ def test_every_item_has_keywords_and_ambiguities_are_recorded():
 
 
 def test_required_vendor_entities_present():
-    keywords = load_keyword_set()
+    keywords = KEYWORDS
     owner = {e.key: e.item_id for e in keywords.entries}
     expected = {
         "用友u8": "1.3.1", "u8cloud": "1.3.1", "yonbip": "1.3.1", "金蝶k/3": "1.3.1", "云星空": "1.3.1", "精斗云": "1.3.1",
@@ -65,13 +64,13 @@ def _edit_error(tmp_path: Path, name: str, old: str, new: str) -> tuple[DataFile
     text = text.replace(old, new, 1)
     path.write_text(text, encoding="utf-8")
     with pytest.raises(DataFileError) as info:
-        load_keyword_folder(path.parent)
+        load_keyword_folder(path.parent, CATALOGUE)
     return info.value, text
 
 
 def _error(tmp_path: Path, body: str, name: str = "9_test.yaml") -> DataFileError:
     with pytest.raises(DataFileError) as info:
-        load_keyword_folder(_folder(tmp_path, body, name))
+        load_keyword_folder(_folder(tmp_path, body, name), CATALOGUE)
     return info.value
 
 
@@ -91,7 +90,7 @@ def test_empty_term_names_line(tmp_path):
     text = path.read_text(encoding="utf-8").replace("      - term: CAD\n", "      - term: \"  \"\n", 1)
     path.write_text(text, encoding="utf-8")
     with pytest.raises(DataFileError) as info:
-        load_keyword_folder(folder)
+        load_keyword_folder(folder, CATALOGUE)
     lines = text.splitlines()
     assert info.value.data_file.endswith("1_1_design.yaml")
     assert lines[info.value.line - 1].strip() == '- term: "  "'
@@ -141,7 +140,7 @@ def test_missing_special_file(tmp_path):
     folder = _folder(tmp_path, "items: {}\n")
     (folder / "_context.yaml").unlink()
     with pytest.raises(DataFileError) as info:
-        load_keyword_folder(folder)
+        load_keyword_folder(folder, CATALOGUE)
     assert info.value.data_file.endswith("_context.yaml")
 
 
@@ -161,22 +160,26 @@ def test_ocr_confusions_must_keep_length(tmp_path):
     assert "己己" in text.splitlines()[err.line - 1]
 
 
-def test_edited_folder_is_reloaded(tmp_path):
+def test_edited_keywords_folder_is_reloaded_with_a_new_fingerprint(tmp_path):
+    from xdt_rules.framework import load_framework
+
     folder = _folder(tmp_path, "items: {}\n")
-    first = load_keyword_set(folder)
-    assert load_keyword_set(folder) is first
+    first = load_framework(keywords=folder)
+    assert load_framework(keywords=folder) is first
+    assert first.fingerprint != load_framework().fingerprint  # another keywords folder, another rules_version
     path = folder / "1_1_design.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("      - term: 二维绘图\n", "      - term: 二维绘图软件\n", 1),
                     encoding="utf-8")
-    second = load_keyword_set(folder)
-    assert second is not first and second.content_hash != first.content_hash
+    second = load_framework(keywords=folder)
+    assert second is not first and second.fingerprint != first.fingerprint
+    assert second.keywords.content_hash != first.keywords.content_hash
 
 
 # ------------------------------------------------------------------ jieba
 
 
 def test_jieba_user_dictionary_keeps_domain_terms_whole():
-    keywords = load_keyword_set()
+    keywords = KEYWORDS
     assert "制造执行系统" in tokens(keywords, "公司建成制造执行系统")
     words = keywords.jieba_words()
     assert "金蝶云星空" in words and all(" " not in w and "/" not in w for w in words)
@@ -185,7 +188,7 @@ def test_jieba_user_dictionary_keeps_domain_terms_whole():
 
 
 def test_mine_vocabulary_lists_new_words_only():
-    keywords = load_keyword_set()
+    keywords = KEYWORDS
     texts = ["公司上线了智慧冷链追踪平台，冷链追踪数据实时上传。", "冷链追踪平台与ERP对接，冷链追踪效率提高。"]
     mined = dict(mine_vocabulary(keywords, texts, min_count=2))
     assert "冷链" in mined or "追踪" in mined
@@ -193,7 +196,7 @@ def test_mine_vocabulary_lists_new_words_only():
 
 
 def test_overlapping_terms_are_listed_for_the_audit():
-    pairs = {(s.key, s.item_id, l.key, l.item_id) for s, l in load_keyword_set().overlaps()}
+    pairs = {(s.key, s.item_id, l.key, l.item_id) for s, l in KEYWORDS.overlaps()}
     assert ("机器人", "3.1.1", "财务机器人", "3.2.3") in pairs
     assert ("5g", "2.1.2", "5g专网", "2.1.2") not in pairs  # same item: no ambiguity
 
@@ -202,9 +205,9 @@ def test_jieba_is_silent_on_first_use(tmp_path):
     import subprocess
     import sys
 
-    code = ("from xdt_rules.evidence import load_keyword_set\n"
+    code = ("from xdt_rules.framework import load_framework\n"
             "from xdt_rules.evidence.tokens import tokens\n"
-            "print(tokens(load_keyword_set(), '公司上线金蝶云星空'))\n")
+            "print(tokens(load_framework().keywords, '公司上线金蝶云星空'))\n")
     env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path), "HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr

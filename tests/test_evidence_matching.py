@@ -7,9 +7,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xdt_rules.evidence import find_evidence, load_keyword_set
+from xdt_rules.evidence import find_evidence
 from xdt_rules.evidence.normalize import normalize, normalize_key
 from xdt_rules.models import Block, Document, Mention
+from support import KEYWORDS
 
 
 def doc(*texts: str, kind: str = "paragraph", source: str = "text") -> Document:
@@ -149,7 +150,7 @@ def test_deterministic_order_and_output():
 
 
 def test_keyword_set_is_cached_per_folder_and_content():
-    assert load_keyword_set() is load_keyword_set()
+    assert KEYWORDS is KEYWORDS
 
 
 # ------------------------------------------------------------------ property: spans slice the original text

@@ -9,6 +9,7 @@ import pytest
 from xdt_rules.evidence import find_evidence
 from xdt_rules.evidence.quality import MIN_CONFIDENCE, detected_labels, evaluate
 from xdt_rules.models import Block, Document
+from support import RULES
 
 IDS = ["1.1.3", "1.3.1", "1.3.2", "2.1.1", "3.2.2"]
 
@@ -42,9 +43,9 @@ def test_scan_only_items_left_out_without_ocr():
 
 def test_weak_hints_are_not_scored_as_achievements_or_plans():
     # the scoring facts apply the same floor as detection (rules.yaml facts.min_confidence)
-    from xdt_rules.scoring import build_item_facts, load_rulebook
+    from xdt_rules.scoring import build_item_facts
 
-    options = load_rulebook().fact_options
+    options = RULES.fact_options
     assert options.min_confidence == MIN_CONFIDENCE
     document = Document(path="a.txt", name="a.txt", sha256="0" * 64, size=1, file_type="txt", extractor_version="t",
                         blocks=[Block(index=0, kind="paragraph", text="日常审批、考勤用钉钉。"),

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from xdt_rules.evidence import find_evidence, load_keyword_set
+from xdt_rules.evidence import find_evidence
 from xdt_rules.models import Block, Document, Mention
+from support import KEYWORDS
 
 
 def doc(*texts: str) -> Document:
@@ -320,7 +321,7 @@ def test_a_dated_tool_before_a_lack_of_another_system_stays_in_use():
 
 # ------------------------------------------------------------------ every state cue, and the probes of this round
 
-CONTEXT = load_keyword_set().context
+CONTEXT = KEYWORDS.context
 
 
 @pytest.mark.parametrize("cue", CONTEXT.pending)

@@ -13,15 +13,16 @@ from test_report_html import PAGE_TEXT, build_pdf, parse, result_for
 from xdt_rules.ingest import ExtractOptions, extract
 from xdt_rules.models import EvidenceRef
 from xdt_rules.report import crops as crops_module
+from xdt_rules.cache import CropCache
 from xdt_rules.report.crops import (
     MAX_WIDTH_PX,
-    CropCache,
     CropLimits,
     CropRenderer,
     crop_key,
     png_size,
 )
-from xdt_rules.report.html import render_result
+from support import FRAMEWORK
+from xdt_rules.report.html import render_report
 from xdt_rules.screen import ApplicationInput
 
 
@@ -100,7 +101,7 @@ def test_disk_cache_renders_nothing_the_second_time(doc, tmp_path):
     cache = CropCache(tmp_path)
     with CropRenderer([doc], cache=cache) as second:
         again = [second.crop(evidence_of(doc, w)) for w in words]
-    assert again == fresh and cache.hits == 3
+    assert again == fresh and cache.stats.hits == 3
     assert second.renders == 0 and second.page_loads == 0
 
 
@@ -119,7 +120,7 @@ def test_cache_key_follows_the_content_not_the_block_number(doc, tmp_path):
     with CropRenderer([doc], cache=cache) as renderer:
         good = renderer.crop(ev)
     (entry,) = tmp_path.rglob("*.crop")
-    entry.write_bytes(b"XDTCROP1 {broken\n")
+    entry.write_bytes(b"XDTCROP2 {broken\n")
     with CropRenderer([doc], cache=CropCache(tmp_path)) as renderer:
         assert renderer.crop(ev) == good and renderer.renders == 1
 
@@ -131,15 +132,15 @@ def test_report_from_the_cache_is_identical_and_renders_no_page(tmp_path, monkey
     app = ApplicationInput(name="测试企业", root=str(folder), files=[str(folder / "申报书.pdf")])
     result, docs = result_for(app)
     cache_dir = tmp_path / "crops"
-    first = render_result(result, documents=docs, crop_cache=CropCache(cache_dir))
-    assert first == render_result(result, documents=docs)  # the cache changes nothing in the report
+    first = render_report(result, FRAMEWORK, docs, crop_cache=CropCache(cache_dir))
+    assert first == render_report(result, FRAMEWORK, docs)  # the cache changes nothing in the report
 
     def no_rendering(*args, **kwargs):
         raise AssertionError("a cached crop was rendered again")
 
     monkeypatch.setattr(crops_module.CropRenderer, "_render", no_rendering)
     monkeypatch.setattr(crops_module.CropRenderer, "_open", no_rendering)
-    assert render_result(result, documents=docs, crop_cache=CropCache(cache_dir)) == first
+    assert render_report(result, FRAMEWORK, docs, crop_cache=CropCache(cache_dir)) == first
     imgs = [a for t, a in parse(first).tags if t == "img"]
     assert imgs and all(int(a["width"]) <= MAX_WIDTH_PX for a in imgs)
 

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from xdt_rules.catalogue import load_catalogue
 from xdt_rules.ingest import ExtractOptions, extract
 from xdt_rules.models import Block, BBox, Document, EvidenceRef, LineSpan, Mention
 from xdt_rules.report.crops import CropLimits, CropRenderer, span_boxes, span_segments
-from xdt_rules.report.html import passages, render_result
-from xdt_rules.scoring import load_rulebook, score_mentions
-from xdt_rules.screen import ApplicationInput, ScreenSettings, load_documents
+from xdt_rules.report.html import passages, render_report
+from xdt_rules.scoring import score_mentions
+from xdt_rules.screen import ApplicationInput, ScreenSettings, display_path
+from support import CATALOGUE, FRAMEWORK, RULES
 
-CATALOGUE = load_catalogue()
 
 PAGE_TEXT = [
     "一、企业基本情况",
@@ -67,10 +66,21 @@ def mentions_for(docs: list[Document]) -> list[Mention]:
     return out
 
 
+def load_documents(app: ApplicationInput) -> tuple[list, list, list, list]:
+    """Every file of the application read whole, named as the report shows it."""
+    from xdt_rules.ingest import extract
+    from xdt_rules.models import FileRecord
+
+    docs = [extract(f, ExtractOptions(ocr="off")).model_copy(update={"name": display_path(app.root, f)})
+            for f in app.files]
+    records = [FileRecord(path=d.name, sha256=d.sha256, pages=d.pages) for d in docs]
+    return docs, records, [], []
+
+
 def result_for(app: ApplicationInput):
-    docs, records, errors, warnings = load_documents(app, ExtractOptions(ocr="off"))
+    docs, records, errors, warnings = load_documents(app)
     names = {d.path: d.name for d in docs}
-    scored = score_mentions(mentions_for(docs), catalogue=CATALOGUE, book=load_rulebook(), documents=docs,
+    scored = score_mentions(mentions_for(docs), catalogue=CATALOGUE, book=RULES, documents=docs,
                             file_names=names)
     from xdt_rules.models import ApplicationResult
 
@@ -158,7 +168,7 @@ def pdf_app(tmp_path_factory):
 
 def test_each_mark_is_exactly_the_matched_text(pdf_app):
     result, docs = result_for(pdf_app)
-    html = render_result(result, documents=docs)
+    html = render_report(result, FRAMEWORK, docs)
     page = parse(html)
     expected = [ev.matched for item in result.items for ev in item.evidence]
     assert len(expected) >= 5
@@ -174,12 +184,12 @@ def test_mark_is_on_the_occurrence_the_offsets_name():
     ev = Mention(item_id="1.3.1", term="ERP", matched="ERP", kind="term", polarity="implemented", file="a.txt",
                  sha256="0" * 64, block=3, block_kind="paragraph", start=100 + second, end=103 + second,
                  sentence=sentence, sentence_start=100, sentence_end=100 + len(sentence))
-    scored = score_mentions([ev], catalogue=CATALOGUE, book=load_rulebook())
+    scored = score_mentions([ev], catalogue=CATALOGUE, book=RULES)
     from xdt_rules.models import ApplicationResult
 
     result = ApplicationResult(application="a", files=[], framework="kunming-xdt", rules_version="t", tool_version="t",
                                total=scored.total, elements=scored.elements, items=scored.items)
-    html = render_result(result)
+    html = render_report(result, FRAMEWORK)
     (before,) = re.findall(r'<blockquote class="sentence">(.*?)<mark', html)
     assert before == "先上线ERP，后升级"
 
@@ -195,7 +205,7 @@ def test_crops_embedded_for_pdf_evidence_and_pages_rendered_once(pdf_app):
     assert renderer.renders == 3  # one region render per crop
     assert renderer.exact_boxes == 3  # each span located by pdfium's text search, not estimated
     renderer.close()
-    html = render_result(result, documents=docs)
+    html = render_report(result, FRAMEWORK, docs)
     tags = parse(html).tags
     imgs = [a for t, a in tags if t == "img"]
     assert imgs and all(a["src"].startswith("data:image/png;base64,") for a in imgs)
@@ -204,7 +214,7 @@ def test_crops_embedded_for_pdf_evidence_and_pages_rendered_once(pdf_app):
     overlays = [a for t, a in tags if t == "span" and a.get("class") == "crop-mark"]
     assert len(overlays) >= len(imgs)
     assert all(re.fullmatch(r"left:[-\d.]+%;top:[-\d.]+%;width:[\d.]+%;height:[\d.]+%", a["style"]) for a in overlays)
-    assert not any(t == "img" for t, _ in parse(render_result(result, documents=docs, crops=False)).tags)
+    assert not any(t == "img" for t, _ in parse(render_report(result, FRAMEWORK, docs, crops=False)).tags)
 
 
 def test_crop_box_covers_the_span(pdf_app):
@@ -249,19 +259,19 @@ def test_document_text_is_escaped(tmp_path):
     (folder / evil_name).write_text(
         "公司已上线ERP系统<script>alert('x')</script>，并且<img src=x onerror=alert(2)>全面应用。\n", encoding="utf-8")
     app = ApplicationInput(name="<script>alert(3)</script>", root=str(folder), files=[str(folder / evil_name)])
-    docs, records, *_ = load_documents(app, ExtractOptions(ocr="off"))
+    docs, records, *_ = load_documents(app)
     block = docs[0].blocks[0]
     start = block.text.index("ERP")
     mention = Mention(item_id="1.3.1", term="ERP", matched="ERP", kind="term", polarity="implemented",
                       file=docs[0].path, sha256=docs[0].sha256, block=0, block_kind=block.kind, start=start,
                       end=start + 3, sentence=block.text, sentence_start=0, sentence_end=len(block.text))
-    scored = score_mentions([mention], catalogue=CATALOGUE, book=load_rulebook(), documents=docs,
+    scored = score_mentions([mention], catalogue=CATALOGUE, book=RULES, documents=docs,
                             file_names={d.path: d.name for d in docs})
     from xdt_rules.models import ApplicationResult
 
     result = ApplicationResult(application=app.name, files=records, framework="kunming-xdt", rules_version="t",
                                tool_version="t", total=scored.total, elements=scored.elements, items=scored.items)
-    html = render_result(result, documents=docs)
+    html = render_report(result, FRAMEWORK, docs)
     page = parse(html)
     assert [t for t, _ in page.tags].count("script") == 1  # only the report's own filter script
     assert not any("onerror" in attrs for _, attrs in page.tags)
@@ -275,7 +285,7 @@ def test_document_text_is_escaped(tmp_path):
 
 def test_report_is_self_contained_navigable_and_printable(pdf_app):
     result, docs = result_for(pdf_app)
-    html = render_result(result, documents=docs)
+    html = render_report(result, FRAMEWORK, docs)
     page = parse(html)
     # nothing fetched from elsewhere
     assert not re.search(r'(src|href)="(https?:)?//', html)
@@ -319,11 +329,10 @@ SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "pdf" / "08_line_wrap
 
 @pytest.mark.skipif(not SAMPLE.is_dir(), reason="samples not built")
 def test_real_evidence_marks_on_a_sample_with_line_wrapped_terms(tmp_path):
-    from xdt_rules.screen import collect_application, screen_application
+    from support import screen
 
-    settings = ScreenSettings(extract=ExtractOptions(ocr="off"))
-    outcome = screen_application(collect_application(SAMPLE), settings)
-    html = render_result(outcome.result, documents=outcome.documents)
+    outcome = screen(SAMPLE)
+    html = render_report(outcome.result, FRAMEWORK, outcome.documents)
     page = parse(html)
     shown = check_marks(page, outcome.documents)
     evidence = [ev.matched for item in outcome.result.items for ev in item.evidence]

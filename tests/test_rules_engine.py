@@ -10,11 +10,9 @@ from durable import engine as _durable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xdt_rules.catalogue import load_catalogue
 from xdt_rules.models import Block, Document, Mention, Quantity
 from xdt_rules.scoring import (
     ItemFacts,
-    load_rulebook,
     load_rulebook_file,
     score_mentions,
 )
@@ -27,8 +25,8 @@ from xdt_rules.scoring.engine import (
 from xdt_rules.scoring.facts import BOOLEAN_FACTS, FACT_NAMES
 from xdt_rules.scoring.ruleset import _bounds
 from xdt_rules.scoring.score import HOLISTIC_REASON, NO_RULE_REASON
+from support import CATALOGUE, RULES
 
-CATALOGUE = load_catalogue()
 
 
 def mention(item: str, sentence: str, matched: str, *, polarity: str = "implemented", kind: str = "term",
@@ -41,7 +39,7 @@ def mention(item: str, sentence: str, matched: str, *, polarity: str = "implemen
 
 
 def score(mentions, documents=None):
-    return score_mentions(mentions, catalogue=CATALOGUE, book=load_rulebook(), documents=documents)
+    return score_mentions(mentions, catalogue=CATALOGUE, book=RULES, documents=documents)
 
 
 def item(result, item_id):
@@ -63,7 +61,7 @@ def _first_satisfying(rule) -> dict[str, int | bool]:
 
 
 def _decide_cases():
-    book = load_rulebook()
+    book = RULES
     seen = set()
     for item_id, rules in book.items.items():
         for rule in rules.decide:
@@ -74,7 +72,7 @@ def _decide_cases():
 
 @pytest.mark.parametrize(("item_id", "key"), list(_decide_cases()))
 def test_each_decide_rule_fires_as_written(item_id, key):
-    book = load_rulebook()
+    book = RULES
     rules = book.items[item_id]
     rule = next(r for r in rules.decide if r.key == key)
     facts = _first_satisfying(rule)
@@ -90,7 +88,7 @@ def test_each_decide_rule_fires_as_written(item_id, key):
                                       for f in FACT_NAMES}), min_size=36, max_size=36))
 def test_engine_agrees_with_declared_semantics(states):
     """For arbitrary facts, durable-rules fires exactly the rules whose conditions hold."""
-    book = load_rulebook()
+    book = RULES
     facts = {i: ItemFacts(**s) for i, s in zip(CATALOGUE.item_ids, states)}
     fired = engine_for(book).fire(facts)
     for item_id, f in facts.items():
@@ -118,7 +116,7 @@ def test_table_row_date_counts_for_the_system_cell():
     assert item(score([m], [doc]), "1.3.2").rules_fired == ["systems:listed_with_date"]
     # two cells of one row are one passage, not two
     both = [m, mention("1.3.2", "已上线", "已上线", in_table=True, block_kind="table_cell", block=2)]
-    assert score_mentions(both, catalogue=CATALOGUE, book=load_rulebook(), documents=[doc]).facts["1.3.2"].passages == 1
+    assert score_mentions(both, catalogue=CATALOGUE, book=RULES, documents=[doc]).facts["1.3.2"].passages == 1
     assert item(score([m]), "1.3.2").rules_fired == ["systems:thin"]  # without the row: one thin passage
 
 
@@ -192,7 +190,7 @@ def test_a_lack_stated_in_the_same_sentence_outweighs_a_lesser_tool():
 def test_plan_target_dates_are_not_dates_of_facts():
     from xdt_rules.scoring.facts import has_date
 
-    options = load_rulebook().fact_options
+    options = RULES.fact_options
     assert has_date("公司于2021年3月上线ERP。", options)
     assert has_date("2022年计划建设的WMS已于2023年上线。", options)  # 2023 dates the fact
     assert not has_date("计划2025年购买进销存软件。", options)
@@ -305,7 +303,7 @@ def test_ruleset_name_carries_content_hash_and_edits_recompile(tmp_path):
 
 
 def test_session_state_is_deleted_after_each_application():
-    eng = engine_for(load_rulebook())
+    eng = engine_for(RULES)
     eng.fire({"1.1.1": ItemFacts(implemented=1, passages=1, files=1, terms=1)})
     assert eng.last_session and not session_exists(eng, eng.last_session)
     sessions = set()
@@ -318,7 +316,7 @@ def test_session_state_is_deleted_after_each_application():
 
 def test_a_fact_seen_before_is_answered_without_posting_it_again(monkeypatch):
     """Rules match one fact each, so the rules an item fires depend on its fact alone."""
-    book = load_rulebook()
+    book = RULES
     eng = engine_for(book)
     varied = [ItemFacts(), ItemFacts(mentions=3, implemented=2, passages=2, files=1, terms=2, dated=1),
               ItemFacts(mentions=2, planned=2, planned_concrete=1), ItemFacts(mentions=1, negated=1),
@@ -341,7 +339,7 @@ def test_a_fact_seen_before_is_answered_without_posting_it_again(monkeypatch):
 
 
 def test_exception_inside_an_action_is_raised_not_swallowed(monkeypatch):
-    eng = engine_for(load_rulebook())
+    eng = engine_for(RULES)
 
     def broken(self, session, name, c):
         raise ValueError("action blew up")
@@ -358,7 +356,7 @@ def test_exception_inside_an_action_is_raised_not_swallowed(monkeypatch):
 
 def test_facts_of_unknown_item_are_refused():
     with pytest.raises(RuleEngineError):
-        engine_for(load_rulebook()).fire({"9.9.9": ItemFacts()})
+        engine_for(RULES).fire({"9.9.9": ItemFacts()})
 
 
 def test_nothing_else_imports_durable_rules():

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from xdt_rules.catalogue import load_catalogue
 from xdt_rules.errors import DataFileError
-from xdt_rules.scoring import load_rulebook, load_rulebook_file, validate_rules, validate_rules_file
+from xdt_rules.scoring import load_rulebook_file, validate_rules_file
+from support import CATALOGUE, FRAMEWORK
 
-RULES = Path(__file__).resolve().parents[1] / "rules" / "kunming-xdt" / "rules.yaml"
+RULES_FILE = FRAMEWORK.folder / "rules.yaml"
 
 # A small but complete rule file: every item covered, a fallback per group.
 BASE = textwrap.dedent("""\
@@ -56,16 +56,16 @@ def _line(text: str, needle: str, occurrence: int = 1) -> int:
 
 
 def _issues(tmp_path: Path, text: str):
-    book, report = validate_rules_file(_write(tmp_path, text), load_catalogue())
+    book, report = validate_rules_file(_write(tmp_path, text), CATALOGUE)
     return book, report
 
 
 def test_shipped_rules_have_no_errors_and_no_warnings():
-    report = validate_rules()
+    report = validate_rules_file(RULES_FILE, CATALOGUE)[1]
     assert report.ok, [i.one_line() for i in report.issues]
     assert report.warnings == [], [i.one_line() for i in report.warnings]
-    book = load_rulebook()
-    assert list(book.items) == load_catalogue().item_ids
+    book = FRAMEWORK.rules
+    assert list(book.items) == CATALOGUE.item_ids
     for rules in book.items.values():
         assert rules.decide[-1].conditions == (), "every item ends with an unconditional fallback"
 
@@ -107,7 +107,7 @@ def test_load_raises_first_error_with_file_and_line(tmp_path):
     text = BASE.replace("status: met", "status: done")
     path = _write(tmp_path, text)
     with pytest.raises(DataFileError) as err:
-        load_rulebook_file(path, load_catalogue())
+        load_rulebook_file(path, CATALOGUE)
     assert err.value.line == _line(text, "status: done")
     assert str(path) in str(err.value) and "done" in str(err.value)
 
@@ -225,7 +225,7 @@ def test_item_override_replaces_in_place_and_inserts(tmp_path):
 
 
 def test_validation_report_is_data():
-    report = validate_rules()
+    report = validate_rules_file(RULES_FILE, CATALOGUE)[1]
     dumped = report.model_dump()
     assert set(dumped) == {"file", "issues"} and dumped["file"].endswith("rules.yaml")
 
@@ -240,8 +240,8 @@ def test_framework_mismatch_and_yaml_error(tmp_path):
 
 
 def test_shipped_file_lines_point_at_rules():
-    book = load_rulebook()
-    lines = RULES.read_text(encoding="utf-8").splitlines()
+    book = FRAMEWORK.rules
+    lines = RULES_FILE.read_text(encoding="utf-8").splitlines()
     for rules in book.items.values():
         for rule in rules.all_rules():
             assert rule.line is not None and f"id: {rule.id}" in lines[rule.line - 1]

@@ -23,8 +23,8 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from xdt_rules.catalogue import load_catalogue
 from xdt_rules.gold import load_gold_dir, load_gold_file
+from support import CATALOGUE
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -51,7 +51,7 @@ def squash(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def catalogue():
-    return load_catalogue()
+    return CATALOGUE
 
 
 @pytest.fixture(scope="module")

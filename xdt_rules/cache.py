@@ -1,21 +1,20 @@
-"""Parsed-document and evidence caches, keyed by the file's sha256.
+"""Caches around the pipeline stages: parsed documents, each file's evidence, report crops.
 
-Re-screening a batch after a keyword or rule edit must not parse a single PDF again: parsing is
-where the time goes (a 150-page 申报书 takes seconds), scoring is cheap. Each entry is one file
-``<root>/<sha[:2]>/<sha256>.<key>.json.gz`` holding a small header line and the Document as JSON,
-gzip-compressed (dense Chinese text compresses ~3×).
+Caching is a layer the stages do not know about: :class:`CachedReader` has the signature of a
+plain file reader (``path → FileEvidence``) and answers from the caches when it can. Re-screening
+a batch after a rules edit therefore parses, matches and renders nothing; after a keyword edit it
+matches again but parses nothing.
 
-``key`` is a digest of what changes extraction output: ``EXTRACTOR_VERSION`` and the relevant
-``ExtractOptions`` (OCR mode and resolution, page limit, and — hashed, never stored — the
-password). A new extractor version or other options therefore miss the old entries instead of
-reading stale ones. Entries are written atomically; a corrupt or foreign entry is ignored,
-removed and rebuilt by the caller. The same content under another path (one contract in two
-applications) is one entry: ``get`` gives the Document its caller's path and name.
+Every entry is keyed by what it was made from, computed here and nowhere else:
 
-:class:`EvidenceCache` keeps, per document, the mentions evidence detection found and the small
-part of the document that scoring and the report still read. A rules edit then re-scores
-without parsing or matching anything; a keyword or evidence-code change re-runs the matching on
-cached documents (see :func:`evidence_key`).
+- a parsed document by the file's sha256 and :func:`document_key` (the ingestion code, the
+  OCR engine when OCR is on, and the extraction options that change the text);
+- a file's evidence by the same plus :func:`evidence_key` (the evidence code and the
+  framework's evidence fingerprint: its catalogue and keywords);
+- a crop by the page, the spans' blocks and the report code (:func:`code_version`).
+
+Entries are gzip (crops: PNG) files written atomically; a damaged or foreign entry is dropped and
+made again. Several processes may share a cache folder: every write is a rename.
 """
 
 from __future__ import annotations
@@ -24,42 +23,87 @@ import gzip
 import hashlib
 import json
 import os
+import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .batch.fsutil import atomic_write_bytes, walk_files
-from .models import Document, Mention
+from .fsutil import atomic_write_bytes, sha256_file
+from .models import Document, FileEvidence
 
-CACHE_FORMAT = 1
+if TYPE_CHECKING:
+    from .framework import Framework
+    from .ingest import ExtractOptions
+    from .report.crops import Crop
+
+CACHE_FORMAT = 2
 _Entry = TypeVar("_Entry", bound=BaseModel)
-
-
-class CacheMiss(Exception):
-    """Raised by a cache opened for cached-only work (the batch re-scoring in its main process)
-    where the work would otherwise parse a file or render a page."""
+_GZIP_LEVEL = 3  # nearly the size of level 9 on Chinese JSON at a fraction of the time
+_PACKAGE_DIR = Path(__file__).resolve().parent
+# The code each kind of entry is made by. Sources, not version constants: this code changes
+# often, and a stale cache would silently keep old results.
+_CODE = {
+    "ingest": ("ingest", "ocr", "models.py"),
+    "evidence": ("evidence", "models.py"),
+    "report": ("report",),
+}
+_LIBRARIES = {
+    "ingest": ("pdfplumber", "pdfminer.six", "pypdfium2", "python-docx", "openpyxl"),
+    "evidence": ("jieba", "rapidfuzz", "pyahocorasick"),
+    "report": ("pypdfium2", "Pillow", "Jinja2"),
+}
 # ExtractOptions fields whose value changes what extract() returns for the same bytes.
 RELEVANT_OPTIONS = ("ocr", "ocr_dpi", "max_pages", "password")
-# Level 3: nearly the size of level 9 on Chinese JSON at a fraction of the time.
-_GZIP_LEVEL = 3
 
 
-def cache_key(extractor_version: str, options: BaseModel | Mapping[str, Any] | None = None) -> str:
-    """A short digest of the extractor version and the extraction options that matter."""
-    if options is None:
-        values: Mapping[str, Any] = {}
-    elif isinstance(options, BaseModel):
-        values = options.model_dump()
-    else:
-        values = options
-    relevant = {name: values.get(name) for name in RELEVANT_OPTIONS if name in values}
-    material = json.dumps({"format": CACHE_FORMAT, "extractor": extractor_version, "options": relevant},
+@lru_cache(maxsize=None)
+def code_version(part: str) -> str:
+    """A digest of the source files (and library versions) that make one kind of entry."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+
+    digest = hashlib.sha256(f"{CACHE_FORMAT}|{__version__}|{part}".encode())
+    for name in _CODE[part]:
+        root = _PACKAGE_DIR / name
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for path in files:
+            if path.suffix in (".py", ".j2", ".yaml") and path.is_file() and "__pycache__" not in path.parts:
+                digest.update(f"{path.relative_to(_PACKAGE_DIR).as_posix()}\0".encode() + path.read_bytes())
+    for library in _LIBRARIES[part]:
+        try:
+            digest.update(f"|{library}={version(library)}".encode())
+        except PackageNotFoundError:
+            digest.update(f"|{library}=-".encode())
+    return digest.hexdigest()[:16]
+
+
+def document_key(options: ExtractOptions) -> str:
+    """What the parsed document of given bytes depends on: the ingestion code, the OCR engine
+    (when OCR is on) and the options that change the text (the password only as a digest)."""
+    values = options.model_dump()
+    relevant = {name: values.get(name) for name in RELEVANT_OPTIONS}
+    if relevant.get("password"):
+        relevant["password"] = hashlib.sha256(str(relevant["password"]).encode()).hexdigest()
+    engine = ""
+    if options.ocr != "off":
+        from .ocr import ocr_fingerprint
+
+        engine = ocr_fingerprint()
+    material = json.dumps({"code": code_version("ingest"), "ocr": engine, "options": relevant},
                           sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(material.encode("utf-8")).hexdigest()[:16]
+
+
+def evidence_key(framework: Framework) -> str:
+    """What a document's evidence depends on besides the document: the evidence code and the
+    framework's catalogue and keywords (not its rules: a rules edit keeps the evidence)."""
+    return hashlib.sha256(f"{code_version('evidence')}|{framework.evidence_fingerprint}".encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -71,25 +115,21 @@ class CacheStats:
 
 
 class _GzipEntries:
-    """Reading a cache's gzip entries: a missing one is a miss, a damaged one is deleted (and
-    counted) so the next run rebuilds it."""
+    """A folder of gzip entries: a missing one is a miss, a damaged one is deleted (and counted)
+    so the next run rebuilds it; a write that fails only costs time."""
 
-    stats: CacheStats
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+        self.stats = CacheStats()
 
-    def _read(self, entry: Path) -> bytes | None:
+    def _read_model(self, entry: Path, model: type[_Entry]) -> _Entry | None:
         try:
-            return gzip.decompress(entry.read_bytes())
+            raw = gzip.decompress(entry.read_bytes())
         except FileNotFoundError:
             self.stats.misses += 1
             return None
         except (OSError, EOFError, zlib.error):
             return self._discard(entry)
-
-    def _read_model(self, entry: Path, model: type[_Entry]) -> _Entry | None:
-        """The entry validated as ``model``; a damaged one is discarded."""
-        raw = self._read(entry)
-        if raw is None:
-            return None
         try:
             return model.model_validate_json(raw)
         except (ValueError, ValidationError):
@@ -103,173 +143,225 @@ class _GzipEntries:
         except OSError:
             pass
 
+    def _write(self, entry: Path, model: BaseModel) -> Path | None:
+        data = gzip.compress(model.model_dump_json(exclude_defaults=True).encode("utf-8"),
+                             compresslevel=_GZIP_LEVEL, mtime=0)
+        try:
+            atomic_write_bytes(entry, data, durable=False)
+        except OSError:
+            return None
+        self.stats.writes += 1
+        return entry
+
+
+class _DocumentEntry(BaseModel):
+    sha256: str
+    key: str
+    document: Document
+
 
 class DocumentCache(_GzipEntries):
-    """A folder of parsed documents. Safe for several processes at once: every write is a rename."""
-
-    def __init__(self, root: str | os.PathLike[str]):
-        self.root = Path(root)
-        self.stats = CacheStats()
+    """Parsed documents: ``<root>/<sha[:2]>/<sha256>.<key>.json.gz``. The same bytes under
+    another path (one contract in two applications) are one entry; ``get`` gives the document
+    its caller's path and name."""
 
     def entry_path(self, sha256: str, key: str) -> Path:
         return self.root / sha256[:2] / f"{sha256}.{key}.json.gz"
 
     def get(self, sha256: str, key: str, *, path: str | None = None, name: str | None = None) -> Document | None:
-        """The cached Document for these bytes and this key, or None (missing, corrupt, foreign)."""
         entry = self.entry_path(sha256, key)
-        raw = self._read(entry)
-        if raw is None:
+        found = self._read_model(entry, _DocumentEntry)
+        if found is None:
             return None
-        header_line, _, body = raw.partition(b"\n")
-        try:
-            header = json.loads(header_line)
-            if header.get("format") != CACHE_FORMAT or header.get("sha256") != sha256 or header.get("key") != key:
-                return self._discard(entry)
-            document = Document.model_validate_json(body)
-        except (ValueError, ValidationError):  # json errors are ValueErrors
-            return self._discard(entry)
-        if document.sha256 != sha256:
+        if found.sha256 != sha256 or found.key != key or found.document.sha256 != sha256:
             return self._discard(entry)
         self.stats.hits += 1
         update = {k: v for k, v in (("path", path), ("name", name)) if v is not None}
-        return document.model_copy(update=update) if update else document
+        return found.document.model_copy(update=update) if update else found.document
 
-    def put(self, document: Document, key: str) -> Path:
-        header = json.dumps({"format": CACHE_FORMAT, "sha256": document.sha256, "key": key,
-                             "extractor_version": document.extractor_version}).encode("utf-8")
-        body = document.model_dump_json(exclude_defaults=True).encode("utf-8")
-        data = gzip.compress(header + b"\n" + body, compresslevel=_GZIP_LEVEL, mtime=0)
-        self.stats.writes += 1
-        return atomic_write_bytes(self.entry_path(document.sha256, key), data, durable=False)
+    def put(self, document: Document, key: str) -> Path | None:
+        return self._write(self.entry_path(document.sha256, key), _DocumentEntry(sha256=document.sha256, key=key,
+                                                                           document=document))
 
 
-
-# --------------------------------------------------------------------------- evidence (mentions) cache
-
-EVIDENCE_FORMAT = 1
-# What evidence detection runs: its own code and the models it fills. Sources, not a version
-# constant, because that code changes often and a stale cache would silently keep old mentions.
-_EVIDENCE_CODE = ("evidence", "models.py")
-_EVIDENCE_LIBRARIES = ("jieba", "rapidfuzz", "pyahocorasick")
-_PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-@dataclass
-class _Digests:
-    """File digests remembered by (path, size, mtime): the key is re-checked for every
-    application (a keyword edited mid-batch must not hit old entries) without re-reading files."""
-
-    by_stat: dict[str, tuple[tuple[int, int], str]]
-
-    def of(self, root: Path, suffix: str = "") -> str:
-        """A digest of the files under ``root`` (or ``root`` itself) whose names end with ``suffix``."""
-        digest = hashlib.sha256()
-        for rel, path, stat in walk_files(str(root), suffix):
-            mark = (stat.st_size, stat.st_mtime_ns)
-            known = self.by_stat.get(path)
-            if known is None or known[0] != mark:
-                try:
-                    with open(path, "rb") as fh:
-                        known = (mark, hashlib.sha256(fh.read()).hexdigest())
-                except OSError:
-                    continue
-                self.by_stat[path] = known
-            digest.update(f"{rel}\0{known[1]}\0".encode())
-        return digest.hexdigest()
-
-
-_DIGESTS = _Digests({})
-
-
-
-
-def _library_versions() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = []
-    for name in _EVIDENCE_LIBRARIES:
-        try:
-            found.append(f"{name}={version(name)}")
-        except PackageNotFoundError:
-            found.append(f"{name}=-")
-    return ",".join(found)
-
-
-_LIBRARIES: list[str] = []
-
-
-def evidence_key(catalogue_material: str) -> str:
-    """A digest of everything the mentions of a document depend on besides the document itself:
-    the evidence code (``xdt_rules/evidence/*.py`` and the models), the keyword data (every file
-    under ``keywords/``), the criteria catalogue (``catalogue_material``: its content as text),
-    the tool and matching-library versions. Rules are not in it: a rules edit keeps the mentions.
-    """
-    from . import __version__
-    from .datapaths import keywords_dir
-
-    if not _LIBRARIES:
-        _LIBRARIES.append(_library_versions())
-    code = "".join(_DIGESTS.of(_PACKAGE_DIR / name, ".py") for name in _EVIDENCE_CODE)
-    keywords = _DIGESTS.of(keywords_dir())
-    material = json.dumps({"format": EVIDENCE_FORMAT, "tool": __version__, "libraries": _LIBRARIES[0], "code": code,
-                           "keywords": keywords, "catalogue": hashlib.sha256(catalogue_material.encode()).hexdigest()},
-                          sort_keys=True)
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:16]
-
-
-class EvidenceEntry(BaseModel):
-    """One document's evidence: the document's evidence view (its metadata and only the blocks
-    the mentions need, see :func:`xdt_rules.screen.evidence_view`), whether it had any text,
-    and its mentions. ``get`` replaces the stored paths and names with the caller's."""
-
-    format: int = EVIDENCE_FORMAT
+class _EvidenceEntry(BaseModel):
     sha256: str
-    document_key: str
-    evidence_key: str
-    has_text: bool
-    document: Document
-    mentions: list[Mention]
+    key: str
+    evidence: FileEvidence
 
 
 class EvidenceCache(_GzipEntries):
-    """Mentions per document, so a rules-only change re-scores without parsing or matching.
+    """Each file's evidence (its evidence view and mentions):
+    ``<root>/<sha[:2]>/<sha256>.<key>.ev.gz`` where the key joins the document and evidence keys.
+    ``get`` gives the view and the mentions its caller's path and name."""
 
-    ``<root>/<sha[:2]>/<sha256>.<document_key>.<evidence_key>.ev.gz``; the document key is
-    the parsed-document cache key (extractor version and options), the evidence key
-    :func:`evidence_key`. Written atomically; a damaged entry is dropped and rebuilt.
-    """
+    def entry_path(self, sha256: str, key: str) -> Path:
+        return self.root / sha256[:2] / f"{sha256}.{key}.ev.gz"
 
-    def __init__(self, root: str | os.PathLike[str], document_key: str, evidence_key: str):
-        self.root = Path(root)
-        self.document_key = document_key
-        self.evidence_key = evidence_key
-        self.stats = CacheStats()
-
-    def entry_path(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / f"{sha256}.{self.document_key}.{self.evidence_key}.ev.gz"
-
-    def get(self, sha256: str, *, path: str, name: str) -> EvidenceEntry | None:
-        entry = self.entry_path(sha256)
-        found = self._read_model(entry, EvidenceEntry)
+    def get(self, sha256: str, key: str, *, path: str, name: str) -> FileEvidence | None:
+        entry = self.entry_path(sha256, key)
+        found = self._read_model(entry, _EvidenceEntry)
         if found is None:
             return None
-        if (found.format != EVIDENCE_FORMAT or found.sha256 != sha256 or found.document.sha256 != sha256
-                or found.document_key != self.document_key or found.evidence_key != self.evidence_key):
+        evidence = found.evidence
+        if found.sha256 != sha256 or found.key != key or evidence.document.sha256 != sha256:
             return self._discard(entry)
         self.stats.hits += 1
-        found.document.path, found.document.name = path, name
-        for mention in found.mentions:
+        evidence.document.path, evidence.document.name = path, name
+        for mention in evidence.mentions:
             mention.file = path
-        return found
+        return evidence
 
-    def put(self, document: Document, mentions: list[Mention], *, has_text: bool) -> Path | None:
-        """Store a document's evidence view and mentions (None when they do not belong to it)."""
-        if any(m.file != document.path or m.sha256 != document.sha256 for m in mentions):
+    def put(self, evidence: FileEvidence, key: str) -> Path | None:
+        document = evidence.document
+        if any(m.file != document.path or m.sha256 != document.sha256 for m in evidence.mentions):
             return None  # mentions of another document: never cache what get() could not give back
-        # stored with this caller's path and names; get() gives every caller its own
-        entry = EvidenceEntry(sha256=document.sha256, document_key=self.document_key, evidence_key=self.evidence_key,
-                              has_text=has_text, document=document, mentions=mentions)
-        data = gzip.compress(entry.model_dump_json(exclude_defaults=True).encode("utf-8"),
-                             compresslevel=_GZIP_LEVEL, mtime=0)
-        self.stats.writes += 1
-        return atomic_write_bytes(self.entry_path(document.sha256), data, durable=False)
+        return self._write(self.entry_path(document.sha256, key), _EvidenceEntry(sha256=document.sha256, key=key,
+                                                                           evidence=evidence))
+
+
+CROP_FORMAT = b"XDTCROP2"
+
+
+class CropCache:
+    """Rendered crops (``<root>/<code>/<key[:2]>/<key>.crop``): a header line with the size and
+    marks, then the PNG. ``code`` is the report code's version, so changed crop code never
+    reuses old crops. No fsync: a lost entry is only rendered again."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root) / code_version("report")
+        self.stats = CacheStats()
+        self._folders: set[Path] = set()
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.crop"
+
+    def get(self, key: str) -> Crop | None:
+        from .report.crops import Crop
+
+        try:
+            raw = self._path(key).read_bytes()
+        except OSError:
+            self.stats.misses += 1
+            return None
+        header, _, png = raw.partition(b"\n")
+        magic, _, meta = header.partition(b" ")
+        try:
+            if magic != CROP_FORMAT or not png.startswith(b"\x89PNG"):
+                raise ValueError("not a crop")
+            info = json.loads(meta)
+            crop = Crop(png=png, width=int(info["w"]), height=int(info["h"]),
+                        marks=tuple(tuple(float(v) for v in m) for m in info["marks"]),  # type: ignore[misc]
+                        region=tuple(float(v) for v in info["region"]))  # type: ignore[arg-type]
+        except (ValueError, KeyError, TypeError):
+            self.stats.corrupt += 1
+            self.stats.misses += 1
+            return None
+        self.stats.hits += 1
+        return crop
+
+    def put(self, key: str, crop: Crop) -> None:
+        meta = json.dumps({"w": crop.width, "h": crop.height, "marks": crop.marks, "region": crop.region},
+                          separators=(",", ":"))
+        path = self._path(key)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            if path.parent not in self._folders:  # a report writes ~30 crops: one folder check each
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._folders.add(path.parent)
+            with open(tmp, "wb") as fh:
+                fh.write(CROP_FORMAT + b" " + meta.encode("ascii") + b"\n" + crop.png)
+            os.replace(tmp, path)
+            self.stats.writes += 1
+        except OSError:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+
+
+@dataclass
+class ReadTimes:
+    """Where a cached reader's time went (seconds)."""
+
+    extract: float = 0.0  # parsing files not in the caches
+    evidence: float = 0.0  # finding evidence in documents not in the evidence cache
+    cache: float = 0.0  # hashing, reading and writing entries
+
+
+class CachedReader:
+    """A file reader (``path → FileEvidence``) answered from the caches where it can.
+
+    ``extract(path) → Document`` parses a file (raises IngestError); ``find(document) →
+    FileEvidence`` finds its evidence; the keys say what they depend on (:func:`document_key`,
+    :func:`evidence_key`); ``ocr``: documents whose OCR was left undone are not cached.
+    ``known_sha256`` saves hashing files whose digest the caller knows. ``document(path)`` gives the whole parsed document (the duplicate-passage
+    check needs all of it, an evidence entry holds only the view)."""
+
+    def __init__(self, root: str | os.PathLike[str], *, document_key: str, evidence_key: str, ocr: bool,
+                 extract: Callable[[Path], Document], find: Callable[[Document], FileEvidence],
+                 known_sha256: Mapping[str, str] | None = None):
+        root = Path(root)
+        self.documents = DocumentCache(root / "documents")
+        self.evidence = EvidenceCache(root / "evidence")
+        self.document_key = document_key
+        self.evidence_key = f"{document_key}.{evidence_key}"
+        self._ocr_off = not ocr
+        self._extract = extract
+        self._find = find
+        self._known = dict(known_sha256 or {})
+        self.times = ReadTimes()
+
+    def _sha256(self, path: str) -> str | None:
+        sha = self._known.get(path)
+        if sha is None:
+            try:
+                sha = self._known[path] = sha256_file(path)
+            except OSError:
+                return None  # the extractor reports the problem in its own words
+        return sha
+
+    def __call__(self, path: str) -> FileEvidence:
+        t0 = time.perf_counter()
+        sha = self._sha256(path)
+        name = Path(path).name
+        if sha is not None:
+            found = self.evidence.get(sha, self.evidence_key, path=path, name=name)
+            if found is not None:
+                self.times.cache += time.perf_counter() - t0
+                return found
+        self.times.cache += time.perf_counter() - t0
+        document = self.document(path)
+        t1 = time.perf_counter()
+        evidence = self._find(document)
+        t2 = time.perf_counter()
+        self.times.evidence += t2 - t1
+        self.evidence.put(evidence, self.evidence_key)
+        self.times.cache += time.perf_counter() - t2
+        return evidence
+
+    def document(self, path: str) -> Document:
+        t0 = time.perf_counter()
+        sha = self._sha256(path)
+        if sha is not None:
+            found = self.documents.get(sha, self.document_key, path=path, name=Path(path).name)
+            if found is not None:
+                self.times.cache += time.perf_counter() - t0
+                return found
+        t1 = time.perf_counter()
+        self.times.cache += t1 - t0
+        document = self._extract(Path(path))
+        t2 = time.perf_counter()
+        self.times.extract += t2 - t1
+        if document.sha256 and (self._ocr_off or _worth_caching(document)):
+            self.documents.put(document, self.document_key)
+        self.times.cache += time.perf_counter() - t2
+        return document
+
+
+def _worth_caching(document: Document) -> bool:
+    """Not a document whose OCR should have run and did not (the [ocr] extra missing or broken,
+    a page that failed): once OCR works, the file must be read again, not served flagged."""
+    from .ocr import ocr_left_undone
+
+    return not ocr_left_undone(document)

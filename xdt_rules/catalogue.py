@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .datapaths import DEFAULT_FRAMEWORK, framework_dir
 from .errors import DataFileError
 from .yamlio import LoadedYaml, load_model
 
@@ -173,8 +170,3 @@ def load_catalogue_file(path: str | os.PathLike[str]) -> Catalogue:
     _check_structure(spec, loaded)
     return Catalogue(spec, loaded.path)
 
-
-@lru_cache(maxsize=8)
-def load_catalogue(framework: str = DEFAULT_FRAMEWORK) -> Catalogue:
-    """The catalogue of a framework given by ID or by path."""
-    return load_catalogue_file(Path(framework_dir(framework)) / "framework.yaml")

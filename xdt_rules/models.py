@@ -143,6 +143,18 @@ class Mention(_Model):
     quantity: Quantity | None = None
 
 
+class FileEvidence(_Model):
+    """One file's evidence: what scoring and the report read of it once its mentions are known.
+
+    ``document`` is the evidence view: the document's metadata and the blocks the mentions point
+    into, with every cell of their table (or worksheet) rows. ``has_text``: the whole document
+    had any text at all."""
+
+    document: Document
+    mentions: list[Mention]
+    has_text: bool
+
+
 # --------------------------------------------------------------------------- results
 
 ItemStatus = Literal["met", "partial", "planned", "negated", "not_found"]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..batch.fsutil import sha256_or_none
+from ..fsutil import sha256_or_none
 from ..errors import IngestError
 from ..models import ApplicationResult, Document
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from .. import __version__
-from ..datapaths import DEFAULT_FRAMEWORK, keywords_dir
+from ..datapaths import DEFAULT_FRAMEWORK
 from ..errors import DataFileError, XdtError
 from .agreement import AgreementAudit
 from .documents import DocumentSource
@@ -79,16 +79,13 @@ def _note(level: str, code: str, zh: str, en: str, **extra: object) -> Finding:
 
 
 def run_audit(options: AuditOptions) -> AuditReport:
-    from ..catalogue import load_catalogue
-    from ..evidence import load_keyword_set
-    from ..scoring import load_rulebook_file
-    from ..scoring.ruleset import rules_path
-    from ..versioning import rules_version
+    from ..framework import FrameworkRef, load_framework
     from .static import static_audit
 
     if options.gold and not options.results:
         raise XdtError("与标注比对需要预审结果：请同时给出 --results", "--gold needs --results (the screened batch)")
-    static = static_audit(options.framework, options.keywords)
+    ref = FrameworkRef(framework=options.framework, keywords=options.keywords)
+    static = static_audit(ref)
     report = AuditReport(framework=static.framework, options=options, static=static)
     if not options.results:
         return report
@@ -99,21 +96,18 @@ def run_audit(options: AuditOptions) -> AuditReport:
     for name, reason in results.skipped:
         report.notes.append(_note("info", "not_a_result", f"跳过 {name}：{reason}", f"skipped {name}: {reason}",
                                   file=str(Path(options.results) / name)))
-    catalogue = load_catalogue(options.framework)
     try:
-        keywords = load_keyword_set(Path(options.keywords) if options.keywords else None)
-        book = load_rulebook_file(rules_path(options.framework), catalogue)
+        framework = load_framework(ref)
     except DataFileError as exc:
         report.notes.append(_note("error", "dynamic_skipped", f"关键词或规则有错误，无法做命中统计：{exc.reason_zh}",
                                   f"keywords or rules are broken, no hit counts: {exc.reason_en}", file=exc.data_file,
                                   line=exc.line))
         return report
-    own_keywords = options.keywords is None or Path(options.keywords).resolve() == keywords_dir().resolve()
     from .dynamic import dynamic_audit
 
-    report.dynamic = dynamic_audit(results.results, catalogue=catalogue, keywords=keywords, book=book,
-                                   results_dir=options.results,
-                                   current_rules_version=rules_version(options.framework) if own_keywords else None)
+    catalogue, keywords = framework.catalogue, framework.keywords
+    report.dynamic = dynamic_audit(results.results, catalogue=catalogue, keywords=keywords, book=framework.rules,
+                                   results_dir=options.results, current_rules_version=framework.fingerprint)
 
     documents = {}
     if options.vocabulary or options.gold:
@@ -141,7 +135,7 @@ def run_audit(options: AuditOptions) -> AuditReport:
         if any(documents.values()):
             from .vocabulary import load_mining_data, uncovered_vocabulary
 
-            report.vocabulary = uncovered_vocabulary(documents, keywords=keywords, catalogue=catalogue,
+            report.vocabulary = uncovered_vocabulary(documents, framework,
                                                      data=load_mining_data(options.stoplists), top=options.top,
                                                      min_count=options.min_count)
         else:

@@ -56,10 +56,9 @@ from pydantic import (
     model_validator,
 )
 
-from ..catalogue import Catalogue, load_catalogue
-from ..datapaths import DEFAULT_FRAMEWORK, framework_dir
+from ..catalogue import Catalogue
 from ..errors import DataFileError, XdtError
-from ..evidence.keywords import KeywordSet
+from ..framework import Framework
 from ..models import Block, Document, ItemStatus, Mention, Polarity
 from ..scoring import RuleBook
 from ..yamlio import LoadedYaml, load_yaml, validation_error
@@ -268,8 +267,8 @@ def shown_path(path: str | Path) -> str:
         return str(p)
 
 
-def tests_dir(framework: str = DEFAULT_FRAMEWORK) -> Path:
-    return Path(framework_dir(framework)) / TESTS_DIR
+def tests_dir(framework: Framework) -> Path:
+    return framework.folder / TESTS_DIR
 
 
 def load_case_file(path: str | Path) -> list[LoadedCase]:
@@ -390,17 +389,18 @@ def _validate_case(case: LoadedCase, book: RuleBook, catalogue: Catalogue) -> st
     return None
 
 
-def run_case(case: LoadedCase, *, keywords: KeywordSet, catalogue: Catalogue, book: RuleBook) -> CaseResult:
+def run_case(case: LoadedCase, framework: Framework) -> CaseResult:
     from ..evidence import find_evidence
     from ..scoring import score_mentions
 
+    catalogue, book = framework.catalogue, framework.rules
     base = {"file": case.file, "line": case.line, "name": case.spec.name, "known_failure": case.spec.known_failure,
             "note": case.spec.note}
     problem = _validate_case(case, book, catalogue)
     if problem:
         return CaseResult(outcome="error", error=problem, **base)
     documents = case_documents(case.spec, Path(case.file).name)
-    mentions = find_evidence(documents, keywords=keywords, catalogue=catalogue)
+    mentions = find_evidence(documents, framework)
     scored = score_mentions(mentions, catalogue=catalogue, book=book, documents=documents)
     items = {i.id: i for i in scored.items}
     checks = _check(case, book, items, mentions)
@@ -449,17 +449,11 @@ def _coverage(results: list[CaseResult], cases: list[LoadedCase], book: RuleBook
                     rules_total=len(ordered), pairs_covered=covered_pairs, pairs_total=pairs)
 
 
-def run_rule_tests(framework: str = DEFAULT_FRAMEWORK, *, keywords: KeywordSet | None = None,
-                   folder: str | Path | None = None, select: str | None = None) -> RuleTestReport:
+def run_rule_tests(framework: Framework, *, folder: str | Path | None = None,
+                   select: str | None = None) -> RuleTestReport:
     """Run every case of ``rules/<framework>/tests/*.yaml`` (or ``folder``); ``select`` is a glob on
     case names (``erp_*``) or an item ID (``1.3.1``) to run a subset."""
-    from ..evidence import load_keyword_set
-    from ..scoring import load_rulebook_file
-    from ..scoring.ruleset import rules_path
-
-    catalogue = load_catalogue(framework)
-    book = load_rulebook_file(rules_path(framework), catalogue)
-    keywords = keywords or load_keyword_set()
+    catalogue, book = framework.catalogue, framework.rules
     where = Path(folder) if folder is not None else tests_dir(framework)
     if not where.is_dir():
         raise XdtError("没有规则测试用例目录", "no rule test folder", file=str(where))
@@ -476,7 +470,7 @@ def run_rule_tests(framework: str = DEFAULT_FRAMEWORK, *, keywords: KeywordSet |
                                     file=exc.data_file, line=exc.line))
     if select:
         cases = [c for c in cases if select in c.spec.expect or fnmatch.fnmatchcase(c.spec.name, select)]
-    results = [run_case(c, keywords=keywords, catalogue=catalogue, book=book) for c in cases]
+    results = [run_case(c, framework) for c in cases]
     covered_items = {i for c in cases for i in c.spec.expect}
     return RuleTestReport(
         framework=catalogue.id, folder=shown_path(where), files=[shown_path(f) for f in files], cases=results,

@@ -30,8 +30,7 @@ from typing import Literal
 import ahocorasick
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..catalogue import Catalogue, load_catalogue
-from ..datapaths import DEFAULT_FRAMEWORK, keywords_dir
+from ..catalogue import Catalogue, load_catalogue_file
 from ..errors import DataFileError, XdtError
 from ..evidence.keywords import (
     SPECIAL_FILES,
@@ -43,7 +42,8 @@ from ..evidence.keywords import (
 )
 from ..evidence.normalize import is_ascii_alnum, normalize_key
 from ..scoring import RuleBook, ValidationIssue, validate_rules_file
-from ..scoring.ruleset import Rule, rules_path
+from ..framework import CATALOGUE_FILE, RULES_FILE, FrameworkRef, framework_fingerprint, framework_paths
+from ..scoring.ruleset import Rule
 from ..yamlio import LoadedYaml, load_model
 from .findings import Finding, sort_findings
 
@@ -387,13 +387,13 @@ def _rule_findings(book: RuleBook | None, issues: list[ValidationIssue], catalog
     return findings, dead
 
 
-def static_audit(framework: str = DEFAULT_FRAMEWORK, keywords: str | Path | None = None) -> StaticAudit:
-    """Audit a framework's rules and a keywords folder (default: the shipped ones)."""
-    from ..versioning import rules_version
-
-    catalogue = load_catalogue(framework)
-    folder = Path(keywords) if keywords is not None else keywords_dir()
-    rules_file = rules_path(framework)
+def static_audit(ref: FrameworkRef | None = None) -> StaticAudit:
+    """Audit a framework's rules and its keywords folder (default: the shipped ones). Unlike
+    loading, this goes on past errors: it lists every problem it can find."""
+    ref = ref or FrameworkRef()
+    framework_folder, folder = framework_paths(ref)
+    catalogue = load_catalogue_file(framework_folder / CATALOGUE_FILE)
+    rules_file = framework_folder / RULES_FILE
     findings: list[Finding] = []
     if not folder.is_dir():
         raise XdtError("关键词目录不存在", "keywords folder not found", file=str(folder))
@@ -467,10 +467,7 @@ def static_audit(framework: str = DEFAULT_FRAMEWORK, keywords: str | Path | None
             message_zh=f"规则“{key}”对评价项 {', '.join(ids)} 不会命中：条件需要 {fact}，而这些项没有{FACT_NEEDS_ZH[fact]}",
             message_en=f"rule '{key}' cannot fire for items {', '.join(ids)}: it needs {fact}, "
                        f"and they have no {FACT_NEEDS[fact]}"))
-    try:
-        version = rules_version(framework)
-    except XdtError:
-        version = None
+    version = framework_fingerprint(ref)
     return StaticAudit(framework=catalogue.id, rules_file=str(rules_file), keywords_dir=str(folder),
                        rules_version=version, items=items, ambiguities=_ambiguities(scan), cues=cues,
                        findings=sort_findings(_dedupe(findings)))

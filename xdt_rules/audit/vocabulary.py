@@ -25,6 +25,8 @@ with file and page.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -52,6 +54,9 @@ CONTENT_START = ("n", "vn", "eng", "j", "l", "b")
 CONTENT_INNER = CONTENT_START + ("x", "v", "a", "q", "f", "g")
 CONTENT_END = CONTENT_START + ("v", "q", "g")
 SKIP_FLAGS = ("nr", "ns")  # person and place names: never domain terms
+
+if TYPE_CHECKING:
+    from ..framework import Framework
 
 
 class _Model(BaseModel):
@@ -183,12 +188,13 @@ def _candidates(tokens: list[tuple[str, str]], stop: set[str], max_words: int,
         run = []
 
 
-def uncovered_vocabulary(documents: dict[str, list[Document]], *, keywords: KeywordSet, catalogue: Catalogue,
+def uncovered_vocabulary(documents: dict[str, list[Document]], framework: Framework, *,
                          data: MiningData | None = None, top: int = 40, min_count: int = 3,
                          max_words: int = 3, examples: int = 3) -> VocabularyAudit:
     """Frequent phrases of the uncovered sentences, best first (see the module docstring)."""
     from ..evidence import find_evidence
 
+    keywords = framework.keywords
     data = data or load_mining_data()
     stop = set(data.stop)
     hints = ahocorasick.Automaton()
@@ -216,7 +222,7 @@ def uncovered_vocabulary(documents: dict[str, list[Document]], *, keywords: Keyw
         if not docs:
             continue
         read += 1
-        mentions = find_evidence(docs, keywords=keywords, catalogue=catalogue)
+        mentions = find_evidence(docs, framework)
         covered = {(m.file, m.block, m.sentence_start) for m in mentions}
         for doc in docs:
             for block in doc.blocks:

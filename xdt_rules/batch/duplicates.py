@@ -37,7 +37,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from ..models import Document
-from .fsutil import atomic_write_bytes
+from ..fsutil import atomic_write_bytes
 from .resume import state_dir
 
 PASSAGES_FORMAT = 2  # 2: polynomial shingle hash

@@ -27,7 +27,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..models import FileRecord
-from .fsutil import sha256_file
+from ..fsutil import sha256_file
 
 EntryKind = Literal["folder", "file", "zip"]
 

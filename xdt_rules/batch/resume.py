@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .fsutil import atomic_write_text
+from ..fsutil import atomic_write_text
 
 MANIFEST_FORMAT = 1
 STATE_DIR = ".xdt-batch"

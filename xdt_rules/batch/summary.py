@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from ..models import ApplicationResult, ElementResult, FileRecord, Total
 from .duplicates import DuplicateReport
-from .fsutil import atomic_write_bytes, atomic_write_text
+from ..fsutil import atomic_write_bytes, atomic_write_text
 from .resume import Manifest
 
 STATUS_LABELS = {
@@ -131,13 +131,10 @@ def application_names(out_dir: Path, manifest: Manifest) -> list[str]:
     return sorted(p.stem for p in out_dir.glob("*.json") if _load_result(p) is not None)
 
 
-def collect(out_dir: str | Path, manifest: Manifest, duplicates: DuplicateReport | None = None, *,
-            known: dict[str, ApplicationResult] | None = None) -> SummaryData:
-    """The summary's rows from the results in OUT; ``known`` holds results this process has just
-    written (by JSON file name), which need not be read back and validated again."""
+def collect(out_dir: str | Path, manifest: Manifest, duplicates: DuplicateReport | None = None) -> SummaryData:
+    """The summary's rows from the results in OUT."""
     out_dir = Path(out_dir)
     duplicates = duplicates or DuplicateReport()
-    known = known or {}
     dup_counts = duplicates.count_by_application()
     rows: list[SummaryRow] = []
     errors: list[ErrorRow] = []
@@ -155,9 +152,7 @@ def collect(out_dir: str | Path, manifest: Manifest, duplicates: DuplicateReport
             rows.append(SummaryRow(application=name, state=ROW_MISSING, reason="批次中断，尚未处理（可用 --resume 继续）"))
             continue
         json_name = next((o for o in (record.outputs if record else []) if o.endswith(".json")), f"{name}.json")
-        written = known.get(json_name)
-        result = (ResultStanding.model_validate(written, from_attributes=True) if written is not None
-                  else _load_result(out_dir / json_name))
+        result = _load_result(out_dir / json_name)
         if result is None:
             reason = "结果文件缺失或损坏 / result file missing or invalid"
             rows.append(SummaryRow(application=name, state=ROW_FAILED, reason=reason))

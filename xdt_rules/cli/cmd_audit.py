@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import argparse
 
+from .options import add_framework_arguments
+
 HELP = ("审计规则与关键词的覆盖、命中和与标注的一致性 / audit rules and keywords: coverage, hits, "
         "agreement with labels, uncovered vocabulary")
 
@@ -21,8 +23,7 @@ Static audit by default; --results adds hit counts and uncovered vocabulary; --g
 def register(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--framework", default="kunming-xdt", help="评价框架 ID 或路径 / framework ID or path")
-    parser.add_argument("--keywords", metavar="DIR", help="关键词目录（默认随程序或 XDT_DATA_DIR）/ keywords folder")
+    add_framework_arguments(parser)
     parser.add_argument("--results", metavar="DIR", help="预审结果目录（*.json）/ folder of screening results")
     parser.add_argument("--gold", metavar="LABELS", help="标注：金标准 YAML 或审核 CSV（文件或目录）/ labels (YAML or CSV)")
     parser.add_argument("--docs", metavar="DIR", help="当初预审的申报材料目录（读文字用）/ the folder the applications "
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
                            count_scan_only=args.count_scan_only)
     report = run_audit(options)
     if args.html:
-        from ..batch.fsutil import atomic_write_text
+        from ..fsutil import atomic_write_text
 
         atomic_write_text(Path(args.html), render_audit_html(report))
     if args.json:

@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from .options import add_extract_arguments
+from .options import add_extract_arguments, add_framework_arguments
 from .options import extract_options as read_options
 
 HELP = "批量预审：文件夹中每个子文件夹/文件/zip 为一份申报 / screen a folder of applications"
@@ -43,7 +43,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true",
                         help=f"有申报或文件失败时以退出码 {EXIT_STRICT} 结束 / exit {EXIT_STRICT} if anything failed")
     parser.add_argument("--quiet", "-q", action="store_true", help="不显示进度与汇总表 / no progress output")
-    parser.add_argument("--framework", default="kunming-xdt", help="框架 ID 或路径 / framework ID or path")
+    add_framework_arguments(parser)
     add_extract_arguments(parser)
     parser.add_argument("--no-crops", action="store_true", help="报告中不嵌入证据截图 / no evidence crops in reports")
     parser.add_argument("--no-duplicates", action="store_true", help="不检查申报间重复段落 / skip the duplicate-passage check")
@@ -69,11 +69,12 @@ def run(args: argparse.Namespace) -> int:
         jobs=max(1, args.jobs), file_timeout=args.file_timeout or None, resume=args.resume,
         cache_dir=args.cache_dir, use_cache=not args.no_cache, quiet=args.quiet,
         duplicates=not args.no_duplicates, min_duplicate_chars=args.min_duplicate_chars,
-        zip_limits=ZipLimits(max_total_mb=args.zip_max_mb), framework=args.framework,
+        zip_limits=ZipLimits(max_total_mb=args.zip_max_mb), framework=args.framework, keywords=args.keywords,
         extract_options=extract_options, crops=not args.no_crops, ocr_page_seconds=args.ocr_page_timeout,
     )
     factory = resolve_reference(args.pipeline) if args.pipeline else screen_pipeline
-    pipeline = factory(framework=args.framework, extract_options=extract_options, crops=not args.no_crops)
+    pipeline = factory(framework=args.framework, keywords=args.keywords, extract_options=extract_options,
+                       crops=not args.no_crops)
     report = run_batch(args.batch_dir, args.out, options, pipeline=pipeline)
     if not args.quiet:
         _print_report(report)
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         print("已中断：已完成的结果均已保存，可用 --resume 继续 / interrupted: finished results kept, rerun with --resume",
               file=sys.stderr)
         return 130
-    if args.strict and (report.failed or report.file_errors or report.not_run):
+    if args.strict and (report.failed or report.counts.file_errors or report.not_run):
         return EXIT_STRICT
     return 0
 
@@ -100,15 +101,15 @@ def _print_report(report) -> None:  # noqa: ANN001 - a BatchReport
         ("跳过（未变化）skipped", report.skipped),
         ("失败 failed", report.failed),
         ("未处理 not run", report.not_run),
-        ("文件错误 file errors", report.file_errors),
+        ("文件错误 file errors", report.counts.file_errors),
         ("解析超时 timeouts", report.timeouts),
-        ("页数 pages", report.pages),
+        ("页数 pages", report.counts.pages),
         ("用时 seconds", f"{report.seconds:.1f}"),
         ("页/秒 pages/s", f"{report.pages_per_second:.1f}"),
-        ("OCR 识别页数 pages OCR'd", report.ocr_pages),
+        ("OCR 识别页数 pages OCR'd", report.counts.ocr_pages),
         ("OCR 页/秒/进程 OCR pages/s per worker", f"{report.ocr_pages_per_second:.2f}"),
-        ("缓存命中/未命中 cache hits/misses", f"{report.cache_hits}/{report.cache_misses}"),
-        ("仅重新运行规则 re-scored by the rules alone", report.inputs_hits),
+        ("缓存命中/未命中 cache hits/misses", f"{report.counts.cache_hits}/{report.counts.cache_misses}"),
+        ("证据取自缓存的文件 files whose evidence was cached", report.counts.evidence_hits),
         ("重复段落 shared passages", report.duplicate_passages),
         ("工作进程峰值内存 peak RSS per worker", f"{report.peak_rss_mb:.0f} MB"),
     ]

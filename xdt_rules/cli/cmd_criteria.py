@@ -3,11 +3,13 @@ from __future__ import annotations
 import argparse
 import json
 
+from .options import add_framework_arguments, framework_of
+
 HELP = "显示评价框架（要素/板块/评价项及分值）/ print the criteria tree with points"
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--framework", default="kunming-xdt", help="框架 ID 或 framework.yaml 路径 / framework ID or path")
+    add_framework_arguments(parser)
     parser.add_argument("--json", action="store_true", help="输出 JSON / print JSON")
     parser.add_argument("--text", action="store_true", help="显示评价内容全文 / show the official text of each item")
 
@@ -16,9 +18,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from ..catalogue import load_catalogue
-
-    catalogue = load_catalogue(args.framework)
+    catalogue = framework_of(args).catalogue
     if args.json:
         print(json.dumps([item.model_dump() for item in catalogue.items], ensure_ascii=False, indent=2))
         return 0

@@ -4,7 +4,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .options import add_extract_arguments, extract_options
+from .options import add_extract_arguments, add_framework_arguments, extract_options, framework_of
 
 HELP = "找出申报材料中每个评价项的证据句 / show the evidence found for each criterion"
 
@@ -26,7 +26,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--polarity", action="append", choices=sorted(_POLARITY_ZH),
                         help="只看这些判定 / only these polarities (repeatable)")
     add_extract_arguments(parser)
-    parser.add_argument("--keywords", metavar="DIR", help="关键词目录（默认随程序）/ keywords folder (default: shipped)")
+    add_framework_arguments(parser)
 
 
 def _files(path: Path) -> list[Path]:
@@ -51,13 +51,12 @@ def _marked(m: object) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..catalogue import load_catalogue
     from ..errors import IngestError, XdtError
-    from ..evidence import find_evidence, load_keyword_set
+    from ..evidence import find_evidence
     from ..ingest import extract
 
-    catalogue = load_catalogue()
-    keywords = load_keyword_set(Path(args.keywords) if args.keywords else None)
+    framework = framework_of(args)
+    catalogue = framework.catalogue
     for item_id in args.item or []:
         if item_id not in catalogue:
             raise XdtError(f"未知评价项编号 {item_id}", f"unknown item ID {item_id}")
@@ -72,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         documents.append(document)
         files.append({"path": document.path, "sha256": document.sha256, "pages": document.pages})
-    mentions = find_evidence(documents, keywords=keywords, catalogue=catalogue)
+    mentions = find_evidence(documents, framework)
     if args.item:
         mentions = [m for m in mentions if m.item_id in args.item]
     if args.polarity:
@@ -81,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     mentions.sort(key=lambda m: order[m.item_id])  # stable: document order within an item
     if args.json:
         payload = {
-            "keywords_hash": keywords.content_hash,
+            "rules_version": framework.fingerprint,
             "files": files,
             "mentions": [m.model_dump(mode="json") for m in mentions],
         }

@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .options import add_extract_arguments, extract_options
+from .options import add_extract_arguments, add_framework_arguments, extract_options, framework_of
 
 HELP = "预审申报材料，输出 JSON 与 HTML 报告 / screen applications: JSON result + HTML report per application"
 
@@ -12,7 +12,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("apps", nargs="+", metavar="APP",
                         help="申报材料：一个文件，或一个文件夹（申报书+佐证材料）/ a file, or a folder = one application")
     parser.add_argument("--out", required=True, metavar="DIR", help="输出目录 / output folder")
-    parser.add_argument("--framework", default="kunming-xdt", help="评价框架 ID 或路径 / framework ID or path")
+    add_framework_arguments(parser)
     parser.add_argument("--no-crops", action="store_true", help="报告中不嵌入 PDF 原文截图 / no PDF crops in the HTML")
     add_extract_arguments(parser)
 
@@ -31,19 +31,19 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from ..errors import XdtError
-    from ..scoring import load_rulebook
-    from ..screen import ScreenSettings, collect_application, screen_application, write_outputs
-
     import sys
+
+    from ..errors import XdtError
+    from ..screen import ScreenSettings, collect_application, plain_reader, screen_application, write_outputs
 
     # Piped output is not wrapped by a terminal: do not squeeze the table into 80 columns.
     console = Console() if sys.stdout.isatty() else Console(width=160)
     errs = Console(stderr=True)
-    settings = ScreenSettings(framework=args.framework, crops=not args.no_crops,
-                              extract=extract_options(args))
-    # Rule-file problems first: errors stop here (file and line), warnings are shown once.
-    for issue in load_rulebook(args.framework).report.warnings:
+    settings = ScreenSettings(crops=not args.no_crops, extract=extract_options(args))
+    # Data problems first: errors stop here (file and line), rule warnings are shown once.
+    framework = framework_of(args)
+    reader = plain_reader(framework, settings.extract)
+    for issue in framework.rules.report.warnings:
         errs.print(f"[yellow]{issue.one_line()}[/]", markup=True, highlight=False, soft_wrap=True)
     out = Path(args.out)
     used: set[str] = set()
@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
             errs.print(f"[red]错误 / error:[/] {exc.one_line()}", markup=True, highlight=False, soft_wrap=True)
             continue
         app = app.model_copy(update={"name": _unique(app.name, used)})
-        outcome = screen_application(app, settings)
-        paths = write_outputs(outcome, out, settings=settings)
+        outcome = screen_application(app, framework, read=reader)
+        paths = write_outputs(outcome, out, framework, settings)
         result = outcome.result
         read = sum(1 for f in result.files if not f.error)
         anything_read = anything_read or read > 0

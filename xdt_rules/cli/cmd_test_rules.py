@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import argparse
 
+from .options import add_framework_arguments, framework_of
+
 HELP = ("运行规则旁的测试用例（如 opa test）/ run the rule test cases kept beside the rules "
         "(rules/<framework>/tests/*.yaml), like opa test")
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--framework", default="kunming-xdt", help="评价框架 ID 或路径 / framework ID or path")
-    parser.add_argument("--keywords", metavar="DIR", help="关键词目录（默认随程序）/ keywords folder (default: shipped)")
+    add_framework_arguments(parser)
     parser.add_argument("--cases", metavar="DIR", help="用例目录（默认 rules/<框架>/tests）/ case folder (default: the framework's tests/)")
     parser.add_argument("--run", metavar="PATTERN", help="只运行名称匹配（通配符）或针对该评价项的用例 / only cases whose name "
                                                          "matches the glob, or that check this item ID")
@@ -18,14 +19,10 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from ..audit.render import print_rule_tests
     from ..audit.ruletests import run_rule_tests
-    from ..evidence import load_keyword_set
 
-    keywords = load_keyword_set(Path(args.keywords)) if args.keywords else None
-    report = run_rule_tests(args.framework, keywords=keywords, folder=args.cases, select=args.run)
+    report = run_rule_tests(framework_of(args), folder=args.cases, select=args.run)
     if args.json:
         import json
 

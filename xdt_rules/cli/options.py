@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..framework import Framework
     from ..ingest import ExtractOptions
 
 
@@ -44,3 +45,20 @@ def extract_options(args: argparse.Namespace, **extra: object) -> "ExtractOption
     if args.ocr_dpi is not None:
         settings["ocr_dpi"] = args.ocr_dpi
     return ExtractOptions(**settings)
+
+
+def add_framework_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..datapaths import DEFAULT_FRAMEWORK
+
+    group = parser.add_argument_group("评价框架 / framework")
+    group.add_argument("--framework", default=DEFAULT_FRAMEWORK,
+                       help=f"评价框架 ID 或路径（默认 {DEFAULT_FRAMEWORK}）/ framework ID or path")
+    group.add_argument("--keywords", metavar="DIR", default=None,
+                       help="关键词目录（默认随程序）/ keywords folder (default: the shipped one)")
+
+
+def framework_of(args: argparse.Namespace) -> "Framework":
+    """The framework the verb works with, loaded and validated once."""
+    from ..framework import load_framework
+
+    return load_framework(args.framework, args.keywords)

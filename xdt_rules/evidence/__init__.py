@@ -2,44 +2,66 @@
 
 Public API (other stages code against it)::
 
-    from xdt_rules.evidence import find_evidence, load_keyword_set, KeywordSet
-    keywords = load_keyword_set()                 # keywords/*.yaml, validated, cached per content hash
-    mentions = find_evidence(documents)           # deterministic order
+    from xdt_rules.evidence import find_evidence
+    mentions = find_evidence(documents, framework)   # deterministic order
 """
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from ..catalogue import Catalogue, load_catalogue
-from ..models import Document, Mention
-from .keywords import KeywordSet, load_keyword_set
+from ..models import Document, FileEvidence, Mention
+from .keywords import KeywordSet
 
-__all__ = ["KeywordSet", "find_evidence", "load_keyword_set", "finder_for"]
-
-
-def finder_for(keywords: KeywordSet, catalogue: Catalogue):  # noqa: ANN201 - EvidenceFinder, imported lazily
-    """The compiled finder of a keyword set and catalogue (built once per process)."""
+if TYPE_CHECKING:
+    from ..framework import Framework
     from .finder import EvidenceFinder
 
-    # keyed by the catalogue's content, so a re-loaded but identical framework reuses the finder
-    key = "finder:" + hashlib.sha256(repr([(i.id, i.text) for i in catalogue.items]).encode("utf-8")).hexdigest()
-    finder = keywords._cache.get(key)
-    if finder is None:
-        finder = EvidenceFinder(keywords, catalogue)
-        keywords._cache[key] = finder
-    return finder
+__all__ = ["KeywordSet", "evidence_view", "file_evidence", "find_evidence", "finder_for"]
 
 
-def find_evidence(documents: list[Document], *, keywords: KeywordSet | None = None,
-                  catalogue: Catalogue | None = None) -> list[Mention]:
-    """All mentions in ``documents``, ordered by document (as given), block, start, end, item."""
-    keywords = keywords or load_keyword_set()
-    catalogue = catalogue or load_catalogue()
-    finder = finder_for(keywords, catalogue)
+def _build_finder(framework: Framework) -> EvidenceFinder:
+    from .finder import EvidenceFinder
+
+    return EvidenceFinder(framework.keywords, framework.catalogue)
+
+
+def finder_for(framework: Framework) -> EvidenceFinder:
+    """The compiled finder of a framework (built once per process)."""
+    return framework.compiled("evidence_finder", _build_finder)
+
+
+def find_evidence(documents: Sequence[Document], framework: Framework | None = None) -> list[Mention]:
+    """All mentions in ``documents``, ordered by document (as given), block, start, end, item
+    (``framework``: the default one when not given, for scripts and tests)."""
+    if framework is None:
+        from ..framework import load_framework
+
+        framework = load_framework()
+    finder = finder_for(framework)
     keyed: list[tuple[tuple[int, int, int, int, str, str, str], Mention]] = []
     for ordinal, document in enumerate(documents):
         for m in finder.document(document):
             keyed.append(((ordinal, m.block, m.start, m.end, m.item_id, m.kind, m.term), m))
     keyed.sort(key=lambda km: km[0])
     return [m for _, m in keyed]
+
+
+def evidence_view(document: Document, mentions: Sequence[Mention]) -> Document:
+    """The document as scoring and the report read it once its mentions are known: its metadata
+    and the blocks the mentions point into, with every cell of their table (or worksheet) rows,
+    because a cell is scored and shown with its row. Everything else is left out, so the view is
+    small enough to cache with the mentions; scoring and reports always run on views, so a
+    re-score from the cache gives byte-identical results by construction."""
+    wanted = {m.block for m in mentions}
+    rows = {(b.table, b.sheet, b.row) for b in document.blocks if b.index in wanted and b.row is not None}
+    blocks = [b for b in document.blocks
+              if b.index in wanted or (b.row is not None and (b.table, b.sheet, b.row) in rows)]
+    return document.model_copy(update={"blocks": blocks})
+
+
+def file_evidence(document: Document, framework: Framework) -> FileEvidence:
+    """A document's evidence: its mentions and its evidence view."""
+    mentions = find_evidence([document], framework)
+    return FileEvidence(document=evidence_view(document, mentions), mentions=mentions, has_text=bool(document.blocks))

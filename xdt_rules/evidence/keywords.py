@@ -33,8 +33,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..catalogue import Catalogue, load_catalogue
-from ..datapaths import keywords_dir
+from ..catalogue import Catalogue
 from ..errors import DataFileError
 from ..yamlio import LoadedYaml, load_model
 from .normalize import is_ascii_alnum, is_cjk, latin_breaks, normalize_key
@@ -587,9 +586,8 @@ def _check_context(spec: ContextSpec, loaded: LoadedYaml) -> None:
             seen[key] = (kind, line)
 
 
-def load_keyword_folder(folder: Path, catalogue: Catalogue | None = None) -> KeywordSet:
-    """Load and validate a keywords folder (no cache)."""
-    catalogue = catalogue or load_catalogue()
+def load_keyword_folder(folder: Path, catalogue: Catalogue) -> KeywordSet:
+    """Load and validate a keywords folder (the framework bundle loads it once)."""
     if not folder.is_dir():
         raise DataFileError(str(folder), None, "关键词目录不存在", "keywords folder not found")
     for name in SPECIAL_FILES:
@@ -624,19 +622,3 @@ def load_keyword_folder(folder: Path, catalogue: Catalogue | None = None) -> Key
         confusions=confusions.confusions, fuzzy=confusions.fuzzy, ambiguities=builder.ambiguities, item_ids=list(catalogue.item_ids),
         blockers=builder.blockers,
     )
-
-
-_LOADED: dict[tuple[str, str], KeywordSet] = {}
-
-
-def load_keyword_set(folder: Path | None = None) -> KeywordSet:
-    """The keyword set of ``folder`` (default: the shipped ``keywords/``), cached per process
-    by folder and content hash, so an edited file is picked up on the next call."""
-    folder = Path(folder) if folder is not None else keywords_dir()
-    resolved = folder.resolve()
-    key = (str(resolved), _content_hash(resolved) if resolved.is_dir() else "")
-    cached = _LOADED.get(key)
-    if cached is None:
-        cached = load_keyword_folder(resolved)
-        _LOADED[key] = cached
-    return cached

@@ -22,12 +22,15 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, Field
 
-from ..catalogue import Catalogue, load_catalogue
 from ..gold import GoldApplication, load_gold_dir
 from ..models import Document, Mention
-from .keywords import KeywordSet
+
+if TYPE_CHECKING:
+    from ..framework import Framework
 
 MIN_CONFIDENCE = 0.6
 DETECTED_ORDER = ("implemented", "planned", "negated", "restates_criteria", "generic", "absent")
@@ -102,19 +105,19 @@ def application_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(SKIP_NAMES))
 
 
-def evaluate(samples_dir: str | Path, variant: str, *, keywords: KeywordSet | None = None,
-             catalogue: Catalogue | None = None, ocr: bool = False,
+def evaluate(samples_dir: str | Path, variant: str, *, framework: Framework | None = None, ocr: bool = False,
              load_document: Callable[[Path], Document] | None = None,
              applications: Collection[str] | None = None) -> VariantReport:
     """Detection vs gold for one variant folder (``samples/<variant>/``).
 
     ``applications`` restricts the measurement to those application names (a development or
     hold-out set); by default every labelled application in the folder counts."""
-    from . import find_evidence, load_keyword_set
+    from ..framework import load_framework
+    from . import find_evidence
 
     samples = Path(samples_dir)
-    catalogue = catalogue or load_catalogue()
-    keywords = keywords or load_keyword_set()
+    framework = framework or load_framework()
+    catalogue = framework.catalogue
     golds: dict[str, GoldApplication] = load_gold_dir(samples / "gold", catalogue)
     if load_document is None:
         from ..ingest import ExtractOptions, extract
@@ -145,7 +148,7 @@ def evaluate(samples_dir: str | Path, variant: str, *, keywords: KeywordSet | No
                 documents.append(load_document(path))
             except Exception as exc:  # noqa: BLE001 - a broken sample is reported, the rest measured
                 report_errors.append(f"{path}: {exc}")
-        mentions = find_evidence(documents, keywords=keywords, catalogue=catalogue)
+        mentions = find_evidence(documents, framework)
         detected = detected_labels(mentions, item_ids)
         for item_id in item_ids:
             g = gold.items[item_id]

@@ -14,7 +14,7 @@ Why it is shaped like this (a report used to spend most of its time here):
 - the evidence box is NOT drawn into the pixels: :class:`Crop` carries it as percentages of the
   image, and the report draws it as an absolutely positioned frame over the image, so the
   pixels are the page as it is and the highlight lands exactly on the box at any zoom;
-- crops are capped per item and per report, and cached on disk (:class:`CropCache`, keyed by
+- crops are capped per item and per report, and cached on disk (:class:`xdt_rules.cache.CropCache`, keyed by
   the file's sha256, the page, the spans' blocks, the resolution and this module's code), so a
   re-score renders none again.
 """
@@ -24,14 +24,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import json
-import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..models import BBox, Block, Document, EvidenceRef
 
@@ -43,7 +39,6 @@ MARK_PAD_X_PT = 2.0  # the frame sits just outside the glyphs, not on them
 MARK_PAD_Y_PT = 1.5
 PNG_LEVEL = 3  # zlib's fast levels: level 9 is 10× slower for 3 % smaller crops
 OPEN_PAGES = 32  # pages kept open while a report is built (a report crops at most 48 spans)
-CACHE_FORMAT = b"XDTCROP1"
 
 # 256 grey levels → 16 (4 bits): text keeps its anti-aliased edges and the PNG is half the size.
 _TO_16 = [v >> 4 for v in range(256)]
@@ -78,16 +73,6 @@ class Crop:
     @property
     def src(self) -> str:
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
-
-
-@lru_cache(maxsize=1)
-def code_version() -> str:
-    """A digest of this module's source: changed crop code never reuses old cached crops."""
-    try:
-        source = Path(__file__).read_bytes()
-    except OSError:  # pragma: no cover - frozen installs; then only the constants below count
-        source = repr((DPI, MAX_WIDTH_PX, MARGIN_X_PT, MARGIN_Y_PT, MARK_PAD_X_PT, MARK_PAD_Y_PT)).encode()
-    return hashlib.sha256(source).hexdigest()[:12]
 
 
 def _width(ch: str) -> float:
@@ -134,9 +119,9 @@ def union(boxes: Sequence[BBox]) -> BBox:
 
 def crop_key(doc: Document, page: int, spans: Sequence[tuple[Block, int, int]], dpi: int) -> str:
     """What a crop depends on: the file's bytes, the page, each span with its block's text and
-    layout, the resolution and the crop code. Block numbering may change between extractor
-    versions, so the block's content (not its index) enters the key."""
-    digest = hashlib.sha256(f"{code_version()}|{dpi}|{MAX_WIDTH_PX}|{doc.sha256}|{page}".encode())
+    layout and the resolution (the cache adds the crop code's version). Block numbering may change
+    between extractor versions, so the block's content (not its index) enters the key."""
+    digest = hashlib.sha256(f"{dpi}|{MAX_WIDTH_PX}|{doc.sha256}|{page}".encode())
     for block, start, end in spans:
         lines = ";".join(f"{ln.start},{ln.end},{ln.bbox.x0},{ln.bbox.top},{ln.bbox.x1},{ln.bbox.bottom}"
                          for ln in block.lines)
@@ -147,65 +132,12 @@ def crop_key(doc: Document, page: int, spans: Sequence[tuple[Block, int, int]], 
     return digest.hexdigest()[:32]
 
 
-class CropCache:
-    """Rendered crops on disk (``<root>/<key[:2]>/<key>.crop``): a header line with the size and
-    marks, then the PNG. Written atomically; a damaged entry is ignored and rendered again.
+class CropStore(Protocol):
+    """Where rendered crops are kept between runs (the batch's crop cache)."""
 
-    ``render_missing=False``: a crop that is not cached raises :class:`~xdt_rules.cache.CacheMiss`
-    instead of being rendered (the batch's main process re-scores cached applications itself
-    and leaves anything that needs pdfium to a worker process).
-    """
+    def get(self, key: str) -> Crop | None: ...
 
-    def __init__(self, root: str | os.PathLike[str], *, render_missing: bool = True):
-        self.root = Path(root)
-        self.render_missing = render_missing
-        self.hits = 0
-        self.writes = 0
-        self._folders: set[Path] = set()
-
-    def _path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.crop"
-
-    def get(self, key: str) -> Crop | None:
-        try:
-            raw = self._path(key).read_bytes()
-        except OSError:
-            return None
-        header, _, png = raw.partition(b"\n")
-        magic, _, meta = header.partition(b" ")
-        try:
-            if magic != CACHE_FORMAT or not png.startswith(b"\x89PNG"):
-                return None
-            info = json.loads(meta)
-            crop = Crop(png=png, width=int(info["w"]), height=int(info["h"]),
-                        marks=tuple(tuple(float(v) for v in m) for m in info["marks"]),  # type: ignore[misc]
-                        region=tuple(float(v) for v in info["region"]))  # type: ignore[arg-type]
-        except (ValueError, KeyError, TypeError):
-            return None
-        self.hits += 1
-        return crop
-
-    def put(self, key: str, crop: Crop) -> None:
-        """Write an entry via a temp file and a rename (a reader sees all of it or nothing). No
-        fsync: a lost entry is only rendered again. A report writes ~30 of these, so the folder
-        is created once, not checked for every crop."""
-        meta = json.dumps({"w": crop.width, "h": crop.height, "marks": crop.marks, "region": crop.region},
-                          separators=(",", ":"))
-        path = self._path(key)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            if path.parent not in self._folders:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._folders.add(path.parent)
-            with open(tmp, "wb") as fh:
-                fh.write(CACHE_FORMAT + b" " + meta.encode("ascii") + b"\n" + crop.png)
-            os.replace(tmp, path)
-            self.writes += 1
-        except OSError:
-            try:  # a cache that cannot be written only costs time
-                tmp.unlink()
-            except OSError:
-                pass
+    def put(self, key: str, crop: Crop) -> None: ...
 
 
 @dataclass
@@ -243,7 +175,7 @@ class CropRenderer:
     password: str | None = None
     dpi: int = DPI
     limits: CropLimits = field(default_factory=CropLimits)
-    cache: CropCache | None = None
+    cache: CropStore | None = None
     made: int = 0
     renders: int = 0
     page_loads: int = 0
@@ -361,14 +293,9 @@ class CropRenderer:
         if not any(span_boxes(block, start, end) for block, start, end in spans):
             return None
         key = crop_key(doc, page_no, spans, self.dpi) if self.cache is not None else ""
-        if self.cache is not None:
-            if (cached := self.cache.get(key)) is not None:
-                self.made += 1
-                return cached
-            if not self.cache.render_missing:
-                from ..cache import CacheMiss
-
-                raise CacheMiss(f"crop {key} of {doc.name} p.{page_no}")
+        if self.cache is not None and (cached := self.cache.get(key)) is not None:
+            self.made += 1
+            return cached
         try:
             made = self._render(doc, page_no, spans)
         except Exception:  # noqa: BLE001 - a page that cannot be rendered just has no crop
@@ -433,10 +360,9 @@ def png_size(png: bytes) -> tuple[int, int]:
 
 __all__ = [
     "Crop",
-    "CropCache",
     "CropLimits",
     "CropRenderer",
-    "code_version",
+    "CropStore",
     "crop_key",
     "encode_png16",
     "png_size",

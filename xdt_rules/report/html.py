@@ -8,11 +8,6 @@ one sentence are shown together in that sentence (a table cell with its whole ro
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import json
-import os
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,13 +17,12 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from markupsafe import Markup, escape
 
-from ..catalogue import Catalogue, load_catalogue
+from ..catalogue import Catalogue
 from ..models import ApplicationResult, Block, Document, EvidenceRef, ItemResult
-from .crops import Crop, CropCache, CropLimits, CropRenderer
-from .crops import code_version as crop_code_version
+from .crops import Crop, CropLimits, CropRenderer, CropStore
 
 if TYPE_CHECKING:
-    from ..screen import ScreenOutcome, ScreenSettings
+    from ..framework import Framework
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CONTEXT_CHARS = 90  # characters of the sentence shown on each side of a match
@@ -221,20 +215,6 @@ def passage_views(evidence: Sequence[EvidenceRef], rows: TableRows | None = None
     return views, total
 
 
-def _rule_names(framework: str) -> dict[str, str]:
-    try:
-        from ..scoring import load_rulebook
-
-        book = load_rulebook(framework)
-    except Exception:  # noqa: BLE001 - names are a nicety; the keys are always shown
-        return {}
-    names: dict[str, str] = {}
-    for rules in book.items.values():
-        for rule in rules.all_rules():
-            names.setdefault(rule.key, rule.name or "")
-    return names
-
-
 def evidence_sections(result: ApplicationResult, documents: Sequence[Document] = (),
                       crops: CropRenderer | None = None) -> list[str]:
     """Each item's evidence as HTML (passages, marks, crops), in the result's item order.
@@ -260,63 +240,6 @@ def evidence_sections(result: ApplicationResult, documents: Sequence[Document] =
         sections.append(template.render(passages=shown, more_passages=total - len(shown),
                                         more_evidence=sum(1 for ev in item.evidence if id(ev) not in seen)))
     return sections
-
-
-@lru_cache(maxsize=1)
-def report_code_version() -> str:
-    """A digest of the report code and templates: cached sections of older code are never reused."""
-    digest = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    for path in [here / "html.py", here / "crops.py", *sorted(TEMPLATES.glob("*.j2"))]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-class SectionCache:
-    """Rendered evidence sections of reports on disk, so a re-score (new rules, same evidence)
-    only renders what the rules decide: status, points, reasons, rules fired.
-
-    Keyed by everything a section depends on: the report code, ``salt`` (the caller's settings:
-    extraction options, crops on or off), the documents' identity and every item's evidence.
-    """
-
-    def __init__(self, root: str | os.PathLike[str], *, salt: str = ""):
-        self.root = Path(root)
-        self.salt = salt
-        self.hits = 0
-        self.writes = 0
-
-    def key(self, result: ApplicationResult, documents: Sequence[Document], *, crops: bool,
-            limits: CropLimits) -> str:
-        digest = hashlib.sha256(f"{report_code_version()}|{self.salt}|{crops}|{limits}|{crop_code_version()}".encode())
-        for doc in documents:
-            digest.update(f"|{doc.name}|{doc.sha256}|{doc.extractor_version}|{doc.file_type}".encode())
-        # every item's id and evidence in one serialisation (one call per item cost ~0.5 ms a report)
-        digest.update(result.model_dump_json(include={"items": {"__all__": {"id", "evidence"}}}).encode())
-        return digest.hexdigest()[:32]
-
-    def _path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.html.gz"
-
-    def get(self, key: str, count: int) -> list[str] | None:
-        try:
-            sections = json.loads(gzip.decompress(self._path(key).read_bytes()))
-        except (OSError, EOFError, ValueError, zlib.error):
-            return None
-        if not isinstance(sections, list) or len(sections) != count or not all(isinstance(x, str) for x in sections):
-            return None
-        self.hits += 1
-        return sections
-
-    def put(self, key: str, sections: list[str]) -> None:
-        from ..batch.fsutil import atomic_write_bytes
-
-        data = gzip.compress(json.dumps(sections, ensure_ascii=False).encode("utf-8"), compresslevel=1, mtime=0)
-        try:
-            atomic_write_bytes(self._path(key), data, durable=False)
-            self.writes += 1
-        except OSError:
-            pass  # a cache that cannot be written only costs time
 
 
 def _tree(catalogue: Catalogue, items: dict[str, ItemView]) -> list[dict]:
@@ -347,40 +270,20 @@ def _environment() -> Environment:
     return env
 
 
-def report_sections(result: ApplicationResult, *, documents=(), crops: bool = True, password: str | None = None,
-                    limits: CropLimits | None = None, crop_cache: CropCache | None = None,
-                    section_cache: SectionCache | None = None) -> list[str]:
-    """The evidence section of every item (HTML): crops drawn from ``documents`` (PDFs only)
-    when asked, through ``crop_cache`` when given; whole sections from ``section_cache`` when
-    the evidence is unchanged (a re-score after a rules edit then renders no passage and no page)."""
-    limits = limits or CropLimits()
-    key = section_cache.key(result, documents, crops=crops, limits=limits) if section_cache is not None else ""
-    sections = section_cache.get(key, len(result.items)) if section_cache is not None else None
-    if sections is None:
-        renderer = (CropRenderer(documents, password=password, limits=limits, cache=crop_cache)
-                    if crops and documents else None)
-        try:
-            sections = evidence_sections(result, documents, renderer)
-        finally:
-            if renderer is not None:
-                renderer.close()
-        if section_cache is not None:
-            section_cache.put(key, sections)
-    return sections
-
-
-def render_result(result: ApplicationResult, *, documents=(), crops: bool = True, password: str | None = None,
-                  limits: CropLimits | None = None, crop_cache: CropCache | None = None,
-                  section_cache: SectionCache | None = None, sections: Sequence[str] | None = None) -> str:
-    """The HTML of a result; ``sections``: its items' evidence sections when already made
-    (else :func:`report_sections` makes them from the other arguments)."""
-    catalogue = load_catalogue(result.framework)
-    if sections is None:
-        sections = report_sections(result, documents=documents, crops=crops, password=password, limits=limits,
-                                   crop_cache=crop_cache, section_cache=section_cache)
-    elif len(sections) != len(result.items):
-        raise ValueError(f"{len(sections)} evidence sections for {len(result.items)} items")
-    rule_names = _rule_names(result.framework)
+def render_report(result: ApplicationResult, framework: Framework, documents: Sequence[Document] = (), *,
+                  crops: bool = True, password: str | None = None, limits: CropLimits | None = None,
+                  crop_cache: CropStore | None = None) -> str:
+    """The HTML report of a result: crops drawn from ``documents`` (PDFs only) when asked,
+    through ``crop_cache`` when given (a re-score then renders no page)."""
+    renderer = (CropRenderer(documents, password=password, limits=limits or CropLimits(), cache=crop_cache)
+                if crops and documents else None)
+    try:
+        sections = evidence_sections(result, documents, renderer)
+    finally:
+        if renderer is not None:
+            renderer.close()
+    catalogue = framework.catalogue
+    rule_names = framework.rule_names
     views = [ItemView(result=item, status_zh=STATUS_ZH.get(item.status, item.status),
                       rules=[(k, rule_names.get(k, "")) for k in item.rules_fired], evidence_html=Markup(html))
              for item, html in zip(result.items, sections)]
@@ -388,17 +291,6 @@ def render_result(result: ApplicationResult, *, documents=(), crops: bool = True
     counts = {status: sum(1 for i in result.items if i.status == status) for status in STATUS_ZH}
     confirm = sum(1 for i in result.items if i.needs_confirmation)
     elements = [(e, catalogue.element_max(e.id)) for e in result.elements]
-    return _templates()[0].render(result=result, tree=_tree(catalogue, by_id), items=views, counts=counts, confirm=confirm,
-                           elements=elements, status_zh=STATUS_ZH, framework_name=catalogue.spec.name)
-
-
-def render_report(outcome: ScreenOutcome, *, settings: ScreenSettings, crop_cache: CropCache | None = None,
-                  section_cache: SectionCache | None = None) -> str:
-    """The report of a screening outcome; its evidence sections are kept in ``outcome.sections``
-    (a re-score from cached scoring inputs brings them along)."""
-    if outcome.sections is None:
-        documents = outcome.views if outcome.views is not None else outcome.documents
-        outcome.sections = report_sections(outcome.result, documents=documents, crops=settings.crops,
-                                           password=settings.extract.password, crop_cache=crop_cache,
-                                           section_cache=section_cache)
-    return render_result(outcome.result, sections=outcome.sections)
+    return _templates()[0].render(result=result, tree=_tree(catalogue, by_id), items=views, counts=counts,
+                                  confirm=confirm, elements=elements, status_zh=STATUS_ZH,
+                                  framework_name=catalogue.spec.name)

@@ -8,16 +8,13 @@ from .ruleset import (
     RuleBook,
     ValidationIssue,
     ValidationReport,
-    load_rulebook,
     load_rulebook_file,
-    rules_path,
-    validate_rules,
     validate_rules_file,
 )
 from .score import Scored, aggregate, decide, evidence_refs, score_facts, score_mentions
 
 __all__ = [
     "FACT_DESCRIPTIONS", "FACT_NAMES", "ItemFacts", "RuleBook", "Scored", "ValidationIssue", "ValidationReport",
-    "aggregate", "build_facts", "build_item_facts", "decide", "evidence_refs", "load_rulebook",
-    "load_rulebook_file", "rules_path", "score_facts", "score_mentions", "validate_rules", "validate_rules_file",
+    "aggregate", "build_facts", "build_item_facts", "decide", "evidence_refs",
+    "load_rulebook_file", "score_facts", "score_mentions", "validate_rules_file",
 ]

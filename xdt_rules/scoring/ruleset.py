@@ -13,7 +13,7 @@ rule must hold (AND). There is deliberately no OR: two rules with the same outco
 and plain conjunctions of comparisons let the validator prove when a rule can never fire.
 
 Validation never stops at the first problem: :func:`validate_rules_file` returns every error and
-warning with file and line (the audit lists them); :func:`load_rulebook` raises the first error
+warning with file and line (the audit lists them); :func:`load_rulebook_file` raises the first error
 as a :class:`~xdt_rules.errors.DataFileError` and keeps the warnings on the returned book.
 """
 
@@ -29,14 +29,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..catalogue import Catalogue, load_catalogue
-from ..datapaths import DEFAULT_FRAMEWORK, framework_dir
-from ..errors import DataFileError, XdtError
+from ..catalogue import Catalogue
+from ..errors import DataFileError
 from ..models import ItemStatus
 from ..yamlio import LoadedYaml, PathKey, load_yaml
 from .facts import BOOLEAN_FACTS, FACT_NAMES, RELATIONS_LE, ZERO_TOGETHER, FactOptions
 
-RULES_FILE = "rules.yaml"
 STATUSES: tuple[str, ...] = ("met", "partial", "planned", "negated", "not_found")
 OPERATORS: dict[str, str] = {">=": "$gte", "<=": "$lte", ">": "$gt", "<": "$lt", "==": "$eq", "!=": "$neq"}
 _CONDITION = re.compile(r"^\s*(\w+)\s*([<>=!≥≤]+)\s*(\S+)\s*$")
@@ -592,36 +590,10 @@ def validate_rules_file(path: str | Path, catalogue: Catalogue) -> tuple[RuleBoo
     return book, report
 
 
-def rules_path(framework: str = DEFAULT_FRAMEWORK) -> Path:
-    return Path(framework_dir(framework)) / RULES_FILE
-
-
-def validate_rules(framework: str = DEFAULT_FRAMEWORK) -> ValidationReport:
-    """The validation result of a framework's rules as data (for the audit)."""
-    return validate_rules_file(rules_path(framework), load_catalogue(framework))[1]
-
-
-_BOOKS: dict[tuple[str, str, str], RuleBook] = {}
-
-
 def load_rulebook_file(path: str | Path, catalogue: Catalogue) -> RuleBook:
     """A validated rule book; the first error as a DataFileError naming file and line."""
     book, report = validate_rules_file(path, catalogue)
     if book is None:
         first = report.errors[0]
         raise DataFileError(first.file, first.line, first.message_zh, first.message_en)
-    return book
-
-
-def load_rulebook(framework: str = DEFAULT_FRAMEWORK) -> RuleBook:
-    """The rule book of a framework, cached per process by file content (edits are picked up)."""
-    path = rules_path(framework)
-    if not path.is_file():
-        raise XdtError(f"框架“{framework}”没有评分规则文件 {RULES_FILE}", f"framework '{framework}' has no {RULES_FILE}",
-                       file=str(path))
-    catalogue = load_catalogue(framework)
-    key = (str(path.resolve()), hashlib.sha256(path.read_bytes()).hexdigest(), catalogue.source)
-    book = _BOOKS.get(key)
-    if book is None:
-        book = _BOOKS[key] = load_rulebook_file(path, catalogue)
     return book

@@ -1,0 +1,44 @@
+"""The one shared helper module of the tests: the shipped framework loaded once, and small
+documents built from text (``doc``), so no test file defines its own."""
+
+from __future__ import annotations
+
+from xdt_rules.framework import load_framework
+from xdt_rules.models import Block, BlockKind, Document, Mention
+
+FRAMEWORK = load_framework()
+CATALOGUE = FRAMEWORK.catalogue
+KEYWORDS = FRAMEWORK.keywords
+RULES = FRAMEWORK.rules
+
+
+def doc(*texts: str, kind: BlockKind = "paragraph", name: str = "a.txt", file_type: str = "txt") -> Document:
+    """A document of one block per text (all of ``kind``)."""
+    return Document(path=name, name=name, sha256="0" * 64, size=1, file_type=file_type, extractor_version="t",
+                    blocks=[Block(index=i, kind=kind, text=t) for i, t in enumerate(texts)])
+
+
+def mentions_in(*texts: str, item: str | None = None) -> list[Mention]:
+    """The mentions the shipped framework finds in a document of these paragraphs (of one item)."""
+    from xdt_rules.evidence import find_evidence
+
+    found = find_evidence([doc(*texts)], FRAMEWORK)
+    return [m for m in found if item is None or m.item_id == item]
+
+
+def screen(folder_or_app, *, ocr: str = "off", framework=None, read=None):  # noqa: ANN001, ANN201
+    """Screen an application (a path or an ApplicationInput) without caches, as ``xdt screen`` does."""
+    from xdt_rules.ingest import ExtractOptions
+    from xdt_rules.screen import ApplicationInput, collect_application, plain_reader, screen_application
+
+    framework = framework or FRAMEWORK
+    app = folder_or_app if isinstance(folder_or_app, ApplicationInput) else collect_application(folder_or_app)
+    return screen_application(app, framework, read=read or plain_reader(framework, ExtractOptions(ocr=ocr)))
+
+
+def write(outcome, out, *, crops: bool = True, framework=None):  # noqa: ANN001, ANN201
+    """Write an outcome's JSON and HTML as ``xdt screen`` does."""
+    from xdt_rules.ingest import ExtractOptions
+    from xdt_rules.screen import ScreenSettings, write_outputs
+
+    return write_outputs(outcome, out, framework or FRAMEWORK, ScreenSettings(crops=crops, extract=ExtractOptions(ocr="off")))
