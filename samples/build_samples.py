@@ -168,11 +168,23 @@ class FileSpec(_Spec):
     sheets: list[SheetSpec] = Field(default_factory=list)
 
 
+class OriginSpec(_Spec):
+    """A public source whose facts a corpus document keeps (rewritten, never copied)."""
+
+    title: str
+    url: str
+    note: str | None = Field(None, description="which facts came from it")
+
+
 class SourceSpec(_Spec):
     application: str
     company: str
     industry: str
     summary: str = Field(description="what the sample is and why it is hard")
+    voice: Literal["application", "news", "form"] | None = Field(
+        None, description="corpus documents: an applicant's 申报书, news/case-study third person, or a self-assessment form")
+    region: str | None = Field(None, description="corpus documents: province and city of the enterprise")
+    origin: list[OriginSpec] = Field(default_factory=list, description="corpus documents: the public sources of the facts")
     files: list[FileSpec] = Field(min_length=1)
 
 
@@ -186,8 +198,8 @@ def load_source(path: str | Path) -> SourceSpec:
     return spec
 
 
-def source_paths(names: list[str] | None = None) -> list[Path]:
-    paths = sorted((SAMPLES / "sources").glob("*.yaml"))
+def source_paths(names: list[str] | None = None, sources: Path | None = None) -> list[Path]:
+    paths = sorted((sources or SAMPLES / "sources").glob("*.yaml"))
     if names:
         paths = [p for p in paths if p.stem in names]
         missing = set(names) - {p.stem for p in paths}
@@ -1058,8 +1070,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("apps", nargs="*", help="样例名（默认全部） / sample names (default: all)")
     ap.add_argument("--out", type=Path, default=SAMPLES, help="输出根目录 / output root (default: samples/)")
     ap.add_argument("--image-only", action="store_true", help="PDF 全部页面为扫描图像 / every PDF page as a scanned image")
+    ap.add_argument("--sources", type=Path, default=None,
+                    help="源文件目录（默认 samples/sources；语料为 samples/corpus/sources）/ folder of source YAML files")
     args = ap.parse_args(argv)
-    for path in source_paths(args.apps):
+    for path in source_paths(args.apps, args.sources):
         spec = load_source(path)
         files = build_application(spec, args.out, image_only=args.image_only)
         print(f"{spec.application}: {', '.join(p.name for p in files)}")

@@ -135,3 +135,119 @@ def pairwise_order(tool: Mapping[str, float], reference: Mapping[str, float], ma
             pairs += 1
             agree += (tool[a] - tool[b]) * (reference[a] - reference[b]) > 0
     return agree, pairs
+
+
+# --------------------------------------------------------------------------- corpus figures
+
+CORE_ELEMENTS = ("1", "2", "3")  # what the enterprise has: systems, networks, intelligence
+OUTCOME_ELEMENTS = ("4", "5")  # what it achieved and shows others
+
+
+@dataclass
+class BinaryCounts:
+    """"Has it" (met/partial) against gold implemented."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+
+    def add(self, predicted: bool, actual: bool) -> None:
+        if predicted and actual:
+            self.tp += 1
+        elif predicted:
+            self.fp += 1
+        elif actual:
+            self.fn += 1
+        else:
+            self.tn += 1
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass
+class CorpusFigures:
+    """The figures a first-sight batch is recorded with (see samples/corpus/LEDGER.md)."""
+
+    applications: int = 0
+    core: BinaryCounts = field(default_factory=BinaryCounts)
+    outcomes: BinaryCounts = field(default_factory=BinaryCounts)
+    false_has_it: int = 0  # gold planned/negated/absent reported met/partial
+    not_implemented: int = 0
+    stated_lacks: int = 0  # gold negated …
+    lacks_has_it: int = 0  # … reported met/partial
+    items: int = 0
+    flagged: int = 0
+    wrong: int = 0  # has-it calls that disagree with gold
+    wrong_flagged: int = 0
+    tool_totals: dict[str, float] = field(default_factory=dict)
+    gold_totals: dict[str, float] = field(default_factory=dict)
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+    def add(self, result: ApplicationResult, gold: GoldApplication, catalogue: Catalogue, *,
+            skip_scan_only: bool = False) -> None:
+        self.applications += 1
+        for item in result.items:
+            g = gold.items[item.id]
+            if skip_scan_only and g.scan_only:
+                continue
+            has_it, actual = item.status in ("met", "partial"), g.label == "implemented"
+            group = self.core if catalogue.item(item.id).element_id in CORE_ELEMENTS else self.outcomes
+            group.add(has_it, actual)
+            self.items += 1
+            self.flagged += item.needs_confirmation
+            if not actual:
+                self.not_implemented += 1
+                self.false_has_it += has_it
+            if g.label == "negated":
+                self.stated_lacks += 1
+                self.lacks_has_it += has_it
+            if has_it != actual:
+                self.wrong += 1
+                self.wrong_flagged += item.needs_confirmation
+            if STATUS_TO_GOLD[item.status] != g.label:
+                self.mismatches.append(Mismatch(result.application, item.id, g.label, item.status, item.reasons,
+                                                g.scan_only))
+        self.tool_totals[result.application] = result.total.score
+        self.gold_totals[result.application] = reference_total(gold, catalogue)
+
+    @property
+    def false_has_it_rate(self) -> float:
+        return self.false_has_it / self.not_implemented if self.not_implemented else 0.0
+
+    @property
+    def flag_rate(self) -> float:
+        return self.flagged / self.items if self.items else 0.0
+
+    @property
+    def wrong_flagged_rate(self) -> float:
+        """Of the wrong has-it calls, the share a reviewer is told to confirm."""
+        return self.wrong_flagged / self.wrong if self.wrong else 1.0
+
+    @property
+    def spearman(self) -> float:
+        apps = sorted(self.tool_totals)
+        return spearman([self.tool_totals[a] for a in apps], [self.gold_totals[a] for a in apps])
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "applications": self.applications,
+            "core_f1": self.core.f1, "core_p": self.core.precision, "core_r": self.core.recall,
+            "outcomes_f1": self.outcomes.f1, "outcomes_p": self.outcomes.precision, "outcomes_r": self.outcomes.recall,
+            "false_has_it": self.false_has_it_rate,
+            "lacks_has_it": self.lacks_has_it / self.stated_lacks if self.stated_lacks else 0.0,
+            "spearman": self.spearman, "flags": self.flag_rate, "wrong_flagged": self.wrong_flagged_rate,
+            "tool_mean_total": sum(self.tool_totals.values()) / len(self.tool_totals) if self.tool_totals else 0.0,
+            "gold_mean_total": sum(self.gold_totals.values()) / len(self.gold_totals) if self.gold_totals else 0.0,
+        }
