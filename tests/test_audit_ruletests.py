@@ -179,3 +179,27 @@ def test_cli_coverage_and_json(tmp_path, capsys):
     assert data["summary"]["ok"] is True
     assert 0 < data["coverage"]["rule_percent"] < 100
     assert data["items_without_cases"] and "1.3.1" in data["items_without_cases"]
+
+
+def test_a_case_may_state_facts_and_test_the_rules_alone(tmp_path):
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    (folder / "facts.yaml").write_text(
+        "cases:\n"
+        "  - name: model_only\n"
+        "    facts: {\"1.3.2\": {mentions: 1, model: 1}}\n"
+        "    expect: {\"1.3.2\": {status: partial, rule: systems:described_only}}\n"
+        "  - name: unknown_item\n"
+        "    facts: {\"9.9.9\": {mentions: 1}}\n"
+        "    expect: {\"1.3.2\": {status: not_found}}\n"
+        "  - name: bad_fact\n"
+        "    facts: {\"1.3.2\": {no_such_fact: 1}}\n"
+        "    expect: {\"1.3.2\": {status: not_found}}\n", encoding="utf-8")
+    report = run_rule_tests(FRAMEWORK, folder=folder)
+    outcomes = {c.name: c.outcome for c in report.cases}
+    assert outcomes == {"model_only": "pass", "unknown_item": "error", "bad_fact": "error"}
+    bad_polarity = folder / "bad.yaml"
+    bad_polarity.write_text("cases:\n  - name: x\n    facts: {}\n    expect: {\"1.3.2\": {polarity: implemented}}\n",
+                            encoding="utf-8")
+    with pytest.raises(DataFileError):
+        load_case_file(bad_polarity)

@@ -38,7 +38,7 @@ RULES_FILE = "rules.yaml"
 # Rule test cases live beside the rules but change no score: editing them must not make
 # `xdt batch --resume` re-screen everything or the audit call finished results stale.
 _SKIP_TOP = {"tests"}
-_DATA_SUFFIXES = (".yaml", ".yml")
+_DATA_SUFFIXES = (".yaml", ".yml", ".json")  # .json: the learned topic model
 
 
 class FrameworkRef(BaseModel):

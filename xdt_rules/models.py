@@ -105,7 +105,7 @@ class Document(_Model):
 # --------------------------------------------------------------------------- evidence
 
 Polarity = Literal["implemented", "planned", "negated", "generic", "restates_criteria"]
-MatchKind = Literal["term", "entity", "quantity", "fuzzy", "cue"]
+MatchKind = Literal["term", "entity", "quantity", "fuzzy", "cue", "model"]
 
 
 class Quantity(_Model):

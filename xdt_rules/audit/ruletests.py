@@ -120,13 +120,20 @@ class CaseSpec(_Spec):
     note: str | None = None
     text: str | list[str] | None = None
     blocks: list[BlockSpec] | None = None
+    facts: dict[str, dict[str, int | bool]] | None = Field(
+        None, description="the evidence facts of items given directly (others all zero): the rules alone, no matcher")
     expect: dict[str, ExpectSpec] = Field(min_length=1)
     known_failure: str | None = Field(None, description="why the case fails today (matcher/rules to fix)")
 
     @model_validator(mode="after")
     def _content(self) -> CaseSpec:
-        if (self.text is None) == (self.blocks is None):
-            raise ValueError("用 text 或 blocks 之一给出申报文字 / give the snippet as text or blocks (one of them)")
+        if sum(x is not None for x in (self.text, self.blocks, self.facts)) != 1:
+            raise ValueError("用 text、blocks 或 facts 之一给出申报文字或事实 / give the snippet as text or blocks, "
+                             "or the facts (exactly one of them)")
+        if self.facts is not None and any(self.expect[i].polarity or self.expect[i].not_polarity
+                                          or self.expect[i].no_evidence for i in self.expect):
+            raise ValueError("直接给出事实的用例没有提及，只能期望 status/rule/flags / a facts case has no mentions: "
+                             "expect status, rule or flags only")
         if self.known_failure is not None and not self.known_failure.strip():
             raise ValueError("known_failure 须写明原因 / known_failure needs a reason")
         return self
@@ -371,6 +378,9 @@ def _check(case: LoadedCase, book: RuleBook, scored_items: dict, mentions: list[
 
 def _validate_case(case: LoadedCase, book: RuleBook, catalogue: Catalogue) -> str | None:
     """A problem of the case itself (unknown item or rule), or None."""
+    for item_id in case.spec.facts or {}:
+        if item_id not in catalogue:
+            return f"未知评价项编号 {item_id}（facts）/ unknown item ID {item_id} in facts"
     for item_id, exp in case.spec.expect.items():
         line = case.expect_lines.get(item_id)
         where = f"第 {line} 行：" if line else ""
@@ -399,9 +409,19 @@ def run_case(case: LoadedCase, framework: Framework) -> CaseResult:
     problem = _validate_case(case, book, catalogue)
     if problem:
         return CaseResult(outcome="error", error=problem, **base)
-    documents = case_documents(case.spec, Path(case.file).name)
-    mentions = find_evidence(documents, framework)
-    scored = score_mentions(mentions, catalogue=catalogue, book=book, documents=documents)
+    if case.spec.facts is not None:  # like opa test's `with input as`: the rules alone, on stated facts
+        from ..scoring import ItemFacts, score_facts
+
+        try:
+            facts = {i: ItemFacts(**case.spec.facts.get(i, {})) for i in catalogue.item_ids}
+        except ValueError as exc:
+            return CaseResult(outcome="error", error=f"事实无效 / invalid facts: {exc}", **base)
+        mentions: list[Mention] = []
+        scored = score_facts(facts, {}, catalogue=catalogue, book=book)
+    else:
+        documents = case_documents(case.spec, Path(case.file).name)
+        mentions = find_evidence(documents, framework)
+        scored = score_mentions(mentions, catalogue=catalogue, book=book, documents=documents)
     items = {i.id: i for i in scored.items}
     checks = _check(case, book, items, mentions)
     actual = {item_id: ItemOutcome(status=items[item_id].status, rules_fired=items[item_id].rules_fired,

@@ -100,6 +100,8 @@ class ContextRules:
         self.automaton.make_automaton()
         self.regexes = [(kind, re.compile(p)) for kind, patterns in spec.regex.items() for p in patterns]
         self.heading_planned = [normalize_key(h) for h in spec.heading_planned]
+        self.heading_lacking = [normalize_key(h) for h in spec.heading_lacking]
+        self.present_words = frozenset(normalize_key(w) for w in spec.present)
         self.negated_cells = {normalize_key(c) for c in spec.table_negated_cells}
         upgrades = "|".join(re.escape(normalize_key(u)) for u in sorted(spec.upgrades, key=len, reverse=True))
         targets = "|".join(re.escape(normalize_key(t)) for t in spec.upgrade_targets)
@@ -506,6 +508,15 @@ class ContextRules:
             if kind in found:
                 return Decision(kind, f"同行：{found[kind]}" if not found[kind].startswith("表头") else found[kind])
         return None
+
+    def is_present(self, cue: str | None) -> bool:
+        """The cue is a present-tense word only (目前, 现阶段): it dates a statement, says no more."""
+        return cue is not None and cue in self.present_words
+
+    def heading_is_lack(self, heading: str | None) -> str | None:
+        if not heading:
+            return None
+        return next((cue for cue in self.heading_lacking if cue in heading), None)
 
     def heading_is_plan(self, heading: str | None) -> str | None:
         if not heading:

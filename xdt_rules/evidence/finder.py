@@ -25,6 +25,7 @@ from .segment import Sentence, sentence_index, sentences
 from .tables import Tables
 
 OCR_SLIP_FACTOR = 0.85  # confidence of a term that needed an OCR correction
+MODEL_MIN_CHARS = 8  # shorter sentences ("ERP：用友U8") say too little for the model; keywords read them
 FUZZY_FACTOR = 0.8  # confidence of a rapidfuzz match, times its similarity
 _NO_STATEMENT_KINDS = {"heading": "标题", "header": "页眉", "footer": "页脚"}
 _CELL_KINDS = ("table_cell", "sheet_cell")
@@ -161,6 +162,8 @@ class EvidenceFinder:
         self.context = ContextRules(keywords, catalogue)
         self.labels = LabelReader(keywords.context.labels)
         self.quantities = QuantityFinder(keywords)
+        self.topics = keywords.topics
+        self.item_names = {item.id: f"描述：{item.name}" for item in catalogue.items}
         self.confusions = [(normalize_key(c.ocr), normalize_key(c.correct)) for c in keywords.confusions]
         self.by_word: dict[str, list[Pattern]] = defaultdict(list)
         self.by_item: dict[str, list[Pattern]] = defaultdict(list)
@@ -273,7 +276,9 @@ class EvidenceFinder:
         outcomes = self.quantities.scan(nt.text)
         if not outcomes and block.kind in _CELL_KINDS and not tables.is_header(block) and tables.role(block) is None:
             outcomes = self.quantities.row_outcomes(nt.text, lambda: tables.other_cells(block), tables.roles_of(block))
-        if not hits and not words and not fuzzy_hits and not outcomes:
+        worded = self.quantities.scan_words(nt.text, outcomes)
+        modelled = self.topics is not None and block.kind not in _NO_STATEMENT_KINDS
+        if not hits and not words and not fuzzy_hits and not outcomes and not worded and not modelled:
             return []
         found: list[_Found] = []
         for hit in hits:
@@ -291,10 +296,15 @@ class EvidenceFinder:
         for outcome in outcomes:
             found.append(_Found(outcome.indicator.item_id, outcome.indicator.canonical, "quantity", 0.9,
                                 outcome.start, outcome.end, quantity=outcome.quantity))
+        for said in worded:
+            found.append(_Found(said.indicator.item_id, said.indicator.canonical, "cue", said.confidence,
+                                said.start, said.end))
         sents = sentences(nt)
         starts = [sent.start for sent in sents]
         all_term_hits = hits + [h for h, _ in fuzzy_hits]
         found.extend(self._patterns(nt, sents, starts, all_term_hits, words))
+        if modelled:
+            found.extend(self._described(nt, sents, found))
         if not found:
             return []
         # Cue words inside a matched term are not cues (企业资源计划, 无线网络); pattern words mask
@@ -337,6 +347,8 @@ class EvidenceFinder:
         for index, label, cues in pending:
             f, sent, decision = decided[index]
             decided[index] = (f, sent, self._label_polarity(nt, sent, label, cues, f, decision, decided, heading))
+        if modelled:
+            decided = [(f, sent, self._described_mode(nt, f, d)) for f, sent, d in decided]
         if len(decided) > 1:
             decided = self._agree(nt.text, decided)
             decided = self._restricted(nt.text, sents, decided)
@@ -544,7 +556,7 @@ class EvidenceFinder:
                         if kind is not None:
                             row_cache[key] = Decision(kind, f"答：{cell.text.strip()}")
                             break
-            if row_cache[key] is not None and f.kind == "cue" and self.labels.restates(tables.header_of(block)):
+            if row_cache[key] is not None and f.kind in ("cue", "model") and self.labels.restates(tables.header_of(block)):
                 # "建立PLM和BOM系统，实现……数据集成管理" in the 评价内容 column: a co-occurrence made of the
                 # criterion's own words is its wording, not a fact the answer confirms
                 return Decision("restates_criteria", "评价内容栏")
@@ -573,6 +585,9 @@ class EvidenceFinder:
         if decision is not None:
             if plan and decision.polarity == "implemented" and not (decision.cue and "已" in decision.cue):
                 return Decision("planned", f"章节：{plan}")
+            lack = self.context.heading_is_lack(heading)
+            if lack and decision.polarity == "implemented" and self.context.is_present(decision.cue):
+                return Decision("generic", f"章节：{lack}")  # "目前" only dates a shortcoming
             return decision
         if block.kind in _CELL_KINDS:
             key = (block.index, block.row)
@@ -587,7 +602,39 @@ class EvidenceFinder:
             return Decision("negated", f"计划含糊：{vague}")
         if plan:
             return Decision("planned", f"章节：{plan}")
+        lack = self.context.heading_is_lack(heading)
+        if lack:
+            return Decision("generic", f"章节：{lack}")
         return Decision("implemented", None)
+
+    # ------------------------------------------------------------------ the learned second opinion
+    def _described(self, nt: NormText, sents: list[Sentence], found: list[_Found]) -> list[_Found]:
+        """Items a sentence describes without naming them (:mod:`.topics`): one mention per item over the
+        sentence, where no keyword, pattern or outcome of that item stands in it."""
+        assert self.topics is not None
+        out: list[_Found] = []
+        for sent in sents:
+            lo, hi = sent.start, sent.end
+            while hi > lo and nt.text[hi - 1] in _SENTENCE_END:
+                hi -= 1
+            if hi - lo < MODEL_MIN_CHARS:
+                continue
+            named = {f.item_id for f in found if lo <= f.start < sent.end}
+            for item_id, probability in self.topics.topics(nt.text[lo:hi]):
+                if item_id not in named:
+                    out.append(_Found(item_id, self.item_names[item_id], "model", round(probability, 3), lo, hi))
+        return out
+
+    def _described_mode(self, nt: NormText, f: _Found, decision: Decision) -> Decision:
+        """A described mention the clause reading found no cue for ("冷库出入库现在是手工单据加Excel台账"):
+        the mode model says whether the sentence states it as achieved, planned or lacking."""
+        modes = self.topics.modes if self.topics is not None else None
+        if f.kind != "model" or modes is None or decision.polarity != "implemented" or decision.cue is not None:
+            return decision
+        mode, probability = modes.mode(nt.text[f.start:f.end])
+        if mode != "implemented" and probability >= modes.confidence:
+            return Decision(mode, f"描述读作{'规划' if mode == 'planned' else '缺失'}（{probability:.2f}）")
+        return decision
 
     # ------------------------------------------------------------------ patterns
     def _patterns(self, nt: NormText, sents: list[Sentence], starts: list[int], term_hits: list[Hit],

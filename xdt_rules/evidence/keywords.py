@@ -37,6 +37,7 @@ from ..catalogue import Catalogue
 from ..errors import DataFileError
 from ..yamlio import LoadedYaml, load_model
 from .normalize import is_ascii_alnum, is_cjk, latin_breaks, normalize_key
+from .topics import MODEL_FILE, TopicModel, load_topic_model
 
 Polarity = Literal["implemented", "planned", "negated", "generic", "restates_criteria"]
 CueType = Literal["implemented", "planned", "negated", "generic", "stage"]
@@ -245,6 +246,8 @@ class ContextSpec(_Spec):
     upgrade_targets: list[str] = Field(default_factory=list, description="'升级为 <term>': the term is the planned target")
     regex: dict[CueType, list[str]] = Field(default_factory=dict)
     heading_planned: list[str] = Field(default_factory=list, description="headings whose text turns plain statements into plans")
+    heading_lacking: list[str] = Field(default_factory=list,
+                                       description="headings of shortcomings sections: plain statements there prove nothing")
     table_negated_cells: list[str] = Field(default_factory=list, description="whole table cells that mean 'no'")
     name_suffixes: list[str] = Field(default_factory=list, description="a term right before these is part of an "
                                                                        "organisation's name (滇纺电子商务有限公司)")
@@ -270,6 +273,18 @@ class SavingsSpec(_Spec):
                                                 "(由平均2.6次降到1.3次, 由20台左右提高到160台)")
 
 
+class QualitativeSpec(_Spec):
+    """Outcomes stated in words: an indicator and a change word reported as having happened."""
+
+    up: list[Word] = Field(min_length=1)
+    down: list[Word] = Field(min_length=1)
+    degree: list[Word] = Field(default_factory=list, description="明显, 大幅: the change is reported")
+    comparison: list[Word] = Field(default_factory=list, description="比以前, 较过去: the change is reported")
+    not_reported: list[Word] = Field(default_factory=list, description="能, 将, 为了 right before the change word")
+    max_gap: int = Field(8, ge=0, description="max chars between the indicator and the change word")
+    confidence: float = Field(0.7, gt=0, le=1)
+
+
 class QuantitySpec(_Spec):
     up: list[str] = Field(min_length=1)
     down: list[str] = Field(min_length=1)
@@ -283,6 +298,7 @@ class QuantitySpec(_Spec):
                                           "(报价由半天缩短到20分钟: time shortened; 少用乙酸乙酯约38吨: material saved)")
     table_columns: TableColumnsSpec = Field(default_factory=TableColumnsSpec,
                                             description="outcome tables: | 指标 | 改造前 | 改造后 | 变化 |")
+    qualitative: QualitativeSpec | None = Field(None, description="outcomes stated in words (差错明显减少)")
 
 
 class ConfusionSpec(_Spec):
@@ -386,6 +402,7 @@ class KeywordSet:
     ambiguities: list[Ambiguity]
     item_ids: list[str]
     blockers: list[str] = field(default_factory=list)  # normalised look-alike phrases (TermSpec.not_within)
+    topics: TopicModel | None = None  # the learned second opinion (keywords/_topics.json), if the folder has one
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def terms_of(self, item_id: str) -> list[TermEntry]:
@@ -620,5 +637,14 @@ def load_keyword_folder(folder: Path, catalogue: Catalogue) -> KeywordSet:
         folder=str(folder), content_hash=_content_hash(folder), entries=builder.entries,
         patterns=builder.patterns, indicators=builder.indicators, context=context, quantities=quantities,
         confusions=confusions.confusions, fuzzy=confusions.fuzzy, ambiguities=builder.ambiguities, item_ids=list(catalogue.item_ids),
-        blockers=builder.blockers,
+        blockers=builder.blockers, topics=_topics(folder, catalogue),
     )
+
+
+def _topics(folder: Path, catalogue: Catalogue) -> TopicModel | None:
+    model = load_topic_model(folder)
+    if model is not None and [i for i in model.items if i not in catalogue]:
+        unknown = [i for i in model.items if i not in catalogue]
+        raise DataFileError(str(folder / MODEL_FILE), None, f"主题模型含未知评价项 {', '.join(unknown)}",
+                            f"the topic model names unknown items {', '.join(unknown)}")
+    return model

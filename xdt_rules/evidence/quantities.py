@@ -37,6 +37,17 @@ class Outcome:
     quantity: Quantity
 
 
+@dataclass(frozen=True)
+class WordedOutcome:
+    """An outcome stated in words ("次品明显减少"): weaker evidence than a figure."""
+
+    start: int  # normalised coordinates
+    end: int
+    indicator: Indicator
+    change: str
+    confidence: float
+
+
 class QuantityFinder:
     def __init__(self, keywords: KeywordSet):
         spec = keywords.quantities
@@ -66,6 +77,17 @@ class QuantityFinder:
                 key = normalize_key(word)
                 self.directions.add_word(key, (key, kind))
         self.directions.make_automaton()
+        self.worded = spec.qualitative
+        self.changes = ahocorasick.Automaton()
+        if self.worded is not None:
+            for kind, words in (("up", self.worded.up), ("down", self.worded.down)):
+                for word in words:
+                    key = normalize_key(word)
+                    self.changes.add_word(key, (key, kind))
+            self.changes.make_automaton()
+            self._degree = tuple(normalize_key(w) for w in self.worded.degree)
+            self._comparison = tuple(normalize_key(w) for w in self.worded.comparison)
+            self._not_reported = tuple(sorted((normalize_key(w) for w in self.worded.not_reported), key=len, reverse=True))
 
     @staticmethod
     def _longest(hits: list[tuple[int, int, object]]) -> list[tuple[int, int, object]]:
@@ -157,6 +179,54 @@ class QuantityFinder:
                         Quantity(indicator=ind_obj.canonical, direction=direction[2] if direction else "none",  # type: ignore[arg-type]
                                  value=value, unit=m.group(2), text=text[start:end]))
             )
+        return out
+
+    def scan_words(self, text: str, figures: list[Outcome]) -> list[WordedOutcome]:
+        """Outcomes stated in words: in one clause an indicator and a change word within ``max_gap``,
+        reported as having happened (a degree word before the change, 了 after it, or a comparison in the
+        clause), not as a capacity or a purpose (能/将/为了 right before it); none where a figure of the
+        same indicator was found."""
+        spec = self.worded
+        if spec is None or len(self.changes) == 0:
+            return []
+        inds = self._longest([(e - len(i.key) + 1, e + 1, i) for e, i in self.indicators.iter(text)])
+        if not inds:
+            return []
+        changes = self._longest([(e - len(k) + 1, e + 1, k) for e, (k, _) in self.changes.iter(text)])
+        if not changes:
+            return []
+        cuts = [0] + [m.end() for m in _CLAUSE_END.finditer(text)] + [len(text)]
+        taken = [(f.start, f.end, f.indicator.item_id) for f in figures]
+        out: list[WordedOutcome] = []
+        for lo, hi in zip(cuts, cuts[1:]):
+            clause_inds = [i for i in inds if lo <= i[0] and i[1] <= hi]
+            clause_changes = [c for c in changes if lo <= c[0] and c[1] <= hi]
+            if not clause_inds or not clause_changes:
+                continue
+            compared = any(w in text[lo:hi] for w in self._comparison)
+            for c_start, c_end, word in clause_changes:
+                before = text[max(lo, c_start - 4):c_start]
+                if any(before.endswith(w) for w in self._not_reported):
+                    continue
+                said = before + str(word)
+                # reported as having happened: a degree (明显减少, 成倍增长), 了, a comparative (更好), a comparison
+                if not (compared or any(w in said for w in self._degree) or "了" in str(word) or str(word).startswith("更")
+                        or text.startswith("了", c_end)):
+                    continue
+                # the indicators it reports on: before it ("次品明显减少", "能耗和人工成本大大降低"), else right
+                # after it ("减少了用工"); one per item, the nearest
+                near = [i for i in clause_inds if i[1] <= c_start and c_start - i[1] <= spec.max_gap]
+                if not near:
+                    near = [i for i in clause_inds if i[0] >= c_end and i[0] - c_end <= spec.max_gap][:1]
+                by_item: dict[str, tuple[int, int, object]] = {}
+                for ind in sorted(near, key=lambda i: abs(c_start - i[1])):
+                    by_item.setdefault(ind[2].item_id, ind)  # type: ignore[attr-defined]
+                for i_start, i_end, ind in by_item.values():
+                    indicator: Indicator = ind  # type: ignore[assignment]
+                    if any(a <= i_start < b and item == indicator.item_id for a, b, item in taken):
+                        continue
+                    out.append(WordedOutcome(min(i_start, c_start), max(i_end, c_end), indicator, str(word),
+                                             spec.confidence))
         return out
 
     def _compared(self, text: str, lo: int, hi: int, unit: str) -> bool:

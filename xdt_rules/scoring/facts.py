@@ -36,6 +36,7 @@ class ItemFacts(BaseModel):
     dated: int = Field(0, ge=0, description="已实施证据中写明年份/时间的句子数（表格按整行看）")
     quantities: int = Field(0, ge=0, description="已实施证据中不同量化数据（指标+数值+单位）数")
     contradicted: int = Field(0, ge=0, description="同一句里又有本项“尚未/没有”表述的已实施句子数")
+    model: int = Field(0, ge=0, description="没有写出关键词、按功能描述识别（学习模型）的已实施句子数（不计入其他已实施事实）")
     fuzzy_only: bool = Field(False, description="已实施证据全部是模糊匹配")
     ocr_only: bool = Field(False, description="已实施证据全部来自扫描件识别（OCR）")
 
@@ -57,7 +58,7 @@ RELATIONS_LE: tuple[tuple[str, str], ...] = (
     ("passages", "implemented"), ("files", "passages"), ("terms", "implemented"),
     ("entity", "implemented"), ("in_table", "implemented"), ("dated", "passages"),
     ("quantities", "implemented"), ("fuzzy_only", "implemented"), ("ocr_only", "implemented"),
-    ("contradicted", "passages"), ("contradicted", "negated"),
+    ("contradicted", "passages"), ("contradicted", "negated"), ("model", "mentions"),
 )
 # Facts that are zero together: any implemented mention makes a passage, a file and a term.
 ZERO_TOGETHER: tuple[tuple[str, ...], ...] = (("implemented", "passages", "files", "terms"),)
@@ -143,9 +144,13 @@ def build_item_facts(mentions: Iterable[Mention], rows: TableRows | None = None,
     mentions = list(mentions)
     rows = rows or TableRows()
     floor = (options or FactOptions()).min_confidence
-    # a weak hint (钉钉, a bare BOM, AGV) is shown as evidence but is no achievement and no plan of the item
+    # a weak hint (钉钉, a bare BOM, AGV) is shown as evidence but is no achievement and no plan of the item;
+    # the learned model's findings passed its own threshold (their confidence is its probability)
     mentions = [m.model_copy(update={"polarity": "generic"})
-                if m.polarity in ("implemented", "planned") and m.confidence < floor else m for m in mentions]
+                if m.polarity in ("implemented", "planned") and m.confidence < floor and m.kind != "model" else m
+                for m in mentions]
+    described = {rows.passage(m) for m in mentions if m.kind == "model" and m.polarity == "implemented"}
+    mentions = [m for m in mentions if not (m.kind == "model" and m.polarity == "implemented")]
     counts = {"implemented": 0, "planned": 0, "negated": 0, "generic": 0, "restates_criteria": 0}
     for m in mentions:
         counts[m.polarity] += 1
@@ -161,7 +166,7 @@ def build_item_facts(mentions: Iterable[Mention], rows: TableRows | None = None,
     quantities = {(m.file, m.block, m.quantity.text, m.quantity.value, m.quantity.unit)
                   for m in done if m.quantity is not None}
     return ItemFacts(
-        mentions=len(mentions),
+        mentions=len(mentions) + len(described),
         implemented=len(done),
         planned=counts["planned"],
         planned_concrete=concrete,
@@ -176,6 +181,7 @@ def build_item_facts(mentions: Iterable[Mention], rows: TableRows | None = None,
         dated=len(dated),
         quantities=len(quantities),
         contradicted=len(passages & lacking),
+        model=len(described),
         fuzzy_only=bool(done) and all(m.kind == "fuzzy" for m in done),
         ocr_only=bool(done) and all(m.ocr for m in done),
     )
