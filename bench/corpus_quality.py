@@ -61,11 +61,11 @@ def build(names: list[str], tag: str) -> Path:
     return root
 
 
-def screen(folder: Path, out: Path, jobs: int) -> dict:
+def screen(folder: Path, out: Path, jobs: int, keywords: str | None = None) -> dict:
     from xdt_rules.batch.runner import BatchOptions, run_batch
     from xdt_rules.models import ApplicationResult
 
-    report = run_batch(folder, out, BatchOptions(jobs=jobs, quiet=True))
+    report = run_batch(folder, out, BatchOptions(jobs=jobs, quiet=True, keywords=keywords))
     if report.failed:
         for failure in report.failures:
             print(f"  失败 / failed: {failure.application}: {failure.reason}")
@@ -157,6 +157,8 @@ def main() -> int:
     parser.add_argument("--misses", action="store_true", help="list every wrong item with the rules' reasons")
     parser.add_argument("--naive", action="store_true", help="also measure naive keyword presence")
     parser.add_argument("--record", metavar="NOTE", help="append the overall figures to LEDGER.md")
+    parser.add_argument("--keywords", metavar="DIR", help="another keywords folder (e.g. with a topic model trained "
+                                                          "without this batch)")
     args = parser.parse_args()
 
     from build_samples import load_source
@@ -169,16 +171,17 @@ def main() -> int:
     if not names:
         print("没有这些批次的文档 / no documents in these batches", file=sys.stderr)
         return 1
-    framework = load_framework()
+    framework = load_framework(keywords=args.keywords)
     golds = {n: load_gold_file(CORPUS / "gold" / f"{n}.yaml", framework.catalogue) for n in names}
     voice_of = {n: load_source(CORPUS / "sources" / f"{n}.yaml").voice for n in names}
     tag = "b" + "".join(str(b) for b in batches)
     root = build(names, tag)
     for variant in args.variant or ["pdf", "docx"]:
-        out = root / f"out-{variant}"
-        results = screen(root / variant, out, args.jobs)
+        out = root / (f"out-{variant}" if not args.keywords else f"out-{variant}-{Path(args.keywords).name}")
+        results = screen(root / variant, out, args.jobs, args.keywords)
         naive = naive_results(root / variant, framework) if args.naive or args.record else None
-        print(f"\n=== 批次 / batch {args.batch} · {variant.upper()} · {len(results)} 份 · 代码 {code_version()}")
+        print(f"\n=== 批次 / batch {args.batch} · {variant.upper()} · {len(results)} 份 · 代码 {code_version()}"
+              + (f" · 关键词 {args.keywords}" if args.keywords else ""))
         for voice in (*VOICES, None):
             figures = figures_of(results, golds, framework, voice_of, voice)
             if not figures.applications:

@@ -25,6 +25,7 @@ from .segment import Sentence, sentence_index, sentences
 from .tables import Tables
 
 OCR_SLIP_FACTOR = 0.85  # confidence of a term that needed an OCR correction
+KEYWORD_MODE_CONFIDENCE = 0.85  # the mode model overrules a keyword's default reading only when this sure
 MODEL_MIN_CHARS = 8  # shorter sentences ("ERP：用友U8") say too little for the model; keywords read them
 FUZZY_FACTOR = 0.8  # confidence of a rapidfuzz match, times its similarity
 _NO_STATEMENT_KINDS = {"heading": "标题", "header": "页眉", "footer": "页脚"}
@@ -347,8 +348,8 @@ class EvidenceFinder:
         for index, label, cues in pending:
             f, sent, decision = decided[index]
             decided[index] = (f, sent, self._label_polarity(nt, sent, label, cues, f, decision, decided, heading))
-        if modelled:
-            decided = [(f, sent, self._described_mode(nt, f, d)) for f, sent, d in decided]
+        if self.topics is not None and self.topics.modes is not None:
+            decided = [(f, sent, self._described_mode(nt, sent, f, d)) for f, sent, d in decided]
         if len(decided) > 1:
             decided = self._agree(nt.text, decided)
             decided = self._restricted(nt.text, sents, decided)
@@ -625,15 +626,22 @@ class EvidenceFinder:
                     out.append(_Found(item_id, self.item_names[item_id], "model", round(probability, 3), lo, hi))
         return out
 
-    def _described_mode(self, nt: NormText, f: _Found, decision: Decision) -> Decision:
-        """A described mention the clause reading found no cue for ("冷库出入库现在是手工单据加Excel台账"):
-        the mode model says whether the sentence states it as achieved, planned or lacking."""
+    def _described_mode(self, nt: NormText, sent: Sentence, f: _Found, decision: Decision) -> Decision:
+        """A mention the clause reading found no cue for ("冷库出入库现在是手工单据加Excel台账", "二是研究上线简易的
+        报工系统"): the mode model says whether its words state it as achieved, planned or lacking — a described
+        mention's whole sentence, a keyword's segment (up to 但/而: the other side may speak of something else),
+        and for a keyword only when the model is quite sure."""
         modes = self.topics.modes if self.topics is not None else None
-        if f.kind != "model" or modes is None or decision.polarity != "implemented" or decision.cue is not None:
+        if modes is None or decision.polarity != "implemented" or decision.cue is not None or f.kind == "quantity":
             return decision
-        mode, probability = modes.mode(nt.text[f.start:f.end])
-        if mode != "implemented" and probability >= modes.confidence:
-            return Decision(mode, f"描述读作{'规划' if mode == 'planned' else '缺失'}（{probability:.2f}）")
+        if f.kind == "model":
+            text, needed = nt.text[f.start:f.end], modes.confidence
+        else:
+            lo, hi = sent.segment(f.start)
+            text, needed = nt.text[lo:hi], KEYWORD_MODE_CONFIDENCE
+        mode, probability = modes.mode(text)
+        if mode != "implemented" and probability >= needed:
+            return Decision(mode, f"语句读作{'规划' if mode == 'planned' else '缺失'}（{probability:.2f}）")
         return decision
 
     # ------------------------------------------------------------------ patterns
