@@ -42,3 +42,15 @@ def write(outcome, out, *, crops: bool = True, framework=None):  # noqa: ANN001,
     from xdt_rules.screen import ScreenSettings, write_outputs
 
     return write_outputs(outcome, out, framework or FRAMEWORK, ScreenSettings(crops=crops, extract=ExtractOptions(ocr="off")))
+
+
+_MODES = {"implemented": "achieved", "planned": "planned", "negated": "lacking", "generic": "general",
+          "restates_criteria": "restated"}
+
+
+def reading_of(polarity: str):  # noqa: ANN201 - a Reading
+    """A plain reading that gives ``polarity`` (for mentions built by hand in tests)."""
+    from xdt_rules.models import Reading
+
+    return Reading(actor="nobody" if polarity == "generic" else "self", mode=_MODES[polarity],
+                   reason="plain_statement" if polarity == "implemented" else "clause_word")

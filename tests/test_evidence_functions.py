@@ -87,7 +87,7 @@ def test_the_supplier_platform_of_a_customer_is_not_our_scm():
     text = "公司2023年起成为一家连锁商超的鲜食供应商，通过商超供应商平台接收各门店的补货订单。"
     assert "implemented" in polarities("2.2.4", text)
     srm = [m for m in mentions(text) if m.item_id == "2.2.3"]
-    assert srm and all(m.polarity == "generic" and (m.cue or "").startswith("他方") for m in srm)
+    assert srm and all(m.polarity == "generic" and m.reading.actor == "other" for m in srm)
 
 
 def test_our_own_supplier_platform_stays_ours():

@@ -46,7 +46,7 @@ def test_an_expected_outcome_in_words_is_a_plan():
 def test_outcome_in_words_scores_as_weak_evidence():
     text = "上线以后，差错明显减少。"
     scored = score_mentions(find_evidence([doc(text)], FRAMEWORK), catalogue=FRAMEWORK.catalogue,
-                            book=FRAMEWORK.rules, documents=[doc(text)])
+                            book=FRAMEWORK.rules)
     item = next(i for i in scored.items if i.id == "4.1.4")
     assert item.status == "partial" and item.rules_fired[0] == "outcomes:described"
 

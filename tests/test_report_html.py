@@ -14,7 +14,7 @@ from xdt_rules.report.crops import CropLimits, CropRenderer, span_boxes, span_se
 from xdt_rules.report.html import passages, render_report
 from xdt_rules.scoring import score_mentions
 from xdt_rules.screen import ApplicationInput, ScreenSettings, display_path
-from support import CATALOGUE, FRAMEWORK, RULES
+from support import CATALOGUE, FRAMEWORK, RULES, reading_of
 
 
 PAGE_TEXT = [
@@ -59,7 +59,7 @@ def mentions_for(docs: list[Document]) -> list[Mention]:
                     s0 = block.text.rfind("。", 0, m.start()) + 1
                     s1 = block.text.find("。", m.end())
                     s1 = len(block.text) if s1 < 0 else s1 + 1
-                    out.append(Mention(item_id=item, term=term, matched=m.group(), kind=kind, polarity=polarity,
+                    out.append(Mention(item_id=item, term=term, matched=m.group(), kind=kind, polarity=polarity, reading=reading_of(polarity),
                                        file=doc.path, sha256=doc.sha256, page=block.page, block=block.index,
                                        block_kind=block.kind, start=m.start(), end=m.end(),
                                        sentence=block.text[s0:s1], sentence_start=s0, sentence_end=s1))
@@ -80,7 +80,7 @@ def load_documents(app: ApplicationInput) -> tuple[list, list, list, list]:
 def result_for(app: ApplicationInput):
     docs, records, errors, warnings = load_documents(app)
     names = {d.path: d.name for d in docs}
-    scored = score_mentions(mentions_for(docs), catalogue=CATALOGUE, book=RULES, documents=docs,
+    scored = score_mentions(mentions_for(docs), catalogue=CATALOGUE, book=RULES,
                             file_names=names)
     from xdt_rules.models import ApplicationResult
 
@@ -181,7 +181,7 @@ def test_each_mark_is_exactly_the_matched_text(pdf_app):
 def test_mark_is_on_the_occurrence_the_offsets_name():
     sentence = "先上线ERP，后升级ERP。"
     second = sentence.rindex("ERP")
-    ev = Mention(item_id="1.3.1", term="ERP", matched="ERP", kind="term", polarity="implemented", file="a.txt",
+    ev = Mention(item_id="1.3.1", term="ERP", matched="ERP", kind="term", polarity="implemented", reading=reading_of("implemented"), file="a.txt",
                  sha256="0" * 64, block=3, block_kind="paragraph", start=100 + second, end=103 + second,
                  sentence=sentence, sentence_start=100, sentence_end=100 + len(sentence))
     scored = score_mentions([ev], catalogue=CATALOGUE, book=RULES)
@@ -262,10 +262,10 @@ def test_document_text_is_escaped(tmp_path):
     docs, records, *_ = load_documents(app)
     block = docs[0].blocks[0]
     start = block.text.index("ERP")
-    mention = Mention(item_id="1.3.1", term="ERP", matched="ERP", kind="term", polarity="implemented",
+    mention = Mention(item_id="1.3.1", term="ERP", matched="ERP", kind="term", polarity="implemented", reading=reading_of("implemented"),
                       file=docs[0].path, sha256=docs[0].sha256, block=0, block_kind=block.kind, start=start,
                       end=start + 3, sentence=block.text, sentence_start=0, sentence_end=len(block.text))
-    scored = score_mentions([mention], catalogue=CATALOGUE, book=RULES, documents=docs,
+    scored = score_mentions([mention], catalogue=CATALOGUE, book=RULES,
                             file_names={d.path: d.name for d in docs})
     from xdt_rules.models import ApplicationResult
 

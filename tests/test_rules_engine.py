@@ -25,21 +25,21 @@ from xdt_rules.scoring.engine import (
 from xdt_rules.scoring.facts import BOOLEAN_FACTS, FACT_NAMES
 from xdt_rules.scoring.ruleset import _bounds
 from xdt_rules.scoring.score import HOLISTIC_REASON, NO_RULE_REASON
-from support import CATALOGUE, RULES
+from support import CATALOGUE, RULES, reading_of
 
 
 
 def mention(item: str, sentence: str, matched: str, *, polarity: str = "implemented", kind: str = "term",
             file: str = "申报书.pdf", block: int = 0, **extra) -> Mention:
     start = sentence.index(matched)
-    return Mention(item_id=item, term=extra.pop("term", matched), matched=matched, kind=kind, polarity=polarity,
+    return Mention(item_id=item, term=extra.pop("term", matched), matched=matched, kind=kind, polarity=polarity, reading=reading_of(polarity),
                    file=file, sha256=extra.pop("sha256", "f" * 64), page=extra.pop("page", 1), block=block,
                    block_kind=extra.pop("block_kind", "paragraph"), start=start, end=start + len(matched),
                    sentence=sentence, sentence_start=0, sentence_end=len(sentence), **extra)
 
 
 def score(mentions, documents=None):
-    return score_mentions(mentions, catalogue=CATALOGUE, book=RULES, documents=documents)
+    return score_mentions(mentions, catalogue=CATALOGUE, book=RULES)
 
 
 def item(result, item_id):
@@ -112,12 +112,14 @@ def test_table_row_date_counts_for_the_system_cell():
                    blocks=[Block(index=0, kind="table_cell", text="MES系统", table=0, row=1, col=0),
                            Block(index=1, kind="table_cell", text="2022年6月", table=0, row=1, col=2),
                            Block(index=2, kind="table_cell", text="已上线", table=0, row=1, col=3)])
-    m = mention("1.3.2", "MES系统", "MES", in_table=True, block_kind="table_cell")
-    assert item(score([m], [doc]), "1.3.2").rules_fired == ["systems:listed_with_date"]
+    row = dict(in_table=True, block_kind="table_cell", row_id="0/None/1", row=" ".join(b.text for b in doc.blocks))
+    m = mention("1.3.2", "MES系统", "MES", **row)
+    assert item(score([m]), "1.3.2").rules_fired == ["systems:listed_with_date"]
     # two cells of one row are one passage, not two
-    both = [m, mention("1.3.2", "已上线", "已上线", in_table=True, block_kind="table_cell", block=2)]
-    assert score_mentions(both, catalogue=CATALOGUE, book=RULES, documents=[doc]).facts["1.3.2"].passages == 1
-    assert item(score([m]), "1.3.2").rules_fired == ["systems:thin"]  # without the row: one thin passage
+    both = [m, mention("1.3.2", "已上线", "已上线", block=2, **row)]
+    assert score_mentions(both, catalogue=CATALOGUE, book=RULES).facts["1.3.2"].passages == 1
+    alone = mention("1.3.2", "MES系统", "MES", in_table=True, block_kind="table_cell")
+    assert item(score([alone]), "1.3.2").rules_fired == ["systems:thin"]  # without the row: one thin passage
 
 
 def test_single_plain_passage_is_partial_and_thin():
@@ -209,7 +211,7 @@ def test_fuzzy_only_and_ocr_only():
     assert i.rules_fired == ["systems:named_and_dated", "systems:ocr_only"]
 
 
-def test_outcomes_use_quantities_and_are_always_holistic():
+def test_outcomes_use_quantities_and_say_they_are_holistic_without_flagging_every_item():
     q = Quantity(indicator="生产效率", direction="up", value=23, unit="%", text="生产效率提升23%")
     r = score([mention("4.1.6", "生产效率提升23%。", "生产效率提升23%", kind="quantity", quantity=q),
                mention("4.1.5", "运营成本明显降低。", "成本", kind="term")])
@@ -218,7 +220,9 @@ def test_outcomes_use_quantities_and_are_always_holistic():
     assert described.status == "partial" and "成效描述未量化" in described.reasons
     for i in r.items:
         if i.id.startswith(("4.", "5.")):
-            assert i.needs_confirmation and i.reasons[-1] == HOLISTIC_REASON
+            assert i.reasons[-1] == HOLISTIC_REASON
+    # a quantified outcome is no uncertain evidence; flags come from the evidence, not from the element
+    assert not quantified.needs_confirmation
 
 
 def test_level_override_for_4_1_1():

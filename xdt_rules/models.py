@@ -106,6 +106,28 @@ class Document(_Model):
 
 Polarity = Literal["implemented", "planned", "negated", "generic", "restates_criteria"]
 MatchKind = Literal["term", "entity", "quantity", "fuzzy", "cue", "model"]
+Actor = Literal["self", "other", "hearsay", "nobody"]
+Mode = Literal["achieved", "in_use", "under_construction", "planned", "target", "lacking", "not_applicable",
+               "hypothetical", "general", "restated"]
+# Which pass of the clause reading decided (xdt_rules.evidence.reading.REASON_ZH has their Chinese names).
+Reason = Literal[
+    "plain_statement", "clause_word", "neighbour_word", "state_word", "general_word", "general_opener",
+    "not_applicable", "other_party", "party_has_self_lacks", "same_party", "tool_for", "second_name",
+    "organisation_name", "not_a_statement", "count_column", "form_answer", "criterion_column", "label_answer",
+    "question_unanswered", "criteria_copied", "upgraded_existing", "plan_opener", "plan_section",
+    "shortcomings_section", "lack_with_dated_plan", "vague_intention", "table_row", "continues_previous",
+    "dated_after_document", "data_not_used", "use_restricted", "contract_unaccepted", "mode_model", "model_hint",
+]
+
+
+class Reading(_Model):
+    """How a clause reads: who is said to have or do the thing, in what state, and why so."""
+
+    actor: Actor = Field("self", description="this enterprise (self), another party, hearsay, or nobody in particular")
+    mode: Mode = Field(description="achieved, in use, under construction, planned, target, lacking, not applicable, "
+                                   "hypothetical, general talk, or the criteria text restated")
+    reason: Reason = Field(description="the pass of the reading that decided (a code; see REASON_ZH for the Chinese)")
+    words: str | None = Field(None, description="the words that decided, as they stand in the normalised text")
 
 
 class Quantity(_Model):
@@ -125,8 +147,8 @@ class Mention(_Model):
     term: str = Field(description="canonical keyword or entity that matched")
     matched: str = Field(description="the text exactly as it stands in the block: block.text[start:end]")
     kind: MatchKind
-    polarity: Polarity
-    cue: str | None = Field(None, description="the context cue that decided the polarity")
+    polarity: Polarity = Field(description="what the reading means for this enterprise (a function of the reading)")
+    reading: Reading
     confidence: float = 1.0
     file: str
     sha256: str
@@ -139,8 +161,26 @@ class Mention(_Model):
     sentence_start: int
     sentence_end: int
     in_table: bool = False
+    row_id: str | None = Field(None, description="for a table or worksheet cell: its row (one passage with its cells)")
+    row: str | None = Field(None, description="for a table or worksheet cell: the text of its whole row, where a date "
+                                              "in the 上线时间 column dates the system-name cell")
     ocr: bool = False
     quantity: Quantity | None = None
+
+    @property
+    def passage(self) -> tuple[str, ...]:
+        """What counts as one passage: the sentence, or the whole row for a table cell."""
+        return ("row", self.sha256, self.row_id) if self.row_id else (self.file, str(self.block), str(self.sentence_start))
+
+    @property
+    def context(self) -> str:
+        """The sentence, or the whole row for a table cell: where the passage's date and plans stand."""
+        return self.row if self.row is not None else self.sentence
+
+    @property
+    def cue(self) -> str | None:
+        """The words that decided the reading."""
+        return self.reading.words
 
 
 class FileEvidence(_Model):
@@ -169,6 +209,7 @@ class EvidenceRef(_Model):
     text: str = Field(description="the sentence that holds the match")
     matched: str
     polarity: Polarity
+    reading: Reading | None = Field(None, description="how the sentence was read: actor, mode, reason and words")
     term: str | None = None
     kind: MatchKind | None = None
     sentence_start: int | None = None

@@ -156,7 +156,7 @@ def screen_application(app: ApplicationInput, framework: Framework, *, read: Fil
     documents = [f.document for f in found]
     names = {doc.path: doc.name for doc in documents}
     mentions = [m for f in found for m in f.mentions]
-    scored = score_mentions(mentions, catalogue=framework.catalogue, book=framework.rules, documents=documents,
+    scored = score_mentions(mentions, catalogue=framework.catalogue, book=framework.rules,
                             file_names=names)
     if not documents:
         errors.append("没有可读取的文件 / no file could be read")

@@ -421,7 +421,7 @@ def run_case(case: LoadedCase, framework: Framework) -> CaseResult:
     else:
         documents = case_documents(case.spec, Path(case.file).name)
         mentions = find_evidence(documents, framework)
-        scored = score_mentions(mentions, catalogue=catalogue, book=book, documents=documents)
+        scored = score_mentions(mentions, catalogue=catalogue, book=book)
     items = {i.id: i for i in scored.items}
     checks = _check(case, book, items, mentions)
     actual = {item_id: ItemOutcome(status=items[item_id].status, rules_fired=items[item_id].rules_fired,

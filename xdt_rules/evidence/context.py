@@ -50,6 +50,7 @@ from ..catalogue import Catalogue
 from .keywords import KeywordSet
 from .normalize import normalize_key
 from .parties import PartyReader
+from .reading import Decision, from_cue
 from .restate import Restater
 from .segment import Sentence
 
@@ -63,7 +64,7 @@ POLARITY_OF = {"stage": "planned", "pending": "planned", "ceased": "negated", "p
 STATE_KINDS = ("ceased", "pending")
 
 
-def polarity_of(kind: str) -> str:
+def cue_polarity(kind: str) -> str:
     return POLARITY_OF.get(kind, kind)
 _CLAUSE_PUNCT = frozenset(",;:。!?)、")
 # a concrete time for a plan: a year, 明年/下半年/第N季度
@@ -78,13 +79,6 @@ class Cue:
     end: int
     kind: str
     text: str
-
-
-@dataclass(frozen=True)
-class Decision:
-    polarity: str
-    cue: str | None
-    state: bool = False  # from a not-yet-in-use / taken-out-of-use cue (outranks a completion in a table row)
 
 
 class ContextRules:
@@ -199,40 +193,47 @@ class ContextRules:
                 dist = cue.start - end
             else:
                 dist = 0  # inside a long pattern span
-            rank = (dist, PRIORITY[polarity_of(cue.kind) if cue.kind == "stage" else cue.kind])
+            rank = (dist, PRIORITY[cue_polarity(cue.kind) if cue.kind == "stage" else cue.kind])
             if best is None or rank < best:
                 best, chosen = rank, cue
         return chosen
 
+    def _generic(self, cue: Cue) -> Decision:
+        """A generic word: 不涉及 says the topic does not apply here; 行业普遍, 企业应 speak of nobody in particular."""
+        if cue.text in self.not_applicable:
+            return Decision("not_applicable", "not_applicable", cue.text)
+        return from_cue("generic", "general_word", cue.text)
+
     def _decide_scope(self, cues: list[Cue], start: int, end: int, own_clause: bool = True) -> Decision | None:
         if not cues:
             return None
+        word = "clause_word" if own_clause else "neighbour_word"
         kinds = {c.kind for c in cues}
         if "generic" in kinds:
             if own_clause:
-                return next(Decision("generic", c.text) for c in cues if c.kind == "generic")
+                return next(self._generic(c) for c in cues if c.kind == "generic")
             # "行业普遍采用…" speaks of its own clause's subject; it says nothing about the neighbours —
             # but "产品的在线监控、远程诊断这一类延伸服务，我们不涉及" says the topic before it does not apply
             cues = [c for c in cues if c.kind != "generic" or c.text in self.not_applicable]
             if any(c.kind == "generic" for c in cues):
-                return next(Decision("generic", c.text) for c in cues if c.kind == "generic")
+                return next(self._generic(c) for c in cues if c.kind == "generic")
         if "stage" in kinds:
-            return next(Decision("planned", c.text) for c in cues if c.kind == "stage")
+            return next(from_cue("stage", word, c.text) for c in cues if c.kind == "stage")
         for kind in STATE_KINDS:
             if kind in kinds:
-                return next(Decision(polarity_of(kind), c.text, True) for c in cues if c.kind == kind)
+                return next(from_cue(kind, "state_word", c.text, state=True) for c in cues if c.kind == kind)
         if "present" in kinds and kinds - {"present", "generic"}:
             # "目前" only dates the statement: "MES系统目前还没有" is a lack, "目前正在建设" a plan
             cues = [c for c in cues if c.kind != "present"]
         cue = self._nearest(cues, start, end)
         if cue is None:
             return None
-        return Decision(polarity_of(cue.kind), cue.text)
+        return from_cue(cue.kind, word, cue.text)
 
     def decide_clause(self, cues: list[Cue], start: int) -> Decision | None:
         """What the cues of one clause say about a position (present-tense words alone say nothing)."""
         decision = self._decide_scope(cues, start, start)
-        if decision is not None and decision.polarity == "implemented" and all(c.kind == "present" for c in cues):
+        if decision is not None and decision.mode == "in_use" and all(c.kind == "present" for c in cues):
             return None
         return decision
 
@@ -252,11 +253,11 @@ class ContextRules:
         own = [c for c in cues if c_lo <= c.start and c.end <= c_hi]
         for c in own:
             if c.kind == "generic":
-                return Decision("generic", c.text)  # the clause's own word says whose it is (客户要求, 行业普遍)
+                return self._generic(c)  # the clause's own word says whose it is (客户要求, 行业普遍)
         if text and self.generic_opener is not None and c_lo > sentence.start:
             opener = self._generic_opener(text, sentence, terms)
             if opener:
-                return Decision("generic", opener)
+                return Decision("general", "general_opener", opener, "nobody")
         if text:
             party = self.parties.possessed(text, c_lo, start)
             if party is None:
@@ -271,9 +272,9 @@ class ContextRules:
                 own_lack = self._self_lack(text, sentence, cues, c_hi, terms)
                 if own_lack is not None:
                     return own_lack
-                return Decision("generic", f"他方：{party}")
+                return Decision("achieved", "other_party", party, "other")
         decision = self._decide_scope(own, start, end)
-        dated_only = decision is not None and all(c.kind == "present" for c in own)
+        dated_only = decision is not None and bool(own) and all(c.kind == "present" for c in own)
         if dated_only:
             # "预计新MES上线后，铜材损耗率可由目前的0.9%降低到0.6%": 目前 only dates the figure; an earlier
             # clause that governs it says whether it is a fact. Otherwise it still reads as a fact.
@@ -311,19 +312,19 @@ class ContextRules:
                 return state
         if decision is not None and decision.polarity == "planned" and not decision.state and text and \
                 self._upgraded(text, sentence, start, end):
-            return Decision("implemented", "升级/替换的现有系统")
+            return Decision("in_use", "upgraded_existing", decision.words)
         if decision is not None and decision.polarity == "implemented" and not any(self.explicit(c) for c in own):
             opener = self._plan_opener(sentence, cues, c_lo, text)
             if opener:
-                return Decision("planned", opener)
+                return Decision("planned", "plan_opener", opener)
         if decision is not None and decision.polarity == "negated" and not decision.state and text:
             plan = self._dated_plan_after(text, sentence, cues, c_hi, terms)
             if plan is not None:
-                return Decision("planned", f"缺失，另有具体规划：{plan}")
+                return Decision("planned", "lack_with_dated_plan", plan)
         if decision is not None and decision.polarity == "planned" and not decision.state and text:
             vague = self.vague(text, sentence, start)
             if vague is not None:
-                return Decision("negated", f"计划含糊：{vague}")
+                return Decision("lacking", "vague_intention", vague)
         return decision
 
     def vague(self, text: str, sentence: Sentence, start: int) -> str | None:
@@ -389,14 +390,14 @@ class ContextRules:
             scope = [c for c in cues if lo <= c.start and c.end <= hi and c.kind in ("negated", "planned", "stage", *STATE_KINDS)]
             if not scope or any(lo <= a and b <= scope[0].start for a, b in terms):
                 continue
-            kind = polarity_of(scope[0].kind)
+            kind = cue_polarity(scope[0].kind)
             if kind == "planned" and not _WHEN.search(text, lo, hi):
                 continue  # "我司将视情况择机接入" is no concrete plan: the system stays the party's
             if kind == "negated" and (scope[0].text.startswith("不") or text.startswith(("使用", "用", "采用"), scope[0].end)):
                 # "…，我司目前不使用" / "我司未使用": declining the party's tool is no lack of this enterprise's
                 # ("尚未推广到我司" / "本公司尚未接入" are)
                 continue
-            return Decision(kind, f"他方已有，本企业：{scope[0].text}")
+            return from_cue(scope[0].kind, "party_has_self_lacks", scope[0].text)
         return None
 
     def _state_nearby(self, sentence: Sentence, cues: list[Cue], start: int, c_lo: int, c_hi: int, text: str,
@@ -414,7 +415,7 @@ class ContextRules:
                 continue
             if text and self.part_words is not None and self.part_words.search(text, lo, c.start):
                 continue
-            return Decision(polarity_of(c.kind), c.text, True)
+            return from_cue(c.kind, "state_word", c.text, state=True)
         return None
 
     @staticmethod
@@ -468,45 +469,45 @@ class ContextRules:
 
     def _cell_polarity(self, text: str) -> Decision | None:
         if text in self.negated_cells:
-            return Decision("negated", text)
+            return Decision("lacking", "table_row", text)
         cues = self._absorb(self.cues(text, 0, len(text), []), None)
         for kind in STATE_KINDS:  # | 已采购，尚未启用 | / | 已停用 |: the state now, whatever was done before
             for cue in cues:
                 if cue.kind == kind:
-                    return Decision(polarity_of(kind), cue.text, True)
+                    return from_cue(kind, "table_row", cue.text, state=True)
         for cue in cues:
             if cue.kind == "stage":
-                return Decision("planned", cue.text)
+                return from_cue("stage", "table_row", cue.text)
         for cue in cues:
             if cue.kind == "generic":  # "本公司不使用（无研发职能）": not this enterprise's business
-                return Decision("generic", cue.text)
+                return self._generic(cue).because("table_row")
         for kind in ("planned", "negated", "implemented", "present"):
             for cue in cues:
                 if cue.kind == kind:
-                    return Decision("implemented" if kind == "present" else kind, cue.text)
+                    return from_cue(kind, "table_row", cue.text)
         return None
 
     def row_polarity(self, cells: list[str], headers: list[str]) -> Decision | None:
         """A table row's polarity from its other cells and their column headers."""
-        found: dict[str, str] = {}
         party = next((p for p in map(self.parties.names_party, cells) if p), None)
+        found: dict[str, Decision] = {}
         for text in cells:
             decision = self.cell_polarity(text)
             if decision and decision.state:
                 # | 线缆MES（旧）| 已停用 | 2019年5月上线 |: the row's state outranks a completion date
-                return Decision(decision.polarity, f"同行：{decision.cue}", True)
+                return decision
             if decision:
-                found.setdefault(decision.polarity, decision.cue or "")
+                found.setdefault(decision.polarity, decision)
         for text in headers:
             decision = self.cell_polarity(text)
             if decision and decision.polarity == "planned":
-                found.setdefault("planned", f"表头：{decision.cue}")
+                found.setdefault("planned", decision)
         if party is not None and "negated" in found and not found.keys() & {"implemented", "planned"}:
             # | 数字化指挥中心 | 母公司 | 不使用 |: the party's system, which this enterprise does not use
-            return Decision("generic", f"他方：{party}")
+            return Decision("achieved", "other_party", party, "other")
         for kind in ("implemented", "planned", "generic", "negated"):
             if kind in found:
-                return Decision(kind, f"同行：{found[kind]}" if not found[kind].startswith("表头") else found[kind])
+                return found[kind]
         return None
 
     def is_present(self, cue: str | None) -> bool:

@@ -1,9 +1,25 @@
-"""Documents → Mentions: matching, patterns, quantities and context for every block.
+"""Documents → Mentions: one pipeline per block, in this order.
 
-Per block: normalise (OCR blocks also get the confusion table applied), find exact term hits,
-fuzzy hits on what is left, pattern words and quantified outcomes; then split sentences, read
-the cues once per sentence and decide each mention's polarity. Offsets in a Mention point into
-``block.text`` of the original document, so ``block.text[start:end] == matched`` always.
+1. **Match**: normalise the block (OCR blocks also get the confusion table), find exact term hits,
+   fuzzy hits on what is left, pattern words, quantified outcomes and outcomes stated in words; the
+   learned topic model (:mod:`.topics`) adds the items a sentence describes without naming them.
+2. **Read each mention's clause** (:class:`~.reading.Decision`: actor, mode, reason, words) by the first
+   of :attr:`EvidenceFinder.PASSES` that decides — not a statement (headings) · a count column · a
+   self-assessment answer · an organisation's name · the criteria copied · the clause's own words and
+   its sentence's (:meth:`.context.ContextRules.decide`: other parties, generic talk, plans, lacks,
+   states) · the table row · a vague intention · the section (下一步计划 / 存在的不足) — else a plain
+   statement of fact.
+3. **Read the sentence as a whole**, in order: "label：value" statements from their value
+   (:mod:`.labels`) · the mode model where no word decided · mentions of one item agree (a name in
+   parentheses, one party per sentence) · a next sentence that restricts the use · a sentence that says
+   the data is not used · a paragraph continuing the previous one's unfinished sentence · facts dated
+   after the document.
+4. **Read the document as a whole**: a paragraph opening with "the data is not used" takes back the
+   previous paragraph's facts; a contract without an acceptance record states plans.
+
+Offsets in a Mention point into ``block.text`` of the original document, so
+``block.text[start:end] == matched`` always; a mention carries its sentence (and its table row), so
+scoring never reads a document.
 """
 
 from __future__ import annotations
@@ -13,15 +29,17 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 
 from ..catalogue import Catalogue
-from ..models import Block, Document, Mention, Quantity
-from .context import ContextRules, Cue, Decision, polarity_of
+from ..models import Block, Document, Mention, Quantity, Reading
+from .context import ContextRules, Cue
 from .fuzzy import FuzzyMatcher
 from .keywords import KeywordSet, Pattern
 from .labels import Label, LabelReader
 from .matcher import Hit, Matcher
+from .reading import Decision, from_cue
 from .normalize import NormText, normalize, normalize_key
 from .quantities import QuantityFinder
 from .segment import Sentence, sentence_index, sentences
+from .topics import ModeModel
 from .tables import Tables
 
 OCR_SLIP_FACTOR = 0.85  # confidence of a term that needed an OCR correction
@@ -72,6 +90,20 @@ def document_date(doc: Document) -> tuple[int, int] | None:
             if 1 <= when[1] <= 12 and (latest is None or when > latest):
                 latest = when
     return latest
+
+
+def _answer(polarity: str, reason: str, words: str) -> Decision:
+    """The reading an answer word gives (是 / 否 / 建设中 / 不涉及)."""
+    mode = {"implemented": "achieved", "planned": "under_construction", "negated": "lacking"}.get(polarity)
+    if mode is None:
+        return Decision("not_applicable", reason, words, "self")  # type: ignore[arg-type]
+    return Decision(mode, reason, words)  # type: ignore[arg-type]
+
+
+def _reread(m: Mention, decision: Decision) -> Mention:
+    """A mention read again by a pass that sees more than its block."""
+    return m.model_copy(update={"polarity": decision.polarity, "reading": Reading(
+        actor=decision.actor, mode=decision.mode, reason=decision.reason, words=decision.words)})
 
 
 def _looks_like_heading(text: str) -> bool:
@@ -130,6 +162,23 @@ class _Sections:
         return " ".join(t for _, t in self.stack) if self.stack else None
 
 
+@dataclass(frozen=True)
+class _At:
+    """What the passes of the reading see of one mention."""
+
+    block: Block
+    nt: NormText
+    sent: Sentence
+    cues: list[Cue]
+    f: _Found
+    heading: str | None
+    entity_here: bool
+    copies: dict[tuple[int, int, bool], str | None]
+    tables: Tables
+    row_cache: dict[tuple, Decision | None]
+    terms: list[tuple[int, int]]
+
+
 @dataclass
 class _Found:
     item_id: str
@@ -164,6 +213,7 @@ class EvidenceFinder:
         self.labels = LabelReader(keywords.context.labels)
         self.quantities = QuantityFinder(keywords)
         self.topics = keywords.topics
+        self._modes: dict[str, tuple[str, float]] = {}
         self.item_names = {item.id: f"描述：{item.name}" for item in catalogue.items}
         self.confusions = [(normalize_key(c.ocr), normalize_key(c.correct)) for c in keywords.confusions]
         self.by_word: dict[str, list[Pattern]] = defaultdict(list)
@@ -188,6 +238,7 @@ class EvidenceFinder:
         previous: int | None = None  # where the mentions of the last paragraph start in ``out``
         out: list[Mention] = []
         unaccepted = self._unaccepted_contract(doc)
+        hints: dict[str, tuple[float, Mention]] = {}
         for block in doc.blocks:
             if block.kind in _NO_STATEMENT_KINDS and block.kind != "heading":
                 out.extend(self._block(doc, block, sections.text, tables, row_cache, dated))
@@ -199,12 +250,12 @@ class EvidenceFinder:
             if kind != block.kind:
                 block = block.model_copy(update={"kind": kind})
             found = self._block(doc, block, sections.text, tables, row_cache, dated,
-                                carried if block.kind == "paragraph" else None)
+                                carried if block.kind == "paragraph" else None, hints)
             unused = self.unused_in_opening(block, found)
             if unused and previous is not None:
                 # "4台激光切割机已通过柏楚云平台联网，能看到每台设备的运行状态。" | "柏楚云上能看到稼动率，但我们还没有
                 # 把这些数据用到设备管理上，……点检还是纸质的": seeing the data is not managing the equipment
-                out[previous:] = [m.model_copy(update={"polarity": "negated", "cue": "下段：数据未用于此"})
+                out[previous:] = [_reread(m, Decision("lacking", "data_not_used", m.reading.words))
                                   if m.item_id in unused and m.polarity == "implemented" else m for m in out[previous:]]
             previous = len(out) if block.kind == "paragraph" else None  # a heading or table between: another topic
             out.extend(found)
@@ -214,8 +265,10 @@ class EvidenceFinder:
         if unaccepted:
             # "乙方为甲方敷料车间实施制造执行系统": a contract states what is to be done; only an acceptance
             # record ("于2022年12月6日通过…最终验收") says it was done
-            out = [m.model_copy(update={"polarity": "planned", "cue": "合同约定，未见验收记录"})
+            out = [_reread(m, Decision("planned", "contract_unaccepted", m.reading.words))
                    if m.polarity == "implemented" else m for m in out]
+        spoken = {m.item_id for m in out}
+        out.extend(m for item_id, (_, m) in sorted(hints.items()) if item_id not in spoken)
         return out
 
     def _unaccepted_contract(self, doc: Document) -> bool:
@@ -248,7 +301,7 @@ class EvidenceFinder:
         if not cues:
             return None
         last = max(cues, key=lambda c: c.end)
-        return Decision(polarity_of(last.kind), f"续上文：{last.text}")
+        return from_cue(last.kind, "continues_previous", last.text)
 
     def _ocr_text(self, nt: NormText) -> tuple[NormText, set[int]]:
         """Apply the OCR confusion table (same-length replacements keep the offset map)."""
@@ -264,7 +317,7 @@ class EvidenceFinder:
 
     def _block(self, doc: Document, block: Block, heading: str | None, tables: Tables,
                row_cache: dict[tuple, Decision | None], dated: tuple[int, int] | None,
-               carried: Decision | None = None) -> list[Mention]:
+               carried: Decision | None = None, hints: dict[str, tuple[float, Mention]] | None = None) -> list[Mention]:
         if not block.text.strip():
             return []
         nt = normalize(block.text)
@@ -304,8 +357,13 @@ class EvidenceFinder:
         starts = [sent.start for sent in sents]
         all_term_hits = hits + [h for h, _ in fuzzy_hits]
         found.extend(self._patterns(nt, sents, starts, all_term_hits, words))
+        near: dict[str, tuple[float, _Found]] = {}
         if modelled:
-            found.extend(self._described(nt, sents, found))
+            found.extend(self._described(nt, sents, found, near if hints is not None else None))
+        if near and hints is not None:
+            for item_id, (share, f) in near.items():
+                if share > hints.get(item_id, (0.0, None))[0]:
+                    hints[item_id] = (share, self._hint(doc, block, nt, sents, starts, f, ocr))
         if not found:
             return []
         # Cue words inside a matched term are not cues (企业资源计划, 无线网络); pattern words mask
@@ -356,13 +414,16 @@ class EvidenceFinder:
             decided = self._unused(nt.text, sents, decided)
         if carried is not None and sents:
             first = sents[0]  # continues the previous paragraph's unfinished sentence
-            decided = [(f, s, carried if s.start == first.start and d.polarity == "implemented" and d.cue is None else d)
+            decided = [(f, s, carried if s.start == first.start and d.reason == "plain_statement" else d)
                        for f, s, d in decided]
         if dated is not None and ("年" in nt.text or block.kind in _CELL_KINDS):
             row = " ".join(t for role, t in tables.other_cells(block) if role != "before") if block.kind in _CELL_KINDS else ""
             decided = [(f, sent, self._after_date(nt.text, sent, labels.get(sent.start), f, d, dated, row))
                        for f, sent, d in decided]
         out: list[Mention] = []
+        cells = tables.row_of(block) if block.kind in _CELL_KINDS and block.row is not None else []
+        row = " ".join(c.text for c in cells) if cells else None
+        row_id = f"{block.table}/{block.sheet}/{block.row}" if cells else None
         for f, sent, decision in decided:
             if f.only_when is not None and decision.polarity not in f.only_when:
                 continue
@@ -372,10 +433,13 @@ class EvidenceFinder:
             out.append(
                 Mention(
                     item_id=f.item_id, term=f.term, matched=block.text[start:end], kind=f.kind,  # type: ignore[arg-type]
-                    polarity=decision.polarity, cue=decision.cue, confidence=f.confidence,  # type: ignore[arg-type]
+                    polarity=decision.polarity, confidence=f.confidence,
+                    reading=Reading(actor=decision.actor, mode=decision.mode, reason=decision.reason,
+                                    words=decision.words),
                     file=doc.path, sha256=doc.sha256, page=block.page, block=block.index, block_kind=block.kind,
                     start=start, end=end, sentence=block.text[s_start:s_end], sentence_start=s_start, sentence_end=s_end,
-                    in_table=block.kind in ("table_cell", "sheet_cell"), ocr=ocr, quantity=quantity,
+                    in_table=block.kind in ("table_cell", "sheet_cell"), row_id=row_id, row=row, ocr=ocr,
+                    quantity=quantity,
                 )
             )
         return out
@@ -385,7 +449,7 @@ class EvidenceFinder:
                     dated: tuple[int, int], row: str = "") -> Decision:
         """A fact dated after the document itself is a plan ("● 2026年：试点APS排产" in an application
         signed in 2025; a system-list row whose 上线时间 is 2026年6月), unless it is stated with 已."""
-        if decision.polarity != "implemented" or (decision.cue and "已" in decision.cue):
+        if decision.polarity != "implemented" or decision.explicit:
             return decision
         lo, hi = sent.clause(f.start)
         spans = [(text, lo, hi)]
@@ -397,7 +461,7 @@ class EvidenceFinder:
             for m in _YEAR_MONTH.finditer(source, a, b):
                 when = (int(m.group(1)), int(m.group(2)) if m.group(2) else 0)
                 if when[0] > dated[0] or (when[1] and when > dated):
-                    return Decision("planned", f"晚于申报日期：{m.group()}")
+                    return Decision("planned", "dated_after_document", m.group())
         return decision
 
     def _unused(self, text: str, sents: list[Sentence], decided: list[tuple[_Found, Sentence, Decision]]
@@ -425,7 +489,7 @@ class EvidenceFinder:
             up_to, lacks = taken.get(sent.start, (0, {}))
             lack = lacks.get(f.item_id)
             if lack is not None and decision.polarity == "implemented" and f.end <= up_to:
-                decision = Decision("negated", f"数据未用于此：{lack.cue}")
+                decision = Decision("lacking", "data_not_used", lack.words)
             out.append((f, sent, decision))
         return out
 
@@ -460,7 +524,7 @@ class EvidenceFinder:
         for f, sent, decision in decided:
             lack = taken.get(sent.start, {}).get(f.item_id)
             if lack is not None and decision.polarity == "implemented":
-                decision = Decision("negated", f"下句限定用途：{lack.cue}")
+                decision = Decision("lacking", "use_restricted", lack.words)
             out.append((f, sent, decision))
         return out
 
@@ -479,7 +543,7 @@ class EvidenceFinder:
           ("开发了订单农业微信小程序，14家合作社和3860户农户都在上面": the app organises suppliers, 2.2.4 — it is
           no 2.2.1 sales channel)."""
         by_end = {(f.item_id, f.end): d for f, _, d in decided}
-        others = {(s.start, f.item_id): d for f, s, d in decided if d.polarity == "generic" and (d.cue or "").startswith("他方")}
+        others = {(s.start, f.item_id): d for f, s, d in decided if d.actor == "other"}
         joined = [(f, s) for f, s, _ in decided if f.others_of]
         used = [(f, s) for f, s, d in decided if f.claims and d.polarity in ("implemented", "planned")]
         out = []
@@ -489,13 +553,13 @@ class EvidenceFinder:
             tool = next((p for p, s in used if s.start == sent.start and f.item_id in p.claims
                          and p.start <= f.start and f.end <= p.end), None) if used else None
             if owner is not None and decision.polarity in ("implemented", "planned"):
-                decision = Decision("generic", f"他方：{owner.term}")
+                decision = Decision(decision.mode, "same_party", owner.term, "other")
             elif tool is not None and decision.polarity in ("implemented", "planned"):
-                decision = Decision("generic", f"用途：{tool.term}")
+                decision = Decision("general", "tool_for", tool.term, "nobody")
             elif f.start > 0 and text[f.start - 1] == "(" and (f.item_id, f.start - 1) in by_end:
-                decision = by_end[(f.item_id, f.start - 1)]
-            elif decision.polarity == "implemented" and decision.cue is None and (sent.start, f.item_id) in others:
-                decision = others[(sent.start, f.item_id)]
+                decision = by_end[(f.item_id, f.start - 1)].because("second_name")
+            elif decision.reason == "plain_statement" and (sent.start, f.item_id) in others:
+                decision = others[(sent.start, f.item_id)].because("same_party")
             out.append((f, sent, decision))
         return out
 
@@ -503,19 +567,19 @@ class EvidenceFinder:
                         decided: list[tuple[_Found, Sentence, Decision]], heading: str | None) -> Decision:
         """A mention inside a "label：value" statement takes its polarity from the value (see :mod:`.labels`);
         ``cues`` are the value's."""
-        if decision.polarity == "generic" and decision.cue in _NO_STATEMENT_KINDS.values():
+        if decision.reason == "not_a_statement":
             return decision
         found = self.labels.answer(nt.text, label)
         value = label.value_sentence
         if found is not None:
             kind, word = found
-            result = Decision(kind, f"答：{word}")
+            result = _answer(kind, "label_answer", word)
         else:
             lo, hi = value.clause(label.value) if label.value < value.end else (value.end, value.end)
             first = [c for c in cues if lo <= c.start and c.end <= hi]
             answered = self.context.decide_clause(first, label.value)
             if answered is not None:
-                result = answered
+                result = answered.because("label_answer")
             else:
                 same = [d for g, s, d in decided if s.start == value.start and g.item_id == f.item_id
                         and g.start >= label.value]
@@ -523,95 +587,137 @@ class EvidenceFinder:
                     result = same[0]
                 elif label.question:
                     # a question without a readable answer states nothing
-                    result = Decision("generic", "问句")
+                    result = Decision("general", "question_unanswered", None, "nobody")
                 else:
                     return decision
         if result.polarity == "negated":
             # "是否建立MES：否，计划2026年引入" — a stated lack with a concrete plan for the same topic
             later = [c for c in cues if c.kind in ("planned", "stage") and c.start >= label.value]
             if later:
-                return Decision("planned", later[0].text)
+                return from_cue(later[0].kind, "lack_with_dated_plan", later[0].text)
         plan = self.context.heading_is_plan(heading)
-        if plan and result.polarity == "implemented" and not (result.cue and "已" in result.cue):
-            return Decision("planned", f"章节：{plan}")
+        if plan and result.polarity == "implemented" and not result.explicit:
+            return Decision("planned", "plan_section", plan)
         return result
 
     # ------------------------------------------------------------------ polarity
     def _polarity(self, block: Block, nt: NormText, sent: Sentence, cues: list[Cue], f: _Found, heading: str | None,
                   entity_here: bool, copies: dict[tuple[int, int, bool], str | None], tables: Tables,
                   row_cache: dict[tuple, Decision | None], terms: list[tuple[int, int]]) -> Decision:
-        if block.kind in _NO_STATEMENT_KINDS:
-            return Decision("generic", _NO_STATEMENT_KINDS[block.kind])
-        if block.kind in _CELL_KINDS and tables.numeric_column(block):
-            return Decision("generic", "统计表列名")  # | 其中NB-IoT | 2300 | …: what is counted, not a statement
-        if block.kind in _CELL_KINDS and not tables.is_header(block):
-            # a self-assessment table: | 建立制造执行系统（MES）… | 否 | — the answer column decides, and the
-            # criterion column is meant to restate the criterion
-            key = ("answer", block.index)
-            if key not in row_cache:
-                row_cache[key] = None
-                for cell in tables.row_of(block):
-                    header = tables.header_of(cell)
-                    if cell.index != block.index and header is not None and self.labels.asks(header):
-                        kind = self.labels.answer_word(tables.normalised(cell))
-                        if kind is not None:
-                            row_cache[key] = Decision(kind, f"答：{cell.text.strip()}")
-                            break
-            if row_cache[key] is not None and f.kind in ("cue", "model") and self.labels.restates(tables.header_of(block)):
-                # "建立PLM和BOM系统，实现……数据集成管理" in the 评价内容 column: a co-occurrence made of the
-                # criterion's own words is its wording, not a fact the answer confirms
-                return Decision("restates_criteria", "评价内容栏")
-            if row_cache[key] is not None:
-                # the answer is about the row's criterion; a mention that its own sentence gives to another
-                # party ("通过该企业的供应商协同平台接收订单") or calls not applicable stays so
-                own = self.context.decide(sent, cues, f.start, f.end, nt.text, terms)
-                if own is not None and own.polarity == "generic":
-                    return own
-                return row_cache[key]  # type: ignore[return-value]
-        if f.kind in ("term", "fuzzy") and self.context.in_name(nt.text, f.end):
-            return Decision("generic", "机构名称")
-        c_lo, c_hi = sent.clause(f.start)
-        copy_key = (sent.start, c_lo, entity_here)
-        if copy_key not in copies:
+        """The reading of one mention: the first of :attr:`PASSES` that decides, else a plain statement."""
+        at = _At(block, nt, sent, cues, f, heading, entity_here, copies, tables, row_cache, terms)
+        for reading_pass in self.PASSES:
+            decision = reading_pass(self, at)
+            if decision is not None:
+                return decision
+        return Decision("achieved", "plain_statement")
+
+    # The passes of the clause reading, in order; each looks at one thing and decides, or passes (None).
+    def _not_a_statement(self, at: _At) -> Decision | None:
+        """Headings, running headers and footers name topics; they state nothing."""
+        if at.block.kind in _NO_STATEMENT_KINDS:
+            return Decision("general", "not_a_statement", None, "nobody")
+        return None
+
+    def _count_column(self, at: _At) -> Decision | None:
+        """| 其中NB-IoT | 2300 | 3900 |: the header of a column of figures names what is counted."""
+        if at.block.kind in _CELL_KINDS and at.tables.numeric_column(at.block):
+            return Decision("general", "count_column", None, "nobody")
+        return None
+
+    def _form_answer(self, at: _At) -> Decision | None:
+        """A self-assessment table (| 建立制造执行系统（MES）… | 否 |): the answer column decides; the criterion
+        column is meant to restate the criterion; a mention its own sentence gives to another party stays so."""
+        block, tables, row_cache = at.block, at.tables, at.row_cache
+        if block.kind not in _CELL_KINDS or tables.is_header(block):
+            return None
+        key = ("answer", block.index)
+        if key not in row_cache:
+            row_cache[key] = None
+            for cell in tables.row_of(block):
+                header = tables.header_of(cell)
+                if cell.index != block.index and header is not None and self.labels.asks(header):
+                    kind = self.labels.answer_word(tables.normalised(cell))
+                    if kind is not None:
+                        row_cache[key] = _answer(kind, "form_answer", cell.text.strip())
+                        break
+        answer = row_cache[key]
+        if answer is None:
+            return None
+        if at.f.kind in ("cue", "model") and self.labels.restates(tables.header_of(block)):
+            # "建立PLM和BOM系统，实现……数据集成管理" in the 评价内容 column: a co-occurrence made of the criterion's
+            # own words is its wording, not a fact the answer confirms
+            return Decision("restated", "criterion_column", None)
+        own = self.context.decide(at.sent, at.cues, at.f.start, at.f.end, at.nt.text, at.terms)
+        return own if own is not None and own.polarity == "generic" else answer
+
+    def _organisation_name(self, at: _At) -> Decision | None:
+        """"滇纺电子商务有限公司": a name says what a company is called, not what this enterprise does."""
+        if at.f.kind in ("term", "fuzzy") and self.context.in_name(at.nt.text, at.f.end):
+            return Decision("general", "organisation_name", None, "nobody")
+        return None
+
+    def _criteria_copied(self, at: _At) -> Decision | None:
+        """The clause (with a neighbour) nearly copies a criterion's text (see :mod:`.restate`)."""
+        sent, nt = at.sent, at.nt
+        c_lo, c_hi = sent.clause(at.f.start)
+        copy_key = (sent.start, c_lo, at.entity_here)
+        if copy_key not in at.copies:
             prev_lo = sent.clause(c_lo - 1)[0] if c_lo > sent.start else c_lo
             next_hi = sent.clause(c_hi)[1] if c_hi < sent.end else c_hi
             windows = [nt.text[c_lo:c_hi], nt.text[prev_lo:c_hi], nt.text[c_lo:next_hi]]
-            copies[copy_key] = self.context.restater.copied(nt.text[sent.start : sent.end], windows,
-                                                            names_entity=entity_here)
-        source = copies[copy_key]
-        if source is not None:
-            return Decision("restates_criteria", f"照抄评价内容 {source}")
-        decision = self.context.decide(sent, cues, f.start, f.end, nt.text, terms)
-        plan = self.context.heading_is_plan(heading)
-        if decision is not None:
-            if plan and decision.polarity == "implemented" and not (decision.cue and "已" in decision.cue):
-                return Decision("planned", f"章节：{plan}")
-            lack = self.context.heading_is_lack(heading)
-            if lack and decision.polarity == "implemented" and self.context.is_present(decision.cue):
-                return Decision("generic", f"章节：{lack}")  # "目前" only dates a shortcoming
-            return decision
-        if block.kind in _CELL_KINDS:
-            key = (block.index, block.row)
-            if key not in row_cache:
-                cells, headers = tables.context_cells(block)
-                row_cache[key] = self.context.row_polarity(cells, headers) if cells or headers else None
-            if row_cache[key] is not None:
-                return row_cache[key]  # type: ignore[return-value]
-        # "上生产管理系统，要等ERP用顺了以后再考虑" (under 下一步 or not): an open intention is still a lack
-        vague = self.context.vague(nt.text, sent, f.start)
-        if vague:
-            return Decision("negated", f"计划含糊：{vague}")
+            at.copies[copy_key] = self.context.restater.copied(nt.text[sent.start:sent.end], windows,
+                                                               names_entity=at.entity_here)
+        source = at.copies[copy_key]
+        return Decision("restated", "criteria_copied", source) if source is not None else None
+
+    def _clause_words(self, at: _At) -> Decision | None:
+        """The words of the mention's clause and sentence (:meth:`ContextRules.decide`: who, and in what state);
+        under a plan heading a completion without 已 is a plan, under a shortcomings heading 目前 only dates it."""
+        decision = self.context.decide(at.sent, at.cues, at.f.start, at.f.end, at.nt.text, at.terms)
+        if decision is None:
+            return None
+        plan = self.context.heading_is_plan(at.heading)
+        if plan and decision.polarity == "implemented" and not decision.explicit:
+            return Decision("planned", "plan_section", plan)
+        lack = self.context.heading_is_lack(at.heading)
+        if lack and decision.mode == "in_use" and decision.reason in ("clause_word", "neighbour_word"):
+            return Decision("general", "shortcomings_section", lack, "nobody")
+        return decision
+
+    def _table_row(self, at: _At) -> Decision | None:
+        """| MES系统 | 鼎捷 | 2022年6月 | 已上线 |: the other cells of the row and their column headers."""
+        block = at.block
+        if block.kind not in _CELL_KINDS:
+            return None
+        key = (block.index, block.row)
+        if key not in at.row_cache:
+            cells, headers = at.tables.context_cells(block)
+            at.row_cache[key] = self.context.row_polarity(cells, headers) if cells or headers else None
+        return at.row_cache[key]
+
+    def _vague_intention(self, at: _At) -> Decision | None:
+        """"上生产管理系统，要等ERP用顺了以后再考虑" (under 下一步 or not): an open intention is still a lack."""
+        vague = self.context.vague(at.nt.text, at.sent, at.f.start)
+        return Decision("lacking", "vague_intention", vague) if vague else None
+
+    def _section(self, at: _At) -> Decision | None:
+        """A plain statement under 下一步计划 is a plan; under 存在的不足 it proves nothing."""
+        plan = self.context.heading_is_plan(at.heading)
         if plan:
-            return Decision("planned", f"章节：{plan}")
-        lack = self.context.heading_is_lack(heading)
-        if lack:
-            return Decision("generic", f"章节：{lack}")
-        return Decision("implemented", None)
+            return Decision("planned", "plan_section", plan)
+        lack = self.context.heading_is_lack(at.heading)
+        return Decision("general", "shortcomings_section", lack, "nobody") if lack else None
+
+    PASSES = (_not_a_statement, _count_column, _form_answer, _organisation_name, _criteria_copied, _clause_words,
+              _table_row, _vague_intention, _section)
 
     # ------------------------------------------------------------------ the learned second opinion
-    def _described(self, nt: NormText, sents: list[Sentence], found: list[_Found]) -> list[_Found]:
+    def _described(self, nt: NormText, sents: list[Sentence], found: list[_Found],
+                   hints: dict[str, tuple[float, _Found]] | None = None) -> list[_Found]:
         """Items a sentence describes without naming them (:mod:`.topics`): one mention per item over the
-        sentence, where no keyword, pattern or outcome of that item stands in it."""
+        sentence, where no keyword, pattern or outcome of that item stands in it. Sentences that may be
+        about an item go into ``hints`` (the best one per item)."""
         assert self.topics is not None
         out: list[_Found] = []
         for sent in sents:
@@ -621,9 +727,14 @@ class EvidenceFinder:
             if hi - lo < MODEL_MIN_CHARS:
                 continue
             named = {f.item_id for f in found if lo <= f.start < sent.end}
-            for item_id, probability in self.topics.topics(nt.text[lo:hi]):
+            about, near = self.topics.topics_and_hints(nt.text[lo:hi], normalised=True)
+            for item_id, probability in about:
                 if item_id not in named:
                     out.append(_Found(item_id, self.item_names[item_id], "model", round(probability, 3), lo, hi))
+            if hints is not None:
+                for item_id, share in near:
+                    if item_id not in named and share > hints.get(item_id, (0.0, None))[0]:
+                        hints[item_id] = (share, _Found(item_id, self.item_names[item_id], "model", share, lo, hi))
         return out
 
     def _described_mode(self, nt: NormText, sent: Sentence, f: _Found, decision: Decision) -> Decision:
@@ -632,17 +743,42 @@ class EvidenceFinder:
         mention's whole sentence, a keyword's segment (up to 但/而: the other side may speak of something else),
         and for a keyword only when the model is quite sure."""
         modes = self.topics.modes if self.topics is not None else None
-        if modes is None or decision.polarity != "implemented" or decision.cue is not None or f.kind == "quantity":
+        if modes is None or decision.reason != "plain_statement" or f.kind == "quantity":
             return decision
         if f.kind == "model":
             text, needed = nt.text[f.start:f.end], modes.confidence
         else:
             lo, hi = sent.segment(f.start)
             text, needed = nt.text[lo:hi], KEYWORD_MODE_CONFIDENCE
-        mode, probability = modes.mode(text)
+        mode, probability = self._mode_of(modes, text)
         if mode != "implemented" and probability >= needed:
-            return Decision(mode, f"语句读作{'规划' if mode == 'planned' else '缺失'}（{probability:.2f}）")
+            return Decision("planned" if mode == "planned" else "lacking", "mode_model", f"{probability:.2f}")
         return decision
+
+    def _hint(self, doc: Document, block: Block, nt: NormText, sents: list[Sentence], starts: list[int], f: _Found,
+              ocr: bool) -> Mention:
+        """A sentence that may be about an item (a weak score of the topic model): shown to the reviewer as a
+        hint, never counted as evidence either way."""
+        sent = sents[sentence_index(starts, f.start)]
+        start, end = nt.span(f.start, f.end)
+        s_start, s_end = nt.span(sent.start, sent.end)
+        decision = Decision("general", "model_hint", f"{f.confidence:.2f}", "nobody")
+        return Mention(item_id=f.item_id, term=f.term, matched=block.text[start:end], kind="model",
+                       polarity=decision.polarity, confidence=f.confidence,
+                       reading=Reading(actor=decision.actor, mode=decision.mode, reason=decision.reason,
+                                       words=decision.words),
+                       file=doc.path, sha256=doc.sha256, page=block.page, block=block.index, block_kind=block.kind,
+                       start=start, end=end, sentence=block.text[s_start:s_end], sentence_start=s_start,
+                       sentence_end=s_end, in_table=block.kind in _CELL_KINDS, ocr=ocr)
+
+    def _mode_of(self, modes: ModeModel, text: str) -> tuple[str, float]:
+        """The mode model's reading of a normalised text (several mentions share a segment: memoised)."""
+        found = self._modes.get(text)
+        if found is None:
+            if len(self._modes) > 20_000:
+                self._modes.clear()
+            found = self._modes[text] = modes.mode(text, normalised=True)
+        return found
 
     # ------------------------------------------------------------------ patterns
     def _patterns(self, nt: NormText, sents: list[Sentence], starts: list[int], term_hits: list[Hit],

@@ -283,6 +283,8 @@ class QualitativeSpec(_Spec):
     not_reported: list[Word] = Field(default_factory=list, description="能, 将, 为了 right before the change word")
     max_gap: int = Field(8, ge=0, description="max chars between the indicator and the change word")
     confidence: float = Field(0.7, gt=0, le=1)
+    indicators: dict[str, list[Word]] = Field(default_factory=dict,
+                                              description="item → words that are indicators only of outcomes in words")
 
 
 class QuantitySpec(_Spec):

@@ -78,6 +78,15 @@ class QuantityFinder:
                 self.directions.add_word(key, (key, kind))
         self.directions.make_automaton()
         self.worded = spec.qualitative
+        self.worded_indicators = ahocorasick.Automaton()
+        for ind in keywords.indicators:
+            self.worded_indicators.add_word(ind.key, ind)
+        if self.worded is not None:
+            for item_id, words in self.worded.indicators.items():
+                for word in words:
+                    key = normalize_key(word)
+                    self.worded_indicators.add_word(key, Indicator(item_id, word, key, True))
+        self.worded_indicators.make_automaton()
         self.changes = ahocorasick.Automaton()
         if self.worded is not None:
             for kind, words in (("up", self.worded.up), ("down", self.worded.down)):
@@ -189,7 +198,7 @@ class QuantityFinder:
         spec = self.worded
         if spec is None or len(self.changes) == 0:
             return []
-        inds = self._longest([(e - len(i.key) + 1, e + 1, i) for e, i in self.indicators.iter(text)])
+        inds = self._longest([(e - len(i.key) + 1, e + 1, i) for e, i in self.worded_indicators.iter(text)])
         if not inds:
             return []
         changes = self._longest([(e - len(k) + 1, e + 1, k) for e, (k, _) in self.changes.iter(text)])

@@ -18,7 +18,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from markupsafe import Markup, escape
 
 from ..catalogue import Catalogue
-from ..models import ApplicationResult, Block, Document, EvidenceRef, ItemResult
+from ..evidence.reading import ACTOR_ZH, MODE_ZH, REASON_ZH
+from ..models import ApplicationResult, Block, Document, EvidenceRef, ItemResult, Reading
 from .crops import Crop, CropLimits, CropRenderer, CropStore
 
 if TYPE_CHECKING:
@@ -31,7 +32,8 @@ MAX_PASSAGES_SHOWN = 10  # per item; the JSON has them all
 STATUS_ZH = {"met": "已具备", "partial": "证据较弱", "planned": "仅有规划", "negated": "明确未具备", "not_found": "未找到"}
 POLARITY_ZH = {"implemented": "已实施", "planned": "规划", "negated": "否定", "generic": "泛泛/他方",
                "restates_criteria": "照抄评价内容"}
-KIND_ZH = {"term": "关键词", "entity": "厂商产品", "quantity": "量化数据", "fuzzy": "模糊匹配", "cue": "提示语"}
+KIND_ZH = {"term": "关键词", "entity": "厂商产品", "quantity": "量化数据", "fuzzy": "模糊匹配", "cue": "提示语",
+           "model": "按描述识别"}
 
 
 @dataclass
@@ -58,6 +60,7 @@ class PassageView:
     cut_after: bool = False
     inexact: list[str] = field(default_factory=list)
     crop: Crop | None = None
+    readings: list[str] = field(default_factory=list)
 
     @property
     def quote(self) -> Markup:
@@ -126,8 +129,18 @@ def _where(ev: EvidenceRef) -> str:
     return " · ".join(parts)
 
 
+def reading_text(reading: Reading | None) -> str:
+    """How a sentence was read, for a reviewer: "本企业 · 规划（规划章节：“下一步”）"."""
+    if reading is None:
+        return ""
+    why = REASON_ZH.get(reading.reason, reading.reason)
+    if reading.words:
+        why += f"：“{reading.words}”"
+    return f"{ACTOR_ZH.get(reading.actor, reading.actor)} · {MODE_ZH.get(reading.mode, reading.mode)}（{why}）"
+
+
 def _title(ev: EvidenceRef) -> str:
-    bits = [KIND_ZH.get(ev.kind or "", ev.kind or ""), POLARITY_ZH.get(ev.polarity, ev.polarity)]
+    bits = [KIND_ZH.get(ev.kind or "", ev.kind or ""), POLARITY_ZH.get(ev.polarity, ev.polarity), reading_text(ev.reading)]
     if ev.term and ev.term != ev.matched:
         bits.append(f"规范词：{ev.term}")
     return " · ".join(b for b in bits if b)
@@ -211,6 +224,7 @@ def passage_views(evidence: Sequence[EvidenceRef], rows: TableRows | None = None
                 where=_where(layer_evs[0]), segments=segments, evidence=layer_evs,
                 polarities=[(p, POLARITY_ZH.get(p, p)) for p in polarities], kinds=[k for k in kinds if k],
                 ocr=any(ev.ocr for ev in layer_evs), row=is_row, cut_before=b0 > 0, cut_after=a1 < len(text),
+                readings=list(dict.fromkeys(r for r in map(lambda ev: reading_text(ev.reading), layer_evs) if r)),
                 inexact=[ev.matched for _, ev, exact in layer if not exact] + (lost if layer is layers[0] else [])))
     return views, total
 

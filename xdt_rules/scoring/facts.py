@@ -9,11 +9,11 @@ which rule can never fire (see ``RELATIONS``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..models import Document, Mention
+from ..models import Mention
 
 
 class ItemFacts(BaseModel):
@@ -37,6 +37,7 @@ class ItemFacts(BaseModel):
     quantities: int = Field(0, ge=0, description="已实施证据中不同量化数据（指标+数值+单位）数")
     contradicted: int = Field(0, ge=0, description="同一句里又有本项“尚未/没有”表述的已实施句子数")
     model: int = Field(0, ge=0, description="没有写出关键词、按功能描述识别（学习模型）的已实施句子数（不计入其他已实施事实）")
+    hints: int = Field(0, ge=0, description="学习模型提示“可能相关”的句子数（得分低于门槛，不算证据，只提示人工看一眼）")
     fuzzy_only: bool = Field(False, description="已实施证据全部是模糊匹配")
     ocr_only: bool = Field(False, description="已实施证据全部来自扫描件识别（OCR）")
 
@@ -59,6 +60,7 @@ RELATIONS_LE: tuple[tuple[str, str], ...] = (
     ("entity", "implemented"), ("in_table", "implemented"), ("dated", "passages"),
     ("quantities", "implemented"), ("fuzzy_only", "implemented"), ("ocr_only", "implemented"),
     ("contradicted", "passages"), ("contradicted", "negated"), ("model", "mentions"),
+    ("hints", "mentions"),
 )
 # Facts that are zero together: any implemented mention makes a passage, a file and a term.
 ZERO_TOGETHER: tuple[tuple[str, ...], ...] = (("implemented", "passages", "files", "terms"),)
@@ -112,61 +114,36 @@ def has_date(text: str, options: FactOptions | None = None) -> bool:
     return False
 
 
-class TableRows:
-    """Text of each table (or worksheet) row, so a date in the 上线时间 column counts for the system-name cell."""
-
-    def __init__(self, documents: Sequence[Document] | None = None):
-        rows: dict[tuple, list[str]] = {}
-        self._cell_row: dict[tuple[str, int], tuple] = {}
-        for doc in documents or ():
-            for block in doc.blocks:
-                if block.row is None or (block.table is None and block.sheet is None):
-                    continue
-                key = (doc.sha256, block.table, block.sheet, block.row)
-                rows.setdefault(key, []).append(block.text)
-                self._cell_row[(doc.sha256, block.index)] = key
-        self._rows = {key: " ".join(parts) for key, parts in rows.items()}
-
-    def passage(self, m: Mention) -> tuple:
-        """What counts as one passage: the sentence, or the whole row for a table cell."""
-        key = self._cell_row.get((m.sha256, m.block)) if m.in_table else None
-        return ("row",) + key if key else (m.file, m.block, m.sentence_start)
-
-    def context(self, m: Mention) -> str:
-        """The sentence of a mention, or its whole table row when it sits in a table cell."""
-        key = self._cell_row.get((m.sha256, m.block)) if m.in_table else None
-        return self._rows.get(key, m.sentence) if key else m.sentence
-
-
-def build_item_facts(mentions: Iterable[Mention], rows: TableRows | None = None,
-                     options: FactOptions | None = None) -> ItemFacts:
-    """Facts for ONE item from its mentions (all with the same item_id)."""
+def build_item_facts(mentions: Iterable[Mention], options: FactOptions | None = None) -> ItemFacts:
+    """Facts for ONE item from its mentions (all with the same item_id): a function of the mentions
+    alone — each carries its passage (its sentence, or its table row)."""
     mentions = list(mentions)
-    rows = rows or TableRows()
     floor = (options or FactOptions()).min_confidence
     # a weak hint (钉钉, a bare BOM, AGV) is shown as evidence but is no achievement and no plan of the item;
     # the learned model's findings passed its own threshold (their confidence is its probability)
     mentions = [m.model_copy(update={"polarity": "generic"})
                 if m.polarity in ("implemented", "planned") and m.confidence < floor and m.kind != "model" else m
                 for m in mentions]
-    described = {rows.passage(m) for m in mentions if m.kind == "model" and m.polarity == "implemented"}
-    mentions = [m for m in mentions if not (m.kind == "model" and m.polarity == "implemented")]
+    described = {m.passage for m in mentions if m.kind == "model" and m.polarity == "implemented"}
+    hinted = {m.passage for m in mentions if m.reading.reason == "model_hint"}
+    mentions = [m for m in mentions if not (m.kind == "model" and m.polarity == "implemented")
+                and m.reading.reason != "model_hint"]
     counts = {"implemented": 0, "planned": 0, "negated": 0, "generic": 0, "restates_criteria": 0}
     for m in mentions:
         counts[m.polarity] += 1
     done = [m for m in mentions if m.polarity == "implemented"]
-    passages = {rows.passage(m) for m in done}
+    passages = {m.passage for m in done}
     dated: set[tuple] = set()
     for m in done:
-        passage = rows.passage(m)
-        if passage not in dated and has_date(rows.context(m), options):  # one date per passage is enough
+        passage = m.passage
+        if passage not in dated and has_date(m.context, options):  # one date per passage is enough
             dated.add(passage)
-    lacking = {rows.passage(m) for m in mentions if m.polarity == "negated"}
-    concrete = sum(1 for m in mentions if m.polarity == "planned" and concrete_plan(rows.context(m), options))
+    lacking = {m.passage for m in mentions if m.polarity == "negated"}
+    concrete = sum(1 for m in mentions if m.polarity == "planned" and concrete_plan(m.context, options))
     quantities = {(m.file, m.block, m.quantity.text, m.quantity.value, m.quantity.unit)
                   for m in done if m.quantity is not None}
     return ItemFacts(
-        mentions=len(mentions) + len(described),
+        mentions=len(mentions) + len(described) + len(hinted),
         implemented=len(done),
         planned=counts["planned"],
         planned_concrete=concrete,
@@ -182,17 +159,17 @@ def build_item_facts(mentions: Iterable[Mention], rows: TableRows | None = None,
         quantities=len(quantities),
         contradicted=len(passages & lacking),
         model=len(described),
+        hints=len(hinted),
         fuzzy_only=bool(done) and all(m.kind == "fuzzy" for m in done),
         ocr_only=bool(done) and all(m.ocr for m in done),
     )
 
 
 def build_facts(mentions: Iterable[Mention], item_ids: Iterable[str],
-                documents: Sequence[Document] | None = None, options: FactOptions | None = None) -> dict[str, ItemFacts]:
+                options: FactOptions | None = None) -> dict[str, ItemFacts]:
     """Facts for every item in ``item_ids`` (items without mentions get all-zero facts)."""
     by_item: dict[str, list[Mention]] = {i: [] for i in item_ids}
     for m in mentions:
         if m.item_id in by_item:
             by_item[m.item_id].append(m)
-    rows = TableRows(documents)
-    return {i: build_item_facts(ms, rows, options) for i, ms in by_item.items()}
+    return {i: build_item_facts(ms, options) for i, ms in by_item.items()}

@@ -11,13 +11,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..catalogue import Catalogue
-from ..models import Document, ElementResult, EvidenceRef, ItemResult, Mention, Total
+from ..models import ElementResult, EvidenceRef, ItemResult, Mention, Total
 from .engine import engine_for
 from .facts import ItemFacts, build_facts
 from .ruleset import ItemRules, RuleBook
 
 NO_RULE_REASON = "没有判定规则命中，需人工判断"
-HOLISTIC_REASON = "需人工综合评估"
+HOLISTIC_REASON = "综合评估项，初评仅供参考"
 POLARITY_ORDER = {"implemented": 0, "planned": 1, "negated": 2, "generic": 3, "restates_criteria": 4}
 DIGITS = 4
 
@@ -53,9 +53,9 @@ def decide(rules: ItemRules, fired: Sequence[str], *, holistic: bool = False) ->
         confirm = confirm or flag.needs_confirmation
         keys.append(flag.key)
     if holistic:
-        # Elements 4 and 5 are holistic in the framework itself: a person always judges them,
-        # whatever the rule file says.
-        confirm = True
+        # Elements 4 and 5 are holistic in the framework itself: the reviewer judges them as a whole. Whether
+        # an item needs confirming is still the evidence's business (the rules' flags): flagging every
+        # holistic item hid the uncertain ones among a quarter of all items.
         reasons.append(HOLISTIC_REASON)
     return Decision(status=status, fraction=fraction, reasons=list(dict.fromkeys(reasons)),
                     needs_confirmation=confirm, rules_fired=keys)
@@ -74,7 +74,7 @@ def evidence_refs(mentions: Iterable[Mention], file_names: Mapping[str, str] | N
         seen.add(key)
         refs.append(EvidenceRef(
             file=file, page=m.page, block=m.block, start=m.start, end=m.end, text=m.sentence, matched=m.matched,
-            polarity=m.polarity, term=m.term, kind=m.kind, sentence_start=m.sentence_start,
+            polarity=m.polarity, reading=m.reading, term=m.term, kind=m.kind, sentence_start=m.sentence_start,
             sentence_end=m.sentence_end, ocr=m.ocr))
     refs.sort(key=lambda r: (POLARITY_ORDER[r.polarity], r.file, r.page or 0, r.block, r.start, r.end, r.term or ""))
     return refs
@@ -103,11 +103,11 @@ def aggregate(items: Sequence[ItemResult], catalogue: Catalogue) -> tuple[list[E
 
 
 def score_mentions(mentions: Sequence[Mention], *, catalogue: Catalogue, book: RuleBook,
-                   documents: Sequence[Document] | None = None,
                    file_names: Mapping[str, str] | None = None) -> Scored:
-    """Facts → durable-rules → item results (all catalogue items, in catalogue order) → totals."""
+    """Facts → durable-rules → item results (all catalogue items, in catalogue order) → totals. A function
+    of the mentions: nothing here reads a document."""
     started = time.perf_counter()
-    facts = build_facts(mentions, catalogue.item_ids, documents, book.fact_options)
+    facts = build_facts(mentions, catalogue.item_ids, book.fact_options)
     by_item: dict[str, list[Mention]] = {}
     for m in mentions:
         by_item.setdefault(m.item_id, []).append(m)
