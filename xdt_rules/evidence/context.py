@@ -150,6 +150,20 @@ class ContextRules:
         out.sort(key=lambda c: (c.start, c.end))
         return out
 
+    def without_pseudo(self, text: str) -> str:
+        """The text with its pseudo cues cut out (送货计划, 无纸化, 人工智能): words that look like a plan or a
+        lack and are neither, so a reading by the mode model does not take them for one."""
+        cuts = [(end - len(key) + 1, end + 1) for end, (key, kind) in self.automaton.iter(text) if kind == "pseudo"]
+        if not cuts:
+            return text
+        kept, last = [], 0
+        for start, end in sorted(cuts):
+            if start >= last:
+                kept.append(text[last:start])
+                last = end
+        kept.append(text[last:])
+        return " ".join(kept)
+
     @staticmethod
     def _intransitive(text: str, end: int, hi: int) -> bool:
         """"…已于2023年停用。" says the thing was stopped; "停用了纸质台账" says this enterprise stopped using

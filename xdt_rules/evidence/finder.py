@@ -44,6 +44,7 @@ from .tables import Tables
 
 OCR_SLIP_FACTOR = 0.85  # confidence of a term that needed an OCR correction
 KEYWORD_MODE_CONFIDENCE = 0.85  # the mode model overrules a keyword's default reading only when this sure
+KEYWORD_MODE_MIN_CHARS = 10  # … and on a clause at least this long
 MODEL_MIN_CHARS = 8  # shorter sentences ("ERP：用友U8") say too little for the model; keywords read them
 FUZZY_FACTOR = 0.8  # confidence of a rapidfuzz match, times its similarity
 _NO_STATEMENT_KINDS = {"heading": "标题", "header": "页眉", "footer": "页脚"}
@@ -748,9 +749,11 @@ class EvidenceFinder:
         if f.kind == "model":
             text, needed = nt.text[f.start:f.end], modes.confidence
         else:
-            lo, hi = sent.segment(f.start)
+            lo, hi = sent.clause(f.start)
+            if hi - lo < KEYWORD_MODE_MIN_CHARS:
+                return decision  # a fragment ("MES系统送货计划") is too little to overrule a keyword's plain reading
             text, needed = nt.text[lo:hi], KEYWORD_MODE_CONFIDENCE
-        mode, probability = self._mode_of(modes, text)
+        mode, probability = self._mode_of(modes, self.context.without_pseudo(text))
         if mode != "implemented" and probability >= needed:
             return Decision("planned" if mode == "planned" else "lacking", "mode_model", f"{probability:.2f}")
         return decision
