@@ -95,6 +95,7 @@ class ContextRules:
         self.regexes = [(kind, re.compile(p)) for kind, patterns in spec.regex.items() for p in patterns]
         self.heading_planned = [normalize_key(h) for h in spec.heading_planned]
         self.heading_lacking = [normalize_key(h) for h in spec.heading_lacking]
+        self.past_openers = tuple(normalize_key(w) for w in spec.past_openers)
         self.present_words = frozenset(normalize_key(w) for w in spec.present)
         self.negated_cells = {normalize_key(c) for c in spec.table_negated_cells}
         upgrades = "|".join(re.escape(normalize_key(u)) for u in sorted(spec.upgrades, key=len, reverse=True))
@@ -252,8 +253,14 @@ class ContextRules:
         return decision
 
     def sentence_cues(self, text: str, sentence: Sentence, masks: list[tuple[int, int]]) -> list[Cue]:
-        """The cues of a sentence, with completion verbs governed by a plan/negation marker dropped."""
-        return self._absorb(self.cues(text, sentence.start, sentence.end, masks), sentence)
+        """The cues of a sentence, with completion verbs governed by a plan/negation marker dropped and the
+        lack words of clauses that speak of the past ("过去…全靠人工，现在…") left out."""
+        cues = self._absorb(self.cues(text, sentence.start, sentence.end, masks), sentence)
+        if self.past_openers and any(c.kind == "negated" for c in cues):
+            past = [sentence.clause(lo) for lo in sentence.clause_bounds if text.startswith(self.past_openers, lo)]
+            if past:
+                cues = [c for c in cues if c.kind != "negated" or not any(a <= c.start < b for a, b in past)]
+        return cues
 
     def decide(self, sentence: Sentence, cues: list[Cue], start: int, end: int, text: str = "",
                terms: Sequence[tuple[int, int]] = ()) -> Decision | None:

@@ -136,6 +136,9 @@ class IndicatorSpec(_Spec):
     term: Word
     aliases: list[Word] = Field(default_factory=list)
     needs_direction: bool = Field(True, description="a number counts only with 提升/降低… (营收 alone is a fact, not an outcome)")
+    improves: Literal["up", "down"] | None = Field(
+        None, description="the direction that is an improvement (用工, 能耗: down): a change the other way is no outcome "
+                          "(“每天用工高峰达到300人” is hiring, not a saving)")
 
 
 class ItemKeywordsSpec(_Spec):
@@ -246,6 +249,8 @@ class ContextSpec(_Spec):
     upgrade_targets: list[str] = Field(default_factory=list, description="'升级为 <term>': the term is the planned target")
     regex: dict[CueType, list[str]] = Field(default_factory=dict)
     heading_planned: list[str] = Field(default_factory=list, description="headings whose text turns plain statements into plans")
+    past_openers: list[str] = Field(default_factory=list,
+                                    description="a clause opening with these speaks of the past: its lack words are not a lack now")
     heading_lacking: list[str] = Field(default_factory=list,
                                        description="headings of shortcomings sections: plain statements there prove nothing")
     table_negated_cells: list[str] = Field(default_factory=list, description="whole table cells that mean 'no'")
@@ -273,6 +278,11 @@ class SavingsSpec(_Spec):
                                                 "(由平均2.6次降到1.3次, 由20台左右提高到160台)")
 
 
+class WordedIndicatorSpec(_Spec):
+    words: list[Word] = Field(min_length=1)
+    improves: Literal["up", "down"] | None = None
+
+
 class QualitativeSpec(_Spec):
     """Outcomes stated in words: an indicator and a change word reported as having happened."""
 
@@ -283,8 +293,8 @@ class QualitativeSpec(_Spec):
     not_reported: list[Word] = Field(default_factory=list, description="能, 将, 为了 right before the change word")
     max_gap: int = Field(8, ge=0, description="max chars between the indicator and the change word")
     confidence: float = Field(0.7, gt=0, le=1)
-    indicators: dict[str, list[Word]] = Field(default_factory=dict,
-                                              description="item → words that are indicators only of outcomes in words")
+    indicators: dict[str, WordedIndicatorSpec] = Field(
+        default_factory=dict, description="item → words that are indicators only of outcomes in words")
 
 
 class QuantitySpec(_Spec):
@@ -377,6 +387,7 @@ class Indicator:
     canonical: str
     key: str
     needs_direction: bool
+    improves: str | None = None  # "up" | "down": a change the other way is no outcome
 
 
 @dataclass(frozen=True)
@@ -502,7 +513,7 @@ class _Builder:
                 for spelling in [ind.term, *ind.aliases]:
                     key = normalize_key(spelling)
                     self.claim("ind:" + key, item_id, spelling, loaded, iloc)
-                    self.indicators.append(Indicator(item_id, ind.term, key, ind.needs_direction))
+                    self.indicators.append(Indicator(item_id, ind.term, key, ind.needs_direction, ind.improves))
 
     def add_term(self, item_id: str, kind: str, term: TermSpec, loaded: LoadedYaml, loc: tuple[str | int, ...]) -> None:
         for other, why in term.contested_by.items():

@@ -82,10 +82,10 @@ class QuantityFinder:
         for ind in keywords.indicators:
             self.worded_indicators.add_word(ind.key, ind)
         if self.worded is not None:
-            for item_id, words in self.worded.indicators.items():
-                for word in words:
+            for item_id, extra in self.worded.indicators.items():
+                for word in extra.words:
                     key = normalize_key(word)
-                    self.worded_indicators.add_word(key, Indicator(item_id, word, key, True))
+                    self.worded_indicators.add_word(key, Indicator(item_id, word, key, True, extra.improves))
         self.worded_indicators.make_automaton()
         self.changes = ahocorasick.Automaton()
         if self.worded is not None:
@@ -179,6 +179,8 @@ class QuantityFinder:
             ind_obj: Indicator = indicator[2]  # type: ignore[assignment]
             if ind_obj.needs_direction and direction is None:
                 continue
+            if ind_obj.improves and direction is not None and direction[2] != ind_obj.improves:
+                continue
             used.add(id(indicator))
             start = min(indicator[0], direction[0] if direction else n_start)
             end = max(n_end, indicator[1])
@@ -201,7 +203,7 @@ class QuantityFinder:
         inds = self._longest([(e - len(i.key) + 1, e + 1, i) for e, i in self.worded_indicators.iter(text)])
         if not inds:
             return []
-        changes = self._longest([(e - len(k) + 1, e + 1, k) for e, (k, _) in self.changes.iter(text)])
+        changes = self._longest([(e - len(k) + 1, e + 1, (k, kind)) for e, (k, kind) in self.changes.iter(text)])
         if not changes:
             return []
         cuts = [0] + [m.end() for m in _CLAUSE_END.finditer(text)] + [len(text)]
@@ -213,7 +215,8 @@ class QuantityFinder:
             if not clause_inds or not clause_changes:
                 continue
             compared = any(w in text[lo:hi] for w in self._comparison)
-            for c_start, c_end, word in clause_changes:
+            for c_start, c_end, change in clause_changes:
+                word, way = change  # type: ignore[misc]
                 before = text[max(lo, c_start - 4):c_start]
                 if any(before.endswith(w) for w in self._not_reported):
                     continue
@@ -233,6 +236,8 @@ class QuantityFinder:
                 for i_start, i_end, ind in by_item.values():
                     indicator: Indicator = ind  # type: ignore[assignment]
                     if any(a <= i_start < b and item == indicator.item_id for a, b, item in taken):
+                        continue
+                    if indicator.improves and way != indicator.improves:
                         continue
                     out.append(WordedOutcome(min(i_start, c_start), max(i_end, c_end), indicator, str(word),
                                              spec.confidence))
