@@ -365,3 +365,26 @@ def _worth_caching(document: Document) -> bool:
     from .ocr import ocr_left_undone
 
     return not ocr_left_undone(document)
+
+
+def peek_document(root: str | os.PathLike[str], sha256: str) -> Document | None:
+    """The newest cached form of a file's document under a batch cache folder — its evidence view, else
+    its parsed document — read only: never deleted or rewritten, whatever its keys (the review app shows
+    a finished batch's evidence with the document it was screened from)."""
+    root = Path(root)
+    for kind, suffix, reader in (("evidence", ".ev.gz", _EvidenceEntry), ("documents", ".json.gz", _DocumentEntry)):
+        try:
+            with os.scandir(root / kind / sha256[:2]) as found:
+                entries = sorted(((e.stat().st_mtime_ns, e.path) for e in found
+                                  if e.name.startswith(sha256 + ".") and e.name.endswith(suffix)), reverse=True)
+        except OSError:
+            continue
+        for _, path in entries:
+            try:
+                entry = reader.model_validate_json(gzip.decompress(Path(path).read_bytes()))
+            except (OSError, EOFError, zlib.error, ValueError, ValidationError):
+                continue
+            document = entry.evidence.document if isinstance(entry, _EvidenceEntry) else entry.document
+            if entry.sha256 == sha256 and document.sha256 == sha256:
+                return document
+    return None
