@@ -126,4 +126,6 @@ def test_resume_reruns_changed_inputs_and_a_rules_change(tmp_path: Path, monkeyp
     assert main(args + ["--resume"]) == 0
     rows = (out / "summary.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
     assert sorted(r.split(",")[1] for r in rows) == ["乙", "甲"]
-    assert os.path.exists(out / "丙.json")  # old results are left alone, not deleted
+    # its old results are moved aside (not deleted, not left unlisted beside the summary) and that is said
+    assert not os.path.exists(out / "丙.json")
+    assert [p.name for p in (out / ".xdt-batch" / "previous").glob("*/丙.json")] == ["丙.json"]

@@ -72,20 +72,26 @@ def is_skipped(rel_parts: tuple[str, ...]) -> bool:
 
 
 def collect_application(path: str | Path) -> ApplicationInput:
-    """An application from a file (itself) or a folder (its files, recursively, sorted)."""
+    """An application from a file (itself) or a folder (its files, recursively, sorted).
+
+    Inside a folder nothing outside it is read: symbolic links are not followed and, like pipes
+    and devices, become file errors of the application (``file_errors``) instead of being read
+    or silently dropped. The path given itself may be a link (the user named it)."""
+    from .fsutil import scan_folder
+
     given = str(path)
     p = Path(path)
     if not p.exists():
         raise XdtError("找不到申报材料", "application not found", file=given, code="not_found")
     if p.is_file():
         return ApplicationInput(name=p.stem or p.name, root=given, files=[given])
+    if not p.is_dir():
+        raise XdtError("不是普通文件或文件夹（管道、设备？），未读取", "not a regular file or folder (a pipe or device?)",
+                       file=given, code="not_a_file")
     name = p.name or p.resolve().name
-    found = []
-    for child in p.rglob("*"):
-        rel = child.relative_to(p)
-        if child.is_file() and not is_skipped(rel.parts):
-            found.append((rel.as_posix(), str(child)))
-    return ApplicationInput(name=name, root=given, files=[f for _, f in sorted(found)])
+    files, problems = scan_folder(p, lambda parts, folder: is_skipped(parts + ("_",) if folder else parts))
+    return ApplicationInput(name=name, root=given, files=[str(f) for f in files],
+                            file_errors=[FileRecord(path=rel, error=reason) for rel, reason in problems])
 
 
 def display_path(root: str, file: str) -> str:
@@ -172,12 +178,22 @@ def screen_application(app: ApplicationInput, framework: Framework, *, read: Fil
 # --------------------------------------------------------------------------- outputs
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+# A file name may hold 255 bytes; the stem leaves room for ".json.gz" and friends.
+MAX_STEM_BYTES = 180
 
 
 def output_stem(application: str) -> str:
-    """A file name for an application's outputs (no path separators or reserved characters)."""
-    stem = _UNSAFE.sub("_", application).strip(" .")
-    return stem or "application"
+    """A file name for an application's outputs (no path separators or reserved characters, at
+    most ``MAX_STEM_BYTES`` bytes: a long name is cut and keeps a digest of the whole name, so
+    two long names sharing their start still get two files)."""
+    stem = _UNSAFE.sub("_", application).strip(" .") or "application"
+    raw = stem.encode("utf-8")
+    if len(raw) <= MAX_STEM_BYTES:
+        return stem
+    import hashlib
+
+    tag = "~" + hashlib.sha256(application.encode("utf-8")).hexdigest()[:8]
+    return raw[:MAX_STEM_BYTES - len(tag)].decode("utf-8", errors="ignore").rstrip(" .") + tag
 
 
 def result_json(result: ApplicationResult) -> str:

@@ -22,8 +22,11 @@ from .findings import Finding, sort_findings
 
 STATUSES = ("met", "partial", "planned", "negated", "not_found")
 KeywordKind = Literal["term", "entity", "pattern", "indicator"]
-# Evidence kinds (EvidenceRef.kind) → the keyword kind that produced them.
+# Evidence kinds (EvidenceRef.kind) → the keyword kind that produced them. Kinds not listed (a
+# learned model's evidence) come from no keyword and are never "unknown keywords".
 _FROM_EVIDENCE = {"term": "term", "entity": "entity", "fuzzy": None, "cue": "pattern", "quantity": "indicator"}
+# How many unknown keywords a finding names (all are in DynamicAudit.unknown_keywords).
+_NAMED = 12
 
 
 class _Model(BaseModel):
@@ -100,6 +103,13 @@ def keyword_inventory(keywords: KeywordSet) -> list[KeywordUsage]:
     for ind in keywords.indicators:
         key = (ind.item_id, "indicator", ind.canonical)
         rows.setdefault(key, KeywordUsage(item=ind.item_id, keyword=ind.canonical, kind="indicator"))
+    # Outcomes named by their direction and unit alone (用时缩短, 节电节水, 节约费用) are indicators
+    # of _quantities.yaml, not of an item's file: without them every fresh batch had "unknown" ones.
+    quantities = keywords.quantities
+    for spec in ([quantities.savings] if quantities.savings else []) + list(quantities.implied):
+        key = (spec.item, "indicator", spec.indicator)
+        rows.setdefault(key, KeywordUsage(item=spec.item, keyword=spec.indicator, kind="indicator",
+                                          file="_quantities.yaml"))
     order = {item_id: n for n, item_id in enumerate(keywords.item_ids)}
     return sorted(rows.values(), key=lambda k: (order.get(k.item, 999), ["term", "entity", "pattern", "indicator"].index(k.kind)))
 
@@ -139,9 +149,11 @@ def dynamic_audit(results: list[ApplicationResult], *, catalogue: Catalogue, key
             if item.evidence:
                 with_evidence[item.id] += 1
             for ev in item.evidence:
-                if not ev.term:
+                if not ev.term or (ev.kind is not None and ev.kind not in _FROM_EVIDENCE):
                     continue
                 kinds = ["term", "entity"] if ev.kind in (None, "fuzzy") else [_FROM_EVIDENCE.get(ev.kind) or "term"]
+                if ev.kind == "cue":  # an outcome stated in words (差错明显减少) names its indicator
+                    kinds.append("indicator")
                 row = next((index[(item.id, k, ev.term)] for k in kinds if (item.id, k, ev.term) in index), None)
                 if row is None:
                     unknown_kw.add(f"{item.id} {ev.term}")
@@ -171,9 +183,13 @@ def dynamic_audit(results: list[ApplicationResult], *, catalogue: Catalogue, key
             message_en=f"{other} results were screened with other rules/keywords than the current ones "
                        f"({current_rules_version}); re-screen for current counts"))
     if unknown_kw:
+        named = sorted(unknown_kw)
+        shown = "、".join(named[:_NAMED]) + (f" 等" if len(named) > _NAMED else "")
+        shown_en = ", ".join(named[:_NAMED]) + (", …" if len(named) > _NAMED else "")
         findings.append(Finding(level="info", code="unknown_keywords",
-                                message_zh=f"结果中有 {len(unknown_kw)} 个关键词不在当前关键词表中（可能已改名或删除）",
-                                message_en=f"{len(unknown_kw)} keywords in the results are not in the current keyword set"))
+                                message_zh=f"结果中有 {len(unknown_kw)} 个关键词不在当前关键词表中（可能已改名或删除）：{shown}",
+                                message_en=f"{len(unknown_kw)} keywords in the results are not in the current keyword "
+                                           f"set: {shown_en}"))
     if unknown_rules:
         findings.append(Finding(level="info", code="unknown_rules",
                                 message_zh=f"结果中有当前规则文件没有的规则：{', '.join(sorted(unknown_rules))}",

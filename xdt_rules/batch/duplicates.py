@@ -266,7 +266,16 @@ def _merge_runs(starts: list[int], k: int) -> list[tuple[int, int]]:
 
 
 def passages_path(out_dir: str | Path, application: str) -> Path:
-    return state_dir(out_dir) / "passages" / f"{application}.json.gz"
+    """Named as the application's outputs are (``output_stem``): safe characters, a bounded length."""
+    from ..screen import output_stem
+
+    return state_dir(out_dir) / "passages" / f"{output_stem(application)}.json.gz"
+
+
+def passages_key_path(out_dir: str | Path, application: str) -> Path:
+    """The sidecar that says which documents the passages file was built from."""
+    path = passages_path(out_dir, application)
+    return path.with_name(path.name[: -len(".json.gz")] + ".key")
 
 
 def passages_key(documents: Sequence[Document], excluded_texts: Sequence[str]) -> str:
@@ -287,7 +296,7 @@ def passages_up_to_date(out_dir: str | Path, application: str, documents: Sequen
     """The application's passages file in OUT was built from these documents (identity only)."""
     path = passages_path(out_dir, application)
     try:
-        return path.is_file() and path.with_name(f"{application}.key").read_text(encoding="ascii") == passages_key(
+        return path.is_file() and passages_key_path(out_dir, application).read_text(encoding="ascii") == passages_key(
             documents, excluded_texts)
     except (OSError, UnicodeDecodeError):
         return False
@@ -303,7 +312,7 @@ def update_passages(out_dir: str | Path, application: str, documents: Sequence[D
     re-score from the evidence cache); ``whole()`` then gives the full documents, called only
     when the file must be rebuilt."""
     path = passages_path(out_dir, application)
-    key_file = path.with_name(f"{application}.key")
+    key_file = passages_key_path(out_dir, application)
     key = passages_key(documents, excluded_texts)
     if passages_up_to_date(out_dir, application, documents, excluded_texts=excluded_texts):
         return False

@@ -12,6 +12,11 @@ worker whose current file passed the time limit (reporting the task as ``timeout
 file, so the runner can re-run the application without it) and replaces a worker that died
 (reporting its task as ``died`` with the reason). One worker's pipe breaking cannot corrupt
 another's (a shared ``multiprocessing.Queue`` can be left locked by a killed writer).
+
+Memory is watched the same way: the parent reads each busy worker's resident size from /proc
+on every poll and kills a worker past ``memory_limit_mb`` (``memory``, with the file it was
+reading). The peak it saw counts in the batch's peak RSS also for workers it killed.
+A worker whose disk is full says so (``disk_full``): every later application would fail too.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ class TaskDone:
     peak_rss_mb: float = 0.0
 
 
-FailureKind = Literal["timeout", "died", "error"]
+FailureKind = Literal["timeout", "memory", "died", "error", "disk_full"]
 
 
 @dataclass(frozen=True)
@@ -181,14 +186,71 @@ def _worker_main(conn: Connection, work: WorkFunction, context: Any, parent_pid:
             return
         except Exception as exc:  # noqa: BLE001 - reported to the parent, the worker goes on
             detail = traceback.format_exc(limit=8)
+            kind, reason = "error", f"{type(exc).__name__}: {exc}"
+            if _disk_full(exc):
+                kind, reason = "disk_full", _disk_full_reason(exc)
             try:
-                conn.send(("error", task_id, f"{type(exc).__name__}: {exc}", detail))
+                conn.send((kind, task_id, reason, detail))
             except (BrokenPipeError, EOFError, OSError):
                 return
         _settle_memory()  # while the parent records the result and sends the next task
 
 
+def _disk_full(exc: BaseException) -> bool:
+    """The exception or one it was raised from is a full disk (a write deep in a library)."""
+    from ..fsutil import is_disk_full
+
+    seen = 0
+    while exc is not None and seen < 5:
+        if is_disk_full(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        seen += 1
+    return False
+
+
+def _disk_full_reason(exc: BaseException) -> str:
+    one_line = getattr(exc, "one_line", None)
+    if callable(one_line):
+        return one_line()
+    path = getattr(exc, "filename", None)
+    where = f"{path}: " if path else ""
+    return f"{where}磁盘空间不足 / no space left on the device"
+
+
 # --------------------------------------------------------------------------- parent side
+
+def process_memory_mb(pid: int) -> tuple[float, float]:
+    """(resident, peak resident) of a process in MB from /proc (Linux); zeros elsewhere."""
+    rss = peak = 0.0
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmRSS:"):
+                    rss = int(line.split()[1]) / 1024
+                elif line.startswith(b"VmHWM:"):
+                    peak = int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return round(rss, 1), round(peak, 1)
+
+
+def default_memory_limit_mb(jobs: int) -> float:
+    """Per worker: 80 % of the machine's memory shared by the workers, at least 1 GB (OCR needs
+    about that), at most 4 GB (no screening needs more; past that it is a runaway file)."""
+    total = 0.0
+    try:
+        with open("/proc/meminfo", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"MemTotal:"):
+                    total = int(line.split()[1]) / 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        return 4096.0
+    if not total:
+        return 4096.0
+    return float(max(1024, min(4096, int(0.8 * total / max(1, jobs)))))
+
 
 class _main_file_hidden_if_unreadable:
     """A spawned child re-runs the parent's ``__main__`` file; from ``python - <<EOF``, ``python -c``
@@ -217,6 +279,7 @@ class _Worker:
     file_extra: float = 0.0  # more time for this file (OCR of its scanned pages)
     tasks_done: int = 0
     peak_rss_mb: float = 0.0
+    pid: int | None = None
 
     @property
     def task_id(self) -> str | None:
@@ -247,6 +310,7 @@ class ExecutorStats:
     workers_replaced: int = 0
     timeouts: int = 0
     deaths: int = 0
+    memory_kills: int = 0
     peak_rss_mb: float = 0.0
     peak_rss_by_worker: list[float] = field(default_factory=list)
 
@@ -255,7 +319,7 @@ class LocalProcessExecutor(Executor):
     """``jobs`` worker processes on this machine, started when first needed."""
 
     def __init__(self, work: WorkFunction, context: Any, *, jobs: int, file_timeout: float | None,
-                 start_method: str = "spawn", depth: int = 1):
+                 start_method: str = "spawn", depth: int = 1, memory_limit_mb: float | None = None):
         # spawn, not fork: the parent runs a progress thread, and forking a threaded process can
         # deadlock the child; spawn also proves the work function is really picklable.
         self._ctx = mp.get_context(start_method)
@@ -266,6 +330,7 @@ class LocalProcessExecutor(Executor):
         # tasks while the parent is busy). A time limit concerns the running task only.
         self.depth = max(1, int(depth))
         self.file_timeout = file_timeout if file_timeout and file_timeout > 0 else None
+        self.memory_limit_mb = memory_limit_mb if memory_limit_mb and memory_limit_mb > 0 else None
         self._workers: list[_Worker] = []
         self.stats = ExecutorStats()
 
@@ -278,7 +343,7 @@ class LocalProcessExecutor(Executor):
         with _main_file_hidden_if_unreadable():
             process.start()
         child_conn.close()
-        worker = _Worker(process=process, conn=parent_conn)
+        worker = _Worker(process=process, conn=parent_conn, pid=process.pid)
         self._workers.append(worker)
         self.stats.workers_started += 1
         return worker
@@ -286,6 +351,9 @@ class LocalProcessExecutor(Executor):
     def _retire(self, worker: _Worker, *, kill: bool) -> None:
         if worker in self._workers:
             self._workers.remove(worker)
+        if worker.process.is_alive():  # its last peak: a killed worker's counts too
+            self._sample(worker)
+        self.stats.peak_rss_mb = max(self.stats.peak_rss_mb, worker.peak_rss_mb)
         if worker.peak_rss_mb:
             self.stats.peak_rss_by_worker.append(worker.peak_rss_mb)
         if kill and worker.process.is_alive():
@@ -348,7 +416,34 @@ class LocalProcessExecutor(Executor):
                 self._drain(worker, events)
                 self._on_death(worker, events)
         self._check_timeouts(events)
+        self._check_memory(events)
         return events
+
+    def _sample(self, worker: _Worker) -> float:
+        """The worker's resident size now (MB); its peak is kept."""
+        if worker.pid is None:
+            return 0.0
+        rss, peak = process_memory_mb(worker.pid)
+        worker.peak_rss_mb = max(worker.peak_rss_mb, peak, rss)
+        return rss
+
+    def _check_memory(self, events: list[Event]) -> None:
+        for worker in list(self._workers):
+            if worker.task_id is None:
+                continue
+            rss = self._sample(worker)
+            if self.memory_limit_mb is None or rss <= self.memory_limit_mb:
+                continue
+            task_id, file, waiting = worker.task_id, worker.file, list(worker.queue)[1:]
+            self._retire(worker, kill=True)
+            self.stats.memory_kills += 1
+            self.stats.workers_replaced += 1
+            limit = f"{self.memory_limit_mb:g}"
+            reason = (f"内存超限（工作进程占用 {rss:.0f} MB，上限 {limit} MB），已终止 / "
+                      f"memory limit exceeded ({rss:.0f} MB > {limit} MB), worker stopped")
+            events.append(TaskFailed(task_id, "memory" if file else "died", reason, file=file))
+            for queued in waiting:
+                events.append(TaskFailed(queued, "died", "工作进程因内存超限被终止 / worker killed over its memory limit"))
 
     def _drain(self, worker: _Worker, events: list[Event]) -> None:
         try:
@@ -376,6 +471,9 @@ class LocalProcessExecutor(Executor):
         elif kind == "error":
             self._finish(worker, task_id)
             events.append(TaskFailed(task_id, "error", f"处理出错：{message[2]} / processing error", detail=message[3]))
+        elif kind == "disk_full":
+            self._finish(worker, task_id)
+            events.append(TaskFailed(task_id, "disk_full", message[2], detail=message[3]))
 
     @staticmethod
     def _finish(worker: _Worker, task_id: str) -> None:

@@ -11,6 +11,12 @@ anything is written, and each member is copied with a byte limit in case its hea
 Names of zips made on Chinese Windows carry no UTF-8 flag, so Python decodes them as cp437
 (乱码 such as ``╔Ω╟δ╩Θ``): they are re-encoded to cp437 bytes and decoded as UTF-8 or GB18030.
 Problems become ``FileRecord`` errors of the application; the batch goes on.
+
+Nothing outside BATCH_DIR is read: symbolic links (an entry, or a file or folder inside an
+application) are never followed, and pipes and devices are never opened (a FIFO or a link to
+``/dev/zero`` would hang the batch); each is reported as what it is. Every application gets an
+output name of its own even where file names differ only in characters a file name cannot hold
+(``a?b.txt`` and ``a*b.txt``) or in case.
 """
 
 from __future__ import annotations
@@ -26,8 +32,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..fsutil import (
+    SYMLINK_REFUSED,
+    NotRegularFileError,
+    OutputWriteError,
+    describe_not_regular,
+    is_disk_full,
+    scan_folder,
+    sha256_file,
+)
 from ..models import FileRecord
-from ..fsutil import sha256_file
 
 EntryKind = Literal["folder", "file", "zip"]
 
@@ -72,6 +86,7 @@ class EntrySource(BaseModel):
     name: str
     path: str
     kind: EntryKind
+    problem: str | None = Field(None, description="why the entry is not read at all (a symbolic link, a pipe…)")
 
 
 class BatchEntry(BaseModel):
@@ -90,24 +105,38 @@ class BatchEntry(BaseModel):
 
 
 def list_entries(batch_dir: str | os.PathLike[str]) -> list[EntrySource]:
-    """The applications in BATCH_DIR, sorted by name, with unique names safe as output file names."""
+    """The applications in BATCH_DIR, sorted by name, with unique names safe as output file names.
+    Symbolic links, pipes and devices are listed with their problem and never opened."""
     root = Path(batch_dir)
     sources: list[EntrySource] = []
     for child in sorted(root.iterdir(), key=lambda p: p.name):
         if is_skipped_name(child.name):
             continue
-        if child.is_dir():
+        problem = None
+        try:
+            mode = child.lstat().st_mode
+        except OSError as exc:
+            mode, problem = 0, f"无法读取（{exc.strerror or exc}）/ cannot read"
+        if stat.S_ISLNK(mode):
+            problem = SYMLINK_REFUSED
+        elif mode and not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+            problem = describe_not_regular(mode)
+        if stat.S_ISDIR(mode):
             kind: EntryKind = "folder"
             name = child.name
         else:
             kind = "zip" if child.suffix.lower() == ".zip" else "file"
             name = child.stem or child.name
-        sources.append(EntrySource(name=name, path=str(child), kind=kind))
+        sources.append(EntrySource(name=name, path=str(child), kind=kind, problem=problem))
     return _unique_names(sources)
 
 
 def _unique_names(sources: list[EntrySource]) -> list[EntrySource]:
-    """``a/``, ``a.zip`` and ``a.pdf`` are three applications; each needs its own OUT/<name>.json."""
+    """``a/``, ``a.zip`` and ``a.pdf`` are three applications; each needs its own OUT/<name>.json.
+    Names are compared as the output file names they become (``a?b`` and ``a*b`` are both
+    ``a_b``), ignoring case (``A.pdf`` and ``a.pdf`` are one file on Windows and macOS)."""
+    from ..screen import output_stem
+
     taken: set[str] = set()
     stems = [s.name for s in sources]
     result = []
@@ -115,50 +144,106 @@ def _unique_names(sources: list[EntrySource]) -> list[EntrySource]:
         name = source.name
         if stems.count(name) > 1 and source.kind != "folder":
             name = Path(source.path).name  # keep the extension: a.zip, a.pdf
-        if name.lower() in _RESERVED_NAMES:
+        if output_stem(name).lower() in _RESERVED_NAMES:
             name = f"{name}_申报"
         base, n = name, 2
-        while name.lower() in taken:
+        while output_stem(name).casefold() in taken:
             name = f"{base} ({n})"
             n += 1
-        taken.add(name.lower())
+        taken.add(output_stem(name).casefold())
         result.append(source.model_copy(update={"name": name}))
     return result
 
 
+def _skipped(parts: tuple[str, ...], is_folder: bool) -> bool:
+    return any(is_skipped_name(part) for part in parts)
+
+
 def folder_files(folder: Path) -> list[Path]:
-    """Files of an application folder, recursively, sorted, without hidden/temp files or folders."""
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not is_skipped_name(d))
-        for filename in sorted(filenames):
-            if not is_skipped_name(filename):
-                found.append(Path(dirpath) / filename)
-    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+    """Files of an application folder, recursively, sorted, without hidden/temp files or folders
+    (and without symbolic links, pipes or devices: :func:`folder_scan` reports those)."""
+    return scan_folder(folder, _skipped)[0]
 
 
-def prepare_entry(source: EntrySource) -> BatchEntry:
-    """List and hash an entry's inputs. Unreadable files become errors, not exceptions."""
+def folder_scan(folder: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """(files, problems) of an application folder; see :func:`xdt_rules.fsutil.scan_folder`."""
+    return scan_folder(folder, _skipped)
+
+
+def batch_like_subfolders(folder: Path) -> list[str]:
+    """The entries that look like separate applications when ``folder`` is a batch folder rather
+    than one application: it has no document at its top level, and either three or more
+    subfolders or zips hold documents, or two or more subfolders each hold a 申报书. Empty when
+    it looks like one application (申报书.pdf + 佐证材料/)."""
+    from ..fsutil import DOCUMENT_SUFFIXES
+
+    top_documents = 0
+    candidates: list[str] = []
+    forms = 0
+    try:
+        children = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError:
+        return []
+    for child in children:
+        if is_skipped_name(child.name) or child.is_symlink():
+            continue
+        if child.is_file():
+            if child.suffix.lower() == ".zip":
+                candidates.append(child.name)
+            elif child.suffix.lower() in DOCUMENT_SUFFIXES:
+                top_documents += 1
+        elif child.is_dir():
+            files = [f for f in folder_files(child) if f.suffix.lower() in DOCUMENT_SUFFIXES]
+            if files:
+                candidates.append(child.name)
+                forms += any("申报" in f.name for f in files)
+    if top_documents or not (len(candidates) >= 3 or forms >= 2):
+        return []
+    return candidates
+
+
+def prepare_entry(source: EntrySource, *, max_file_bytes: int | None = None) -> BatchEntry:
+    """List and hash an entry's inputs. Unreadable files become errors, not exceptions; files
+    over ``max_file_bytes`` are refused here without being read (hashing 10 GB would take the
+    batch's main process minutes)."""
     path = Path(source.path)
     entry = BatchEntry(name=source.name, path=source.path, kind=source.kind)
+    problems: list[tuple[str, str]] = []
     if source.kind == "folder":
-        candidates = folder_files(path)
+        candidates, problems = folder_scan(path)
         base = path
     else:
         candidates = [path]
         base = path.parent
+    for rel, reason in problems:
+        entry.file_errors.append(FileRecord(path=rel, error=reason))
+        entry.inputs[rel] = "-"  # so that --resume notices when the real file takes its place
     for file in candidates:
         rel = file.relative_to(base).as_posix()
         try:
+            size = file.stat().st_size
+            if max_file_bytes is not None and source.kind != "zip" and size > max_file_bytes:
+                entry.file_errors.append(FileRecord(path=rel, error=_too_large(size, max_file_bytes)))
+                entry.inputs[rel] = f"size:{size}"
+                continue
             entry.inputs[rel] = sha256_file(file)
+        except NotRegularFileError as exc:
+            entry.file_errors.append(FileRecord(path=rel, error=exc.strerror or "不是普通文件 / not a regular file"))
+            entry.inputs[rel] = "-"
+            continue
         except OSError as exc:
-            entry.file_errors.append(FileRecord(path=str(file), error=f"无法读取文件：{exc.strerror or exc} / cannot read"))
+            entry.file_errors.append(FileRecord(path=rel, error=f"无法读取文件：{exc.strerror or exc} / cannot read"))
             continue
         if source.kind != "zip":
             entry.files.append(str(file))
-    if source.kind == "folder" and not candidates:
-        entry.file_errors.append(FileRecord(path=str(path), error="文件夹中没有可读取的文件 / empty folder"))
+    if source.kind == "folder" and not candidates and not problems:
+        entry.file_errors.append(FileRecord(path=path.name, error="文件夹中没有可读取的文件 / empty folder"))
     return entry
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (f"文件过大（{size / 1048576:.2f} MB，上限 {limit / 1048576:g} MB）/ "
+            f"file too large ({size / 1048576:.2f} MB, limit {limit / 1048576:g} MB)")
 
 
 # --------------------------------------------------------------------------- zip packages
@@ -226,7 +311,26 @@ def _safe_member_path(name: str) -> PurePosixPath | None:
     parts = [p for p in normal.split("/") if p not in ("", ".")]
     if not parts or any(p == ".." for p in parts):
         return None
-    return PurePosixPath(*parts)
+    return PurePosixPath(*(_fit_component(p) for p in parts))
+
+
+# A path component may hold 255 bytes (ext4, NTFS); longer member names are shortened on disk
+# (the report still shows the name as written in the package).
+_MAX_COMPONENT_BYTES = 200
+
+
+def _fit_component(part: str) -> str:
+    raw = part.encode("utf-8")
+    if len(raw) <= _MAX_COMPONENT_BYTES:
+        return part
+    import hashlib
+
+    suffix = PurePosixPath(part).suffix
+    suffix = suffix if len(suffix.encode("utf-8")) <= 16 else ""
+    tag = "~" + hashlib.sha256(raw).hexdigest()[:8]
+    room = _MAX_COMPONENT_BYTES - len(tag.encode("utf-8")) - len(suffix.encode("utf-8"))
+    stem = raw[:room].decode("utf-8", errors="ignore")
+    return f"{stem}{tag}{suffix}"
 
 
 def _is_symlink(info: zipfile.ZipInfo) -> bool:
@@ -323,10 +427,10 @@ class _OverDeclaredSize(Exception):
 
 def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> str | None:
     """Copy one member, refusing more bytes than its header declared (a lying header is a bomb too)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     limit = info.file_size
     written = 0
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with archive.open(info) as source, open(target, "wb") as sink:
             while chunk := source.read(1 << 20):
                 written += len(chunk)
@@ -337,6 +441,11 @@ def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) 
         target.unlink(missing_ok=True)
         return "压缩包成员实际大小超过声明，疑似压缩炸弹 / member larger than declared (zip bomb?)"
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
-        target.unlink(missing_ok=True)
+        try:
+            target.unlink(missing_ok=True)
+        except OSError:
+            pass
+        if is_disk_full(exc):  # not this member's fault: every later write fails too
+            raise OutputWriteError(str(target), exc) from exc  # type: ignore[arg-type]
         return f"压缩包成员无法解压（{type(exc).__name__}）/ cannot extract member"
     return None

@@ -44,6 +44,7 @@ class Manifest(BaseModel):
     format: int = MANIFEST_FORMAT
     applications: dict[str, AppRecord] = Field(default_factory=dict)
     order: list[str] = Field(default_factory=list, description="application names of the last run, in batch order")
+    batch_dir: str | None = Field(None, description="the BATCH_DIR of the last run (resolved)")
 
 
 def state_dir(out_dir: str | Path) -> Path:

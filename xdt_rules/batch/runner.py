@@ -4,8 +4,14 @@ application in the manifest the moment it finishes, then rebuild the summary fro
 The loop is a plain event loop over :class:`~xdt_rules.batch.executor.Executor`: entries are
 prepared (listed + hashed) just before dispatch, so hashing overlaps the workers' parsing and a
 ``--resume`` run decides per entry whether anything changed. A file that passes the time limit
-is recorded as failed (解析超时) and its application runs again without it; an application whose
-worker died or raised is recorded as failed with the reason. The batch always completes.
+is recorded as failed (解析超时) and its application runs again without it (so is a file whose
+worker passed its memory limit); an application whose worker died or raised is recorded as
+failed with the reason. The batch always completes — except when the disk is full: then every
+further application would fail too, so the run stops, keeps what is finished, and says which
+file could not be written (``--resume`` goes on once there is room).
+
+One batch writes into an OUT at a time (:class:`~xdt_rules.batch.outdir.OutLock`); reports of
+applications that are not in this batch are moved aside, not left unlisted.
 """
 
 from __future__ import annotations
@@ -24,10 +30,20 @@ from pydantic import BaseModel, Field
 
 from ..datapaths import DEFAULT_FRAMEWORK
 from ..errors import XdtError
-from ..fsutil import atomic_write_text
+from ..fsutil import OutputWriteError, atomic_write_text
 from ..models import FileRecord
-from .executor import Event, Executor, FileFinished, FileStarted, LocalProcessExecutor, TaskDone, TaskFailed
+from .executor import (
+    Event,
+    Executor,
+    FileFinished,
+    FileStarted,
+    LocalProcessExecutor,
+    TaskDone,
+    TaskFailed,
+    default_memory_limit_mb,
+)
 from .inputs import BatchEntry, EntrySource, ZipLimits, list_entries, prepare_entry
+from .outdir import OutLock, remove_litter, set_aside_old_outputs, unlisted_results
 from .progress import BatchProgress
 from .resume import AppRecord, AppStatus, Manifest, is_up_to_date, load_manifest, now, save_manifest, state_dir
 from .summary import SummaryPaths, collect, write_summary
@@ -67,6 +83,8 @@ class BatchOptions(BaseModel):
     crops: bool = True
     start_method: str = "spawn"
     ocr_page_seconds: float = Field(20.0, ge=0, description="extra time limit per page OCR may read")
+    worker_memory_mb: float | None = Field(None, ge=0, description="resident memory a worker may use; "
+                                                                   "None = automatic, 0 = no limit")
 
 
 class Failure(BaseModel):
@@ -81,13 +99,16 @@ class BatchReport(BaseModel):
     skipped: int = 0
     not_run: int = 0
     timeouts: int = 0
+    memory_kills: int = 0
     worker_deaths: int = 0
     counts: WorkCounts = Field(default_factory=WorkCounts, description="the finished applications' work, summed")
     duplicate_passages: int = 0
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
     interrupted: bool = False
+    stopped: str | None = Field(None, description="why the run stopped before the end (a full disk)")
     failures: list[Failure] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="what the user should know about OUT")
     summary: SummaryPaths | None = None
 
     @property
@@ -131,36 +152,72 @@ class _SigtermAsInterrupt:
 MANIFEST_EVERY = 0.2  # seconds between manifest writes while applications finish back to back
 
 
+class _Stop(Exception):
+    """Every further application would fail the same way (a full disk): stop the run."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 class BatchRun:
     """One run of a batch: entries are prepared (listed and hashed) just before dispatch, so
     hashing overlaps the workers' parsing and ``--resume`` decides per entry whether anything
     changed; every finished application is recorded in the manifest at once."""
 
     def __init__(self, batch: Path, out: Path, options: BatchOptions, pipeline: BatchPipeline,
-                 executor: Executor | None, console: Any | None):
+                 executor: Executor | None, console: Any | None, sources: list[EntrySource] | None = None):
         self.out, self.options, self.pipeline = out, options, pipeline
-        out_resolved = out.resolve()
-        sources = [s for s in list_entries(batch) if Path(s.path).resolve() != out_resolved]
+        if sources is None:
+            sources = batch_sources(batch, out)
         previous = load_manifest(out)
         names = {s.name for s in sources}
         kept = {k: v for k, v in previous.applications.items() if k in names} if options.resume else {}
-        self.manifest = Manifest(order=[s.name for s in sources], applications=kept)
-        save_manifest(out, self.manifest)
+        self.report = BatchReport(applications=len(sources))
         cache_dir = (options.cache_dir or str(out / ".cache")) if options.use_cache else None
+        self._tidy(out, previous, names, cache_dir)
+        self.manifest = Manifest(order=[s.name for s in sources], applications=kept, batch_dir=str(batch.resolve()))
+        save_manifest(out, self.manifest)
         context = WorkContext(pipeline=pipeline, out_dir=str(out), cache_dir=cache_dir, zip_limits=options.zip_limits,
                               passages=options.duplicates, ocr_page_seconds=options.ocr_page_seconds)
+        memory = options.worker_memory_mb
+        if memory is None:
+            memory = default_memory_limit_mb(options.jobs)
         self.executor = executor or LocalProcessExecutor(run_application, context, jobs=options.jobs,
                                                          file_timeout=options.file_timeout,
-                                                         start_method=options.start_method)
-        self.report = BatchReport(applications=len(sources))
+                                                         start_method=options.start_method,
+                                                         memory_limit_mb=memory or None)
         self.pending: deque[EntrySource | AppTask] = deque(sources)
         self.inflight: dict[str, AppTask] = {}
         self.progress = BatchProgress(len(sources), quiet=options.quiet, console=console)
         self._unsaved = 0.0  # when the oldest record not yet in the manifest file was made (0: none)
+        self._max_file_bytes = _max_file_bytes(pipeline)
+
+    def _tidy(self, out: Path, previous: Manifest, names: set[str], cache_dir: str | None) -> None:
+        """Before anything is written: old reports that are not this batch's moved aside (told),
+        results that no batch wrote named, temp files of killed runs removed."""
+        from ..screen import output_stem
+
+        moved, where = set_aside_old_outputs(out, previous, names)
+        if moved and where is not None:
+            self.report.notes.append(
+                f"输出目录中有 {moved} 份不属于本批次的旧报告，已移到 {where}，未列入汇总 / "
+                f"{moved} old reports of applications not in this batch were moved to {where}")
+        own = {f"{output_stem(name)}.json" for name in names}
+        own |= {o for record in previous.applications.values() for o in record.outputs}
+        stray = unlisted_results(out, own)
+        if stray:
+            shown = "、".join(stray[:5]) + ("…" if len(stray) > 5 else "")
+            self.report.notes.append(
+                f"输出目录中另有 {len(stray)} 个结果文件不属于本批次（{shown}），汇总未列入；"
+                f"建议每个批次使用单独的 --out / {len(stray)} result files in the output folder are not this "
+                f"batch's and are not in the summary; use a separate --out per batch")
+        remove_litter(out, cache_dir)
 
     def run(self) -> BatchReport:
         started = time.monotonic()
         interrupted = False
+        stopped: str | None = None
         with _SigtermAsInterrupt():
             try:
                 with self.progress:
@@ -176,16 +233,36 @@ class BatchRun:
                     finally:
                         # on Ctrl-C the workers are killed: whatever they were doing is simply not recorded
                         self.executor.close(kill=bool(self.pending or self.executor.busy))
-                        self._save(now=True)
+                        try:
+                            self._save(now=True)
+                        except OutputWriteError:
+                            pass  # reported below when it was the cause; the previous manifest stays
             except KeyboardInterrupt:
                 interrupted = True
+            except _Stop as stop:
+                stopped = stop.reason
+            except OutputWriteError as exc:  # the manifest could not be written
+                stopped = exc.one_line()
         report = self.report
-        report.peak_rss_mb = getattr(getattr(self.executor, "stats", None), "peak_rss_mb", 0.0)
+        stats = getattr(self.executor, "stats", None)
+        report.peak_rss_mb = getattr(stats, "peak_rss_mb", 0.0)
+        report.memory_kills = getattr(stats, "memory_kills", 0)
         report.seconds = round(time.monotonic() - started, 3)
         report.interrupted = interrupted
+        report.stopped = stopped
         report.not_run = report.applications - report.done - report.failed - report.skipped
-        report.summary = rebuild_summary(self.out, manifest=self.manifest, duplicates=self.options.duplicates,
-                                         min_chars=self.options.min_duplicate_chars, report=report)
+        self.progress.finish(interrupted=interrupted, stopped=stopped)
+        try:
+            report.summary = rebuild_summary(self.out, manifest=self.manifest, duplicates=self.options.duplicates,
+                                             min_chars=self.options.min_duplicate_chars, report=report)
+        except OSError as exc:
+            removed = _remove_summary(self.out)
+            reason = exc.one_line() if isinstance(exc, XdtError) else f"{type(exc).__name__}: {exc}"
+            report.notes.append(f"汇总表未能更新（{reason}）"
+                                + ("，旧汇总已删除以免与结果不符" if removed else "")
+                                + "；腾出空间后用 --resume 重新生成 / the summary could not be written"
+                                + ("; the old one was removed so that it cannot disagree with the results" if removed else ""))
+            report.stopped = report.stopped or reason
         return report
 
     def _dispatch(self) -> None:
@@ -198,8 +275,11 @@ class BatchRun:
 
     def _prepare(self, source: EntrySource) -> AppTask | None:
         """The entry listed and hashed; None when it failed or --resume skips it."""
+        if source.problem:  # a symbolic link, a pipe, a device: never opened
+            self._fail(BatchEntry(name=source.name, path=source.path, kind=source.kind), source.problem)
+            return None
         try:
-            entry = prepare_entry(source)
+            entry = prepare_entry(source, max_file_bytes=self._max_file_bytes)
         except OSError as exc:
             self._fail(BatchEntry(name=source.name, path=source.path, kind=source.kind), f"无法读取：{exc} / cannot read")
             return None
@@ -215,20 +295,26 @@ class BatchRun:
         if isinstance(event, FileStarted):
             self.progress.file_started(event.task_id, event.file)
         elif isinstance(event, FileFinished):
-            self.progress.file_finished(event.pages, event.ocr_pages, event.ocr_seconds)
+            self.progress.file_finished(event.pages, event.ocr_pages, event.ocr_seconds, task=event.task_id)
         elif isinstance(event, TaskDone):
             self._finished(self.inflight.pop(event.task_id), event.value)
         elif isinstance(event, TaskFailed):
             task = self.inflight.pop(event.task_id)
             shown = entry_display_path(self.out, task.entry, event.file) if event.file else None
-            if event.kind == "timeout" and event.file:
-                self.report.timeouts += 1
+            self.progress.task_dropped(event.task_id)
+            if event.kind == "disk_full":
+                self.pending.clear()  # not recorded: --resume screens it once there is room
+                raise _Stop(event.reason)
+            if event.kind in ("timeout", "memory") and event.file:
+                if event.kind == "timeout":
+                    self.report.timeouts += 1
                 sha = known_hashes(task.entry).get(event.file)
                 retry = task.model_copy(update={
                     "skip_paths": task.skip_paths + [event.file],
                     "skip": task.skip + [FileRecord(path=shown or event.file, sha256=sha, error=event.reason)]})
                 self.pending.appendleft(retry)  # first in line: its other files are in the cache already
-                self.progress.note(f"[yellow]⏱ {task.entry.name}[/]：{shown} {event.reason}，跳过该文件重新处理")
+                mark = "⏱" if event.kind == "timeout" else "⚠"
+                self.progress.note(f"[yellow]{mark} {_esc(task.entry.name)}[/]：{_esc(f'{shown} {event.reason}')}，跳过该文件重新处理")
                 return
             reason = event.reason
             if event.kind == "died":
@@ -241,14 +327,14 @@ class BatchRun:
         self._record(task.entry, "done", done=done)
         self.report.done += 1
         self.report.counts.add(done.counts)
-        self.progress.application_done()
+        self.progress.application_done(task=task.entry.name, pages=done.counts.pages)
 
     def _fail(self, entry: BatchEntry, reason: str) -> None:
         self._record(entry, "failed", reason=reason)
         self.report.failed += 1
         self.report.failures.append(Failure(application=entry.name, reason=reason))
         self.progress.application_failed()
-        self.progress.note(f"[red]✗ {entry.name}[/]：{reason}")
+        self.progress.note(f"[red]✗ {_esc(entry.name)}[/]：{_esc(reason)}")
 
     def _record(self, entry: BatchEntry, status: AppStatus, *, reason: str | None = None,
                 done: AppDone | None = None) -> None:
@@ -280,11 +366,55 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
     batch, out = Path(batch_dir), Path(out_dir)
     if not batch.is_dir():
         raise XdtError("批量目录不存在或不是文件夹", "batch folder not found or not a folder", file=str(batch))
-    out.mkdir(parents=True, exist_ok=True)
+    sources = batch_sources(batch, out)
+    if not sources:
+        raise XdtError("批量目录中没有申报材料（应为每份申报一个子文件夹、文件或 .zip）",
+                       "the batch folder holds no applications (one subfolder, file or .zip per application)",
+                       file=str(batch), code="empty_batch")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise XdtError(f"无法创建输出目录（{exc.strerror or exc}）", "cannot create the output folder",
+                       file=str(out)) from None
     if pipeline is None:
         pipeline = screen_pipeline(framework=options.framework, keywords=options.keywords,
                                    extract_options=options.extract_options, crops=options.crops)
-    return BatchRun(batch, out, options, pipeline, executor, console).run()
+    with OutLock(out):
+        return BatchRun(batch, out, options, pipeline, executor, console, sources).run()
+
+
+def batch_sources(batch: Path, out: Path) -> list[EntrySource]:
+    """The entries of BATCH_DIR, without OUT when OUT is inside it."""
+    out_resolved = out.resolve()
+    return [s for s in list_entries(batch) if Path(s.path).resolve() != out_resolved]
+
+
+def _esc(text: str) -> str:
+    """Names and reasons printed through rich: a "[" in a file name is text, not markup."""
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _max_file_bytes(pipeline: BatchPipeline) -> int | None:
+    settings = getattr(pipeline, "settings", None)
+    extract = getattr(settings, "extract", None)
+    limit = getattr(extract, "max_file_mb", None)
+    return int(limit * 1024 * 1024) if limit else None
+
+
+def _remove_summary(out: Path) -> bool:
+    """Delete the summary files (a stale summary must not contradict the manifest)."""
+    removed = False
+    for name in ("summary.xlsx", "summary.csv", "index.html"):
+        try:
+            (out / name).unlink()
+            removed = True
+        except FileNotFoundError:
+            continue
+        except OSError:
+            continue
+    return removed
 
 
 def rebuild_summary(out_dir: str | os.PathLike[str], *, manifest: Manifest | None = None, duplicates: bool = True,
@@ -318,7 +448,7 @@ def _duplicates_key(out: Path, applications: list[str], min_chars: int) -> str |
     digest.update(hashlib.sha256(Path(dup.__file__).read_bytes()).digest())
     for name in applications:
         try:
-            key = dup.passages_path(out, name).with_name(f"{name}.key").read_text(encoding="ascii")
+            key = dup.passages_key_path(out, name).read_text(encoding="ascii")
         except (OSError, UnicodeDecodeError):
             return None
         digest.update(f"{name}\0{key}\0".encode())

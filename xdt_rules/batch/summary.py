@@ -5,6 +5,11 @@ Rebuilding from OUT (not from what this process happened to screen) is what make
 complete after ``--resume`` or an interruption: the manifest names the applications of the
 batch and whether each finished or failed; each finished one's JSON is read back and validated
 (the parts the summary shows: scores, statuses, file errors — not the evidence passages).
+
+An application none of whose files could be read (a corrupt zip, only a damaged PDF) is not
+ranked: its row says 无法评分 and why, below the ranked ones. Cells are written as text, never
+as formulas: an application named ``=HYPERLINK(…)`` stays a name in Excel (the workbook stores
+it as a string; the CSV prefixes ``'`` to a cell that starts with = + - @, as OWASP advises).
 """
 
 from __future__ import annotations
@@ -38,8 +43,13 @@ CONFIRM_MARK = "（需确认）"
 INDEX_PASSAGES = 500
 
 ROW_DONE = "完成"
+ROW_UNSCORABLE = "无法评分"
 ROW_FAILED = "失败"
 ROW_MISSING = "未处理"
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# The reason column of an unscorable row lists its files' errors up to this length.
+REASON_CHARS = 400
 
 
 class ElementColumn(BaseModel):
@@ -82,7 +92,7 @@ class ResultStanding(BaseModel):
 class SummaryRow(BaseModel):
     rank: int | None = None
     application: str
-    state: str = Field(description="完成 / 失败 / 未处理")
+    state: str = Field(description="完成 / 无法评分 / 失败 / 未处理")
     reason: str | None = None
     total: float | None = None
     elements: dict[str, float] = Field(default_factory=dict)
@@ -133,6 +143,8 @@ def application_names(out_dir: Path, manifest: Manifest) -> list[str]:
 
 def collect(out_dir: str | Path, manifest: Manifest, duplicates: DuplicateReport | None = None) -> SummaryData:
     """The summary's rows from the results in OUT."""
+    from ..screen import output_stem
+
     out_dir = Path(out_dir)
     duplicates = duplicates or DuplicateReport()
     dup_counts = duplicates.count_by_application()
@@ -151,7 +163,8 @@ def collect(out_dir: str | Path, manifest: Manifest, duplicates: DuplicateReport
         if record is None and manifest.order:
             rows.append(SummaryRow(application=name, state=ROW_MISSING, reason="批次中断，尚未处理（可用 --resume 继续）"))
             continue
-        json_name = next((o for o in (record.outputs if record else []) if o.endswith(".json")), f"{name}.json")
+        stem = output_stem(name) if record is not None else name  # without a manifest, names are file stems
+        json_name = next((o for o in (record.outputs if record else []) if o.endswith(".json")), f"{stem}.json")
         result = _load_result(out_dir / json_name)
         if result is None:
             reason = "结果文件缺失或损坏 / result file missing or invalid"
@@ -166,8 +179,8 @@ def collect(out_dir: str | Path, manifest: Manifest, duplicates: DuplicateReport
             items.setdefault(item.id, ItemColumn(id=item.id, name=item.name, max_score=item.max_score))
         counts = Counter(item.status for item in result.items)
         html_name = next((o for o in (record.outputs if record else []) if o.endswith(".html")), None)
-        if html_name is None and (out_dir / f"{name}.html").is_file():
-            html_name = f"{name}.html"
+        if html_name is None and (out_dir / f"{stem}.html").is_file():
+            html_name = f"{stem}.html"
         file_errors = [f for f in result.files if f.error]
         for file in file_errors:
             errors.append(ErrorRow(application=name, file=file.path, reason=file.error or ""))
@@ -175,6 +188,10 @@ def collect(out_dir: str | Path, manifest: Manifest, duplicates: DuplicateReport
         for message in result.errors:
             if message not in listed and not any(f.error and f.error in message for f in file_errors):
                 errors.append(ErrorRow(application=name, file="", reason=message))
+        if not any(not f.error for f in result.files):
+            rows.append(SummaryRow(application=name, state=ROW_UNSCORABLE, reason=_unscorable_reason(result),
+                                   file_errors=len(file_errors), report=html_name))
+            continue
         rows.append(SummaryRow(
             application=name, state=ROW_DONE, total=result.total.score,
             elements={e.id: e.score for e in result.elements},
@@ -185,11 +202,30 @@ def collect(out_dir: str | Path, manifest: Manifest, duplicates: DuplicateReport
     done = sorted((r for r in rows if r.state == ROW_DONE), key=lambda r: (-(r.total or 0.0), r.application))
     for rank, row in enumerate(done, start=1):
         row.rank = rank
-    rest = [r for r in rows if r.state != ROW_DONE]
+    rest = sorted((r for r in rows if r.state != ROW_DONE), key=lambda r: _REST_ORDER.index(r.state))  # stable
     return SummaryData(rows=done + rest, elements=sorted(elements.values(), key=lambda e: _id_key(e.id)),
                        items=sorted(items.values(), key=lambda i: _id_key(i.id)), errors=errors,
                        duplicates=duplicates, framework=framework, rules_version=rules_version,
                        rules_versions=sorted(versions))
+
+
+_REST_ORDER = [ROW_UNSCORABLE, ROW_FAILED, ROW_MISSING]
+
+
+def _unscorable_reason(result: ResultStanding) -> str:
+    """Why nothing could be scored: each file's error, or that there was no file at all."""
+    problems = [f"{f.path}：{f.error}" for f in result.files if f.error]
+    if not problems:
+        problems = [e for e in result.errors] or ["没有可读取的文件 / no file could be read"]
+    text = "没有可读取的文件，未评分 / nothing could be read, not scored — " + "；".join(problems)
+    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"
+
+
+def as_text(value: object) -> object:
+    """A CSV cell that a spreadsheet will not run as a formula (numbers stay numbers)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _id_key(dotted: str) -> tuple[int, ...]:
@@ -220,7 +256,8 @@ def write_csv(path: Path, data: SummaryData) -> Path:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(ranking_header(data))
     for row in data.rows:
-        writer.writerow(["" if v is None else (f"{v:.2f}" if isinstance(v, float) else v) for v in ranking_values(row, data)])
+        writer.writerow(["" if v is None else (f"{v:.2f}" if isinstance(v, float) else as_text(v))
+                         for v in ranking_values(row, data)])
     # BOM: Excel on Chinese Windows opens BOM-less CSV as GBK and shows 乱码.
     return atomic_write_bytes(path, buffer.getvalue().encode("utf-8-sig"))
 
@@ -243,6 +280,7 @@ def write_xlsx(path: Path, data: SummaryData) -> Path:
     header_fill = PatternFill("solid", fgColor="D9E1F2")
     header_alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
     failed_fill = PatternFill("solid", fgColor="F8CBAD")
+    unscorable_fill = PatternFill("solid", fgColor="EDEDED")
     wrap = Alignment(wrap_text=True, vertical="top")
     wb = Workbook(write_only=True)
 
@@ -255,6 +293,11 @@ def write_xlsx(path: Path, data: SummaryData) -> Path:
 
     def cell(ws, value, *, number_format: str | None = None, fill=None, alignment=None, font=None):
         c = WriteOnlyCell(ws, value=value)
+        if isinstance(value, str) and c.data_type == "f":
+            # openpyxl stores a string starting with "=" as a formula: an application named
+            # "=HYPERLINK(…)" would run in the reviewer's Excel. Stored as text, shown as typed.
+            c.data_type = "s"
+            c.quotePrefix = True
         if number_format:
             c.number_format = number_format
         if fill is not None:
@@ -276,7 +319,7 @@ def write_xlsx(path: Path, data: SummaryData) -> Path:
     report_col = header.index("报告")
     scored_cols = range(3, 4 + len(data.elements))  # 0-based: 总分 and the element scores
     for row in data.rows:
-        fill = failed_fill if row.state != ROW_DONE else None
+        fill = None if row.state == ROW_DONE else unscorable_fill if row.state == ROW_UNSCORABLE else failed_fill
         cells = []
         for col, value in enumerate(ranking_values(row, data)):
             if col == report_col and row.report:
@@ -309,7 +352,7 @@ def write_xlsx(path: Path, data: SummaryData) -> Path:
         if row.result is None:
             continue
         by_id = {item.id: item for item in row.result.items}
-        values: list = [row.application, cell(wd, row.total, number_format="0.00")]
+        values: list = [cell(wd, row.application), cell(wd, row.total, number_format="0.00")]
         for column in data.items:
             item = by_id.get(column.id)
             if item is None:
@@ -334,14 +377,14 @@ def write_xlsx(path: Path, data: SummaryData) -> Path:
     we = sheet("错误", [28, 60, 70], "A2")
     we.append(header_row(we, ["申报", "文件", "原因"]))
     for error in data.errors:
-        we.append([error.application, error.file, error.reason])
+        we.append([cell(we, error.application), cell(we, error.file), cell(we, error.reason)])
 
     # 重复段落
     wp = sheet("重复段落", [24, 24, 7, 28, 7, 28, 7, 90], "A2")
     wp.append(header_row(wp, ["申报A", "申报B", "字数", "A 文件", "A 页码", "B 文件", "B 页码", "重复段落（申报A原文）"]))
     for passage in data.duplicates.passages:
-        wp.append([passage.app_a, passage.app_b, passage.chars, passage.file_a, passage.page_a,
-                   passage.file_b, passage.page_b, cell(wp, passage.text, alignment=wrap)])
+        wp.append([cell(wp, passage.app_a), cell(wp, passage.app_b), passage.chars, cell(wp, passage.file_a),
+                   passage.page_a, cell(wp, passage.file_b), passage.page_b, cell(wp, passage.text, alignment=wrap)])
 
     # 说明
     wn = wb.create_sheet("说明")
@@ -353,14 +396,16 @@ def write_xlsx(path: Path, data: SummaryData) -> Path:
         + (f"（注意：本批结果来自 {len(data.rules_versions)} 个不同的规则版本，请用 --resume 重新评分）"
            if len(data.rules_versions) > 1 else ""),
         f"申报数 {len(data.rows)}；完成 {sum(r.state == ROW_DONE for r in data.rows)}；"
+        f"无法评分 {sum(r.state == ROW_UNSCORABLE for r in data.rows)}；"
         f"失败 {sum(r.state == ROW_FAILED for r in data.rows)}；未处理 {sum(r.state == ROW_MISSING for r in data.rows)}",
+        "无法评分：申报的文件都无法读取（损坏、加密、格式不支持等），没有给出分数，原因见排名表的“说明”列与“错误”表",
         f"重复段落：两份申报共有 ≥ 80 字（去除空白与标点后）的相同段落，已排除评价要素原文；"
         f"{data.duplicates.template_fingerprints} 个片段出现在过多申报中，视为申报书模板，未列出",
         "明细表中“（需确认）”表示该项须人工确认",
     ]
     wn.append([cell(wn, notes[0], font=Font(bold=True, color="C00000"))])
     for line in notes[1:]:
-        wn.append([line])
+        wn.append([cell(wn, line)])
 
     buffer = io.BytesIO()
     wb.save(buffer)
@@ -384,6 +429,7 @@ def write_index(path: Path, data: SummaryData) -> Path:
         data=data, labels=STATUS_LABELS, order=STATUS_ORDER, colours=STATUS_COLOURS,
         done=[r for r in data.rows if r.state == ROW_DONE],
         not_done=[r for r in data.rows if r.state != ROW_DONE],
+        unscorable=[r for r in data.rows if r.state == ROW_UNSCORABLE],
     )
     return atomic_write_text(path, html)
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from ..framework import Framework, FrameworkRef, load_framework
 from ..models import Document, FileEvidence, FileRecord
-from ..screen import ApplicationInput, FileReader, ScreenOutcome, ScreenSettings, display_path
+from ..screen import ApplicationInput, FileReader, ScreenOutcome, ScreenSettings, display_path, output_stem
 from .executor import Reporter
 from .inputs import BatchEntry, ZipLimits, extract_zip
 from .resume import state_dir
@@ -210,7 +210,7 @@ def _input(task: AppTask, ctx: WorkContext) -> ApplicationInput:
     entry = task.entry
     files, errors, root = list(entry.files), list(entry.file_errors), entry.path
     if entry.kind == "zip" and not errors:
-        unzipped_dir = state_dir(ctx.out_dir) / "unzipped" / entry.name
+        unzipped_dir = unzipped_path(ctx.out_dir, entry)
         unzipped = extract_zip(entry.path, unzipped_dir, ctx.zip_limits)
         files, errors, root = unzipped.files, errors + unzipped.errors, str(unzipped_dir)
     skipped = set(task.skip_paths)
@@ -278,5 +278,10 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppD
 
 def entry_display_path(out_dir: str | Path, entry: BatchEntry, file: str) -> str:
     """A file of an entry as the reviewer knows it (a zip's members relative to where it was unpacked)."""
-    root = str(state_dir(out_dir) / "unzipped" / entry.name) if entry.kind == "zip" else entry.path
+    root = str(unzipped_path(out_dir, entry)) if entry.kind == "zip" else entry.path
     return display_path(root, file)
+
+
+def unzipped_path(out_dir: str | Path, entry: BatchEntry) -> Path:
+    """Where a zip package is unpacked: named like its outputs (a bounded, safe file name)."""
+    return state_dir(out_dir) / "unzipped" / output_stem(entry.name)

@@ -19,6 +19,17 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"应为正整数，而不是“{text}” / must be a positive whole number, not '{text}'")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"应为正整数（至少 1），而不是 {value} / "
+                                         f"must be a positive whole number (at least 1), not {value}")
+    return value
+
+
 def _default_jobs() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -30,7 +41,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("batch_dir", metavar="BATCH_DIR",
                         help="批量目录：每个子文件夹、文件或 .zip 为一份申报 / one application per entry")
     parser.add_argument("--out", required=True, metavar="OUT", help="输出目录 / output folder")
-    parser.add_argument("--jobs", "-j", type=int, default=_default_jobs(), metavar="N",
+    parser.add_argument("--jobs", "-j", type=_positive_int, default=_default_jobs(), metavar="N",
                         help="并行进程数（默认 CPU 数）/ worker processes (default: CPU count)")
     parser.add_argument("--resume", action="store_true",
                         help="跳过输入与规则均未变化的已完成申报 / skip applications already done with the same inputs and rules")
@@ -38,6 +49,9 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="单个文件解析时限，超时记为解析超时（默认 120，0 为不限）/ per-file parse limit")
     parser.add_argument("--ocr-page-timeout", type=_positive_float, default=20.0, metavar="SECONDS",
                         help="需识别的扫描页每页追加的时限（默认 20）/ extra limit per page needing OCR")
+    parser.add_argument("--worker-memory-mb", type=_positive_float, default=None, metavar="MB",
+                        help="每个工作进程的内存上限，超出时终止并跳过正在读取的文件（默认按本机内存自动设定，最多 4096；"
+                             "0 为不限）/ memory limit per worker (default: automatic, at most 4096; 0 = none)")
     parser.add_argument("--cache-dir", metavar="DIR", help="解析缓存目录（默认 OUT/.cache）/ parsed-document cache")
     parser.add_argument("--no-cache", action="store_true", help="不使用解析缓存 / do not cache parsed documents")
     parser.add_argument("--strict", action="store_true",
@@ -66,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
         # version re-parses PDFs without running OCR on the same scans again.
         extract_options["cache_dir"] = os.path.join(args.cache_dir or os.path.join(args.out, ".cache"), "ocr")
     options = BatchOptions(
-        jobs=max(1, args.jobs), file_timeout=args.file_timeout or None, resume=args.resume,
+        jobs=args.jobs, file_timeout=args.file_timeout or None, resume=args.resume,
+        worker_memory_mb=args.worker_memory_mb,
         cache_dir=args.cache_dir, use_cache=not args.no_cache, quiet=args.quiet,
         duplicates=not args.no_duplicates, min_duplicate_chars=args.min_duplicate_chars,
         zip_limits=ZipLimits(max_total_mb=args.zip_max_mb), framework=args.framework, keywords=args.keywords,
@@ -78,6 +93,13 @@ def run(args: argparse.Namespace) -> int:
     report = run_batch(args.batch_dir, args.out, options, pipeline=pipeline)
     if not args.quiet:
         _print_report(report)
+    for note in report.notes:  # about OUT: shown even with --quiet
+        print(f"注意 / note: {note}", file=sys.stderr)
+    if report.stopped:
+        print(f"错误 / error: 批量预审已停止：{report.stopped}；已完成的结果均已保存，腾出空间后用 --resume 继续 / "
+              "the batch stopped; finished results are kept, rerun with --resume once the problem is fixed",
+              file=sys.stderr)
+        return 1
     if report.interrupted:
         print("已中断：已完成的结果均已保存，可用 --resume 继续 / interrupted: finished results kept, rerun with --resume",
               file=sys.stderr)
@@ -89,10 +111,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_report(report) -> None:  # noqa: ANN001 - a BatchReport
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(stderr=True)
-    table = Table(title="批量预审完成 / batch finished", show_header=False)
+    if report.interrupted:
+        title = "批量预审已中断 / batch interrupted"
+    elif report.stopped:
+        title = "批量预审已停止 / batch stopped"
+    else:
+        title = "批量预审完成 / batch finished"
+    table = Table(title=title, show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
     rows = [
@@ -103,6 +132,7 @@ def _print_report(report) -> None:  # noqa: ANN001 - a BatchReport
         ("未处理 not run", report.not_run),
         ("文件错误 file errors", report.counts.file_errors),
         ("解析超时 timeouts", report.timeouts),
+        ("内存超限 over the memory limit", report.memory_kills),
         ("页数 pages", report.counts.pages),
         ("用时 seconds", f"{report.seconds:.1f}"),
         ("页/秒 pages/s", f"{report.pages_per_second:.1f}"),
@@ -117,6 +147,6 @@ def _print_report(report) -> None:  # noqa: ANN001 - a BatchReport
         table.add_row(label, str(value))
     console.print(table)
     for failure in report.failures[:20]:
-        console.print(f"[red]✗[/] {failure.application}：{failure.reason}")
+        console.print(f"[red]✗[/] {escape(failure.application)}：{escape(failure.reason)}")
     if report.summary:
-        console.print(f"汇总 / summary: {report.summary.xlsx}  {report.summary.csv}  {report.summary.html}")
+        console.print(f"汇总 / summary: {report.summary.xlsx}  {report.summary.csv}  {report.summary.html}", markup=False)

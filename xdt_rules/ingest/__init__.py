@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import IngestError, XdtError
 from ..models import Document, PageInfo
 from .filetype import Sniffed, sniff
-from .limits import DOCX_LITTLE_TEXT_CHARS, SNIFF_BYTES
+from .limits import DOCX_LITTLE_TEXT_CHARS, MAX_DOCUMENT_CHARS, SNIFF_BYTES
 from .quality import needs_ocr
 from .structure import BlockSink
 
@@ -179,6 +179,11 @@ def _dispatch(p: Path, file: str, sniffed: Sniffed, size: int, sha256: str, opti
         file_type = sniffed.kind if sniffed.kind != "xls" else converted_type
     else:  # pragma: no cover - sniff() only returns the kinds above
         raise IngestError("不支持的文件类型", "unsupported file type", file=file, code="unsupported")
+    chars = sum(len(block.text) for block in sink.blocks)
+    if chars > MAX_DOCUMENT_CHARS:
+        raise IngestError(f"文件文字过多（{chars / 10000:.0f} 万字，上限 {MAX_DOCUMENT_CHARS // 10000} 万字）",
+                          f"too much text ({chars:,} characters, limit {MAX_DOCUMENT_CHARS:,})", file=file,
+                          code="too_large")
     return Document(path=file, name=p.name, sha256=sha256, size=size, file_type=file_type,  # type: ignore[arg-type]
                     extractor_version=EXTRACTOR_VERSION, pages=pages, page_info=page_info, blocks=sink.blocks,
                     warnings=warnings)

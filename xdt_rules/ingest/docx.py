@@ -248,11 +248,21 @@ def _inline(element, out: list[str], boxes: list) -> None:
                 _inline(choice, out, boxes)
 
 
+def _t_text(t) -> str:
+    """A w:t's text. An entity reference inside it (``abc&ext;def``: never written by Word, but
+    possible in a hand-made file) is a child node: the text after it is that node's tail, which
+    ``.text`` alone drops. The reference itself is not resolved (it may name a file of this
+    machine); ``extract_docx`` warns about it."""
+    if len(t) == 0:
+        return t.text or ""
+    return (t.text or "") + "".join(sub.tail or "" for sub in t)
+
+
 def _run(run, out: list[str], boxes: list) -> None:
     for child in run:
         tag = _local(child)
         if tag == "t":
-            out.append(child.text or "")
+            out.append(_t_text(child))
         elif tag == "tab":
             out.append("\t")
         elif tag in ("br", "cr"):
@@ -300,6 +310,11 @@ def extract_docx(path: Path, file: str, sink: BlockSink) -> list[str]:
     walker = _Walker(sink, _Styles(document))
     part = document.part
     body = document.element.body
+    entities = sorted({node.name for node in document.element.iter(etree.Entity)})
+    if entities:
+        shown = "、".join(f"&{name};" for name in entities[:5])
+        warnings.append(f"文档含未解析的实体引用（{shown}），出于安全未读取其内容，其前后的文字已读取 / "
+                        f"entity references ({shown}) were not resolved, for safety; the text around them was read")
     references = list(body.iter(f"{W}headerReference"))
     footers = list(body.iter(f"{W}footerReference"))
     for ref in references:

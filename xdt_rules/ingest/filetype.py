@@ -126,14 +126,20 @@ def looks_like_text(head: bytes) -> bool:
     if b"\x00" in head:
         return False
     sample = head[:SNIFF_BYTES]
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            text = sample.decode(encoding)
-        except UnicodeDecodeError as exc:
-            # The sample may cut a multi-byte character at its end.
-            if exc.start < len(sample) - 4:
+    for encoding in ("utf-8", "gb18030", "utf-8-damaged"):
+        if encoding == "utf-8-damaged":
+            # UTF-8 with a byte or two damaged is still text (the reader marks the bad bytes)
+            text = sample.decode("utf-8", errors="replace")
+            if text.count("\ufffd") > max(8, len(sample) // 200):
                 continue
-            text = sample[: exc.start].decode(encoding)
+        else:
+            try:
+                text = sample.decode(encoding)
+            except UnicodeDecodeError as exc:
+                # The sample may cut a multi-byte character at its end.
+                if exc.start < len(sample) - 4:
+                    continue
+                text = sample[: exc.start].decode(encoding)
         controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n\f")
         return controls <= max(2, len(text) // 100)
     return False

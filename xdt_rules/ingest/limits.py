@@ -26,7 +26,12 @@ ZIP_MAX_MEMBERS = 20_000
 CONVERT_TIMEOUT_S = 180
 # Spreadsheets: cells read at most (a sheet of a million empty-styled rows must not hang).
 XLSX_MAX_CELLS = 500_000
-# Text files are read whole; the byte limit is ExtractOptions.max_file_mb.
+# Text files are read whole. An application's text is well under 1 MB; a text file past this is
+# a log, a data dump or an attack, and evidence finding on it would take minutes and gigabytes.
+TEXT_MAX_BYTES = 20 * 1024 * 1024
+# Any document: more text than this (a DOCX that inflates to a novel's worth a hundred times over)
+# is refused with a clear reason rather than read for minutes.
+MAX_DOCUMENT_CHARS = 20_000_000
 SNIFF_BYTES = 8192
 
 

@@ -16,6 +16,12 @@ from dataclasses import dataclass, field
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from .pdfium_fonts import use_package_fonts
+
+# Before any page is read: pdfium's glyph boxes, and so the text it extracts, must come from the
+# package's own font, not from whatever fonts this machine happens to have.
+use_package_fonts()
+
 Box = tuple[float, float, float, float]  # x0, top, x1, bottom
 
 # Segments at least this long (points) count as table rules.

@@ -14,6 +14,8 @@ Why it is shaped like this (a report used to spend most of its time here):
 - the evidence box is NOT drawn into the pixels: :class:`Crop` carries it as percentages of the
   image, and the report draws it as an absolutely positioned frame over the image, so the
   pixels are the page as it is and the highlight lands exactly on the box at any zoom;
+- pages are rendered by pdfium restarted with the package's own CJK font (``ingest/pdfium_fonts``),
+  so a PDF without embedded fonts shows its Chinese on every machine, not blank boxes;
 - crops are capped per item and per report, and cached on disk (:class:`xdt_rules.cache.CropCache`, keyed by
   the file's sha256, the page, the spans' blocks, the resolution and this module's code), so a
   re-score renders none again.
