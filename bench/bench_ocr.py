@@ -8,7 +8,8 @@
    reads full-width brackets as ASCII ones and spacing is not text; dot leaders are dropped; the
    reference is in reading order, line by line). Two conditions: a clean
    200 dpi render, and the scanned look of ``samples/ocr`` (150 dpi, skew, blur, noise, gray).
-   Target ≥ 97 %. The substitutions seen most often are printed (→ ``xdt_rules/ocr/confusions.yaml``).
+   Target ≥ 97 %. The substitutions seen most often are printed (→ ``keywords/_ocr_confusions.yaml``, the one table
+   the matcher reads).
 2. **Speed** — OCR pages per second with ONE intra-op thread (= per core), rendering excluded.
 3. **Evidence** — when ``xdt_rules.evidence`` is importable: micro-F1 of item labels found on the
    image-only 申报书 (``samples/ocr/pdf``) and on the text 申报书 (``samples/pdf``) against the gold

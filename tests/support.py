@@ -12,10 +12,22 @@ KEYWORDS = FRAMEWORK.keywords
 RULES = FRAMEWORK.rules
 
 
-def doc(*texts: str, kind: BlockKind = "paragraph", name: str = "a.txt", file_type: str = "txt") -> Document:
-    """A document of one block per text (all of ``kind``)."""
+def doc(*texts: str, kind: BlockKind = "paragraph", name: str = "a.txt", file_type: str = "txt",
+        source: str = "text") -> Document:
+    """A document of one block per text (all of ``kind``; ``source="ocr"`` as if read from a scan)."""
     return Document(path=name, name=name, sha256="0" * 64, size=1, file_type=file_type, extractor_version="t",
-                    blocks=[Block(index=i, kind=kind, text=t) for i, t in enumerate(texts)])
+                    blocks=[Block(index=i, kind=kind, text=t, source=source) for i, t in enumerate(texts)])  # type: ignore[arg-type]
+
+
+def table(header: list[str], *rows: list[str], kind: BlockKind = "table_cell") -> Document:
+    """A PDF of one table (``kind="sheet_cell"``: a spreadsheet's sheet 成效), the header its first row."""
+    blocks = []
+    for r, cells in enumerate([header, *rows]):
+        for c, text in enumerate(cells):
+            blocks.append(Block(index=len(blocks), kind=kind, text=text, row=r, col=c,
+                                table=0 if kind == "table_cell" else None, sheet="成效" if kind == "sheet_cell" else None))
+    return Document(path="t.pdf", name="t.pdf", sha256="1" * 64, size=1, file_type="pdf", extractor_version="t",
+                    blocks=blocks)
 
 
 def mentions_in(*texts: str, item: str | None = None) -> list[Mention]:

@@ -186,7 +186,7 @@ def test_unknown_item_in_keywords_and_broken_yaml_are_reported_not_raised(tmp_pa
     audit = static_audit(FrameworkRef(keywords=str(kw)))
     by_code = {f.code: f for f in audit.findings if f.level == "error"}
     assert by_code["unknown_item"].items == ["7.7.7"] and by_code["unknown_item"].line == 2
-    assert by_code["keyword_file"].file.endswith("9_broken.yaml")
+    assert by_code["yaml"].file.endswith("9_broken.yaml")
 
 
 def test_item_without_rules_is_an_error(tmp_path):

@@ -9,14 +9,9 @@ import pytest
 from xdt_rules.evidence import find_evidence
 from xdt_rules.evidence.normalize import normalize_key
 from xdt_rules.models import Block, Document, Mention
-from support import KEYWORDS
+from support import KEYWORDS, doc
 
 CONTEXT = KEYWORDS.context
-
-
-def doc(*texts: str) -> Document:
-    return Document(path="a.txt", name="a.txt", sha256="0" * 64, size=1, file_type="txt", extractor_version="t",
-                    blocks=[Block(index=i, kind="paragraph", text=t) for i, t in enumerate(texts)])
 
 
 def polarity(text: str, item: str = "1.3.2", term_text: str | None = None) -> Mention:

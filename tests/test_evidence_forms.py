@@ -8,14 +8,9 @@ import pytest
 
 from xdt_rules.evidence import find_evidence
 from xdt_rules.models import Block, Document, Mention
-from support import KEYWORDS
+from support import KEYWORDS, doc
 
 CONTEXT = KEYWORDS.context
-
-
-def doc(*texts: str, kind: str = "paragraph") -> Document:
-    return Document(path="a.txt", name="a.txt", sha256="0" * 64, size=1, file_type="txt", extractor_version="t",
-                    blocks=[Block(index=i, kind=kind, text=t) for i, t in enumerate(texts)])  # type: ignore[arg-type]
 
 
 def mentions(text: str, item: str, kind: str = "paragraph") -> list[Mention]:

@@ -13,18 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from support import CATALOGUE
 from xdt_rules.errors import DataFileError
 from xdt_rules.evidence import find_evidence
 from xdt_rules.evidence.keywords import load_keyword_folder
-from xdt_rules.models import Block, Document, Mention
+from xdt_rules.models import Mention
+from support import CATALOGUE, doc
 
 SHIPPED = Path(__file__).resolve().parents[1] / "keywords"
-
-
-def doc(*texts: str) -> Document:
-    return Document(path="a.txt", name="a.txt", sha256="0" * 64, size=1, file_type="txt", extractor_version="t",
-                    blocks=[Block(index=i, kind="paragraph", text=t) for i, t in enumerate(texts)])  # type: ignore[arg-type]
 
 
 def mentions(*texts: str) -> list[Mention]:

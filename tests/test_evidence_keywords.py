@@ -160,6 +160,47 @@ def test_ocr_confusions_must_keep_length(tmp_path):
     assert "己己" in text.splitlines()[err.line - 1]
 
 
+def test_a_cue_in_negated_and_in_pending_is_refused(tmp_path):
+    # issue 13: 尚未启用 added to negated loaded silently and pending won; every cue list is now checked
+    # against every other
+    err, text = _edit_error(tmp_path, "_context.yaml", "negated:\n  - 未\n", "negated:\n  - 未\n  - 尚未启用\n")
+    lines = text.splitlines()
+    added = lines.index("negated:") + 3  # the line added to negated; the error stands at pending's own
+    assert lines[added - 1].strip() == lines[err.line - 1].strip() == "- 尚未启用" and err.line != added
+    assert f"(line {added}, negated)" in err.reason_en
+
+
+def test_the_same_ocr_spelling_twice_is_refused(tmp_path):
+    err, text = _edit_error(tmp_path, "_ocr_confusions.yaml", "  - {ocr: 巳, correct: 已}\n",
+                            "  - {ocr: 巳, correct: 已}\n  - {ocr: 巳, correct: 己}\n")
+    assert text.splitlines()[err.line - 1].strip() == "- {ocr: 巳, correct: 己}"
+
+
+def test_audit_lists_every_keyword_problem_loading_stops_at_the_first(tmp_path):
+    from xdt_rules.audit.static import static_audit
+    from xdt_rules.evidence.keywords import check_keyword_folder
+    from xdt_rules.framework import FrameworkRef
+
+    folder = _folder(tmp_path, """\
+        items:
+          "7.7.7":
+            terms: [量子计算]
+          "1.1.1":
+            terms: [ERP]
+        """)
+    context = folder / "_context.yaml"
+    context.write_text(context.read_text(encoding="utf-8").replace("negated:\n  - 未\n", "negated:\n  - 未\n  - 尚未启用\n", 1),
+                       encoding="utf-8")
+    problems = check_keyword_folder(folder, CATALOGUE).problems
+    assert {p.code for p in problems if p.level == "error"} >= {"unknown_item", "item_twice", "duplicate_cue"}
+    with pytest.raises(DataFileError) as info:
+        load_keyword_folder(folder, CATALOGUE)
+    first = next(p for p in problems if p.level == "error")
+    assert (info.value.data_file, info.value.line) == (first.file, first.line)
+    audited = {(f.code, f.file, f.line) for f in static_audit(FrameworkRef(keywords=str(folder))).findings}
+    assert {(p.code, p.file, p.line) for p in problems} <= audited
+
+
 def test_edited_keywords_folder_is_reloaded_with_a_new_fingerprint(tmp_path):
     from xdt_rules.framework import load_framework
 

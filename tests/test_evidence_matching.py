@@ -10,13 +10,7 @@ from hypothesis import strategies as st
 from xdt_rules.evidence import find_evidence
 from xdt_rules.evidence.normalize import normalize, normalize_key
 from xdt_rules.models import Block, Document, Mention
-from support import KEYWORDS
-
-
-def doc(*texts: str, kind: str = "paragraph", source: str = "text") -> Document:
-    return Document(path="申报书.txt", name="申报书.txt", sha256="0" * 64, size=1, file_type="txt",
-                    extractor_version="t",
-                    blocks=[Block(index=i, kind=kind, text=t, source=source) for i, t in enumerate(texts)])  # type: ignore[arg-type]
+from support import KEYWORDS, doc
 
 
 def found(text: str, **kw: str) -> list[Mention]:

@@ -8,23 +8,10 @@ from pathlib import Path
 import pytest
 
 from xdt_rules.evidence import find_evidence
-from xdt_rules.models import Block, Document, Mention
+from xdt_rules.models import Document, Mention
+from support import doc, table
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
-
-
-def doc(*texts: str) -> Document:
-    return Document(path="a.txt", name="a.txt", sha256="0" * 64, size=1, file_type="txt", extractor_version="t",
-                    blocks=[Block(index=i, kind="paragraph", text=t) for i, t in enumerate(texts)])
-
-
-def table(header: list[str], *rows: list[str], kind: str = "table_cell") -> Document:
-    blocks = []
-    for r, cells in enumerate([header, *rows]):
-        for c, text in enumerate(cells):
-            blocks.append(Block(index=len(blocks), kind=kind, text=text, row=r, col=c,  # type: ignore[arg-type]
-                                table=0 if kind == "table_cell" else None, sheet="成效" if kind == "sheet_cell" else None))
-    return Document(path="a.pdf", name="a.pdf", sha256="0" * 64, size=1, file_type="pdf", extractor_version="t", blocks=blocks)
 
 
 def quantities(document: Document, item: str) -> list[Mention]:

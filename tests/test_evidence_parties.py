@@ -6,12 +6,8 @@ from __future__ import annotations
 import pytest
 
 from xdt_rules.evidence import find_evidence
-from xdt_rules.models import Block, Document, Mention
-
-
-def doc(*texts: str) -> Document:
-    return Document(path="a.txt", name="a.txt", sha256="0" * 64, size=1, file_type="txt", extractor_version="t",
-                    blocks=[Block(index=i, kind="paragraph", text=t) for i, t in enumerate(texts)])
+from xdt_rules.models import Mention
+from support import doc
 
 
 def of(text: str, item: str, matched: str | None = None) -> list[Mention]:

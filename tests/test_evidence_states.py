@@ -10,20 +10,7 @@ import pytest
 
 from xdt_rules.evidence import find_evidence
 from xdt_rules.models import Block, Document, Mention
-from support import KEYWORDS
-
-
-def doc(*texts: str) -> Document:
-    return Document(path="a.txt", name="a.txt", sha256="0" * 64, size=1, file_type="txt", extractor_version="t",
-                    blocks=[Block(index=i, kind="paragraph", text=t) for i, t in enumerate(texts)])
-
-
-def table(header: list[str], *rows: list[str]) -> Document:
-    blocks = []
-    for r, cells in enumerate([header, *rows]):
-        for c, text in enumerate(cells):
-            blocks.append(Block(index=len(blocks), kind="table_cell", text=text, table=0, row=r, col=c))
-    return Document(path="a.pdf", name="a.pdf", sha256="0" * 64, size=1, file_type="pdf", extractor_version="t", blocks=blocks)
+from support import KEYWORDS, doc, table
 
 
 def mentions(document: Document, item: str, term_text: str | None = None) -> list[Mention]:

@@ -9,18 +9,7 @@ import pytest
 from xdt_rules.evidence import find_evidence
 from xdt_rules.evidence.quality import MIN_CONFIDENCE
 from xdt_rules.models import Block, Document, Mention
-
-
-def doc(*texts: str) -> Document:
-    return Document(path="a.txt", name="a.txt", sha256="0" * 64, size=1, file_type="txt", extractor_version="t",
-                    blocks=[Block(index=i, kind="paragraph", text=t) for i, t in enumerate(texts)])
-
-
-def table(*rows: list[str]) -> Document:
-    blocks = [Block(index=n * len(rows[0]) + c, kind="table_cell", text=text, table=0, row=n, col=c)
-              for n, row in enumerate(rows) for c, text in enumerate(row)]
-    return Document(path="t.pdf", name="t.pdf", sha256="1" * 64, size=1, file_type="pdf", extractor_version="t",
-                    blocks=blocks)
+from support import doc, table
 
 
 def mentions(document: Document, item: str) -> list[Mention]:

@@ -10,7 +10,6 @@ from PIL import Image
 
 from xdt_rules.errors import DataFileError
 from xdt_rules.ocr.cache import CachedPage, OcrCache, cache_key, default_cache_dir, image_digest
-from xdt_rules.ocr.confusions import fold_confusions, load_confusions
 from xdt_rules.ocr.engine import OcrLine
 
 
@@ -73,28 +72,3 @@ def test_default_cache_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert default_cache_dir() == tmp_path / "xdt-rules" / "ocr"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert default_cache_dir() == Path.home() / ".cache" / "xdt-rules" / "ocr"
-
-
-# --------------------------------------------------------------------------- confusions
-
-
-def test_shipped_confusions_load_and_fold_keeps_length() -> None:
-    sets = load_confusions()
-    assert any(s.chars[:2] == ["系", "糸"] for s in sets)
-    text = "制造执行糸统己上线，金碟云星空，二○二三年采用O2O"
-    folded = fold_confusions(text)
-    assert folded == "制造执行系统已上线，金蝶云星空，二〇二三年采用O2O"  # Latin sets are not folded
-    assert len(folded) == len(text)
-
-
-def test_confusions_file_errors_name_the_line(tmp_path: Path) -> None:
-    bad = tmp_path / "c.yaml"
-    bad.write_text("version: 1\nsets:\n  - chars: [系, 糸]\n  - chars: [已, 系]\n", encoding="utf-8")
-    with pytest.raises(DataFileError) as err:
-        load_confusions(bad)
-    assert "第 4 行" in str(err.value) and "系" in str(err.value)
-    multi = tmp_path / "m.yaml"
-    multi.write_text("version: 1\nsets:\n  - chars: [系统, 糸统]\n", encoding="utf-8")
-    with pytest.raises(DataFileError) as err:
-        load_confusions(multi)
-    assert "第 3 行" in str(err.value)

@@ -12,8 +12,9 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .datacheck import DataProblem, Problems, check_model
 from .errors import DataFileError
-from .yamlio import LoadedYaml, load_model
+from .yamlio import LoadedYaml
 
 _ID = re.compile(r"^\d+(\.\d+)*$")
 _TOLERANCE = 1e-6
@@ -133,22 +134,22 @@ class Catalogue:
         return sum(i.points for i in self.items if i.section_id == section_id)
 
 
-def _check_structure(spec: FrameworkSpec, loaded: LoadedYaml) -> None:
-    """Weights add up, IDs are dotted numbers under their parent and unique; errors at their line."""
+def _check_structure(spec: FrameworkSpec, loaded: LoadedYaml, problems: Problems) -> None:
+    """Weights add up, IDs are dotted numbers under their parent and unique; every problem at its line."""
 
-    def fail(loc: tuple[str | int, ...], zh: str, en: str) -> None:
-        raise DataFileError(loaded.path, loaded.line_of(loc), zh, en)
+    def fail(loc: tuple[str | int, ...], code: str, zh: str, en: str) -> None:
+        problems.at(loaded, loc, code, zh, en)
 
     total = sum(e.weight for e in spec.elements)
     if abs(total - 100) > _TOLERANCE:
-        fail(("elements",), f"要素权重之和应为 100，实为 {total:g}", f"element weights add up to {total:g}, not 100")
+        fail(("elements",), "weights", f"要素权重之和应为 100，实为 {total:g}", f"element weights add up to {total:g}, not 100")
     seen: dict[str, tuple[str | int, ...]] = {}
     for ei, element in enumerate(spec.elements):
         eloc: tuple[str | int, ...] = ("elements", ei)
         nodes: list[tuple[str, str | None, tuple[str | int, ...]]] = [(element.id, None, eloc)]
         weights = sum(s.weight for s in element.sections)
         if abs(weights - 100) > _TOLERANCE:
-            fail(eloc + ("sections",), f"要素 {element.id} 的板块权重之和应为 100，实为 {weights:g}",
+            fail(eloc + ("sections",), "weights", f"要素 {element.id} 的板块权重之和应为 100，实为 {weights:g}",
                  f"section weights of element {element.id} add up to {weights:g}, not 100")
         for si, section in enumerate(element.sections):
             sloc = eloc + ("sections", si)
@@ -156,17 +157,34 @@ def _check_structure(spec: FrameworkSpec, loaded: LoadedYaml) -> None:
             nodes += [(item.id, section.id, sloc + ("items", ii)) for ii, item in enumerate(section.items)]
         for node_id, parent, loc in nodes:
             if not _ID.match(node_id):
-                fail(loc + ("id",), f"编号“{node_id}”不是点分数字", f"ID '{node_id}' is not a dotted number")
-            if parent is not None and not node_id.startswith(parent + "."):
-                fail(loc + ("id",), f"编号“{node_id}”不在上级“{parent}”之下", f"ID '{node_id}' is not under '{parent}'")
+                fail(loc + ("id",), "bad_id", f"编号“{node_id}”不是点分数字", f"ID '{node_id}' is not a dotted number")
+            elif parent is not None and not node_id.startswith(parent + "."):
+                fail(loc + ("id",), "bad_id", f"编号“{node_id}”不在上级“{parent}”之下", f"ID '{node_id}' is not under '{parent}'")
             if node_id in seen:
-                fail(loc + ("id",), f"编号“{node_id}”重复（第 {loaded.line_of(seen[node_id])} 行已有）",
+                fail(loc + ("id",), "duplicate_id", f"编号“{node_id}”重复（第 {loaded.line_of(seen[node_id])} 行已有）",
                      f"duplicate ID '{node_id}'")
-            seen[node_id] = loc + ("id",)
+            seen.setdefault(node_id, loc + ("id",))
+
+
+def check_catalogue_file(path: str | os.PathLike[str]) -> tuple[Catalogue | None, list[DataProblem]]:
+    """Every problem of a framework file, and the catalogue when it has none."""
+    problems = Problems()
+    spec, loaded = check_model(FrameworkSpec, path, problems)
+    if spec is None or loaded is None:
+        return None, problems.found
+    _check_structure(spec, loaded, problems)
+    if problems.errors:
+        return None, problems.found
+    try:
+        return Catalogue(spec, loaded.path), problems.found
+    except DataFileError as exc:  # points of a section that cannot be shared out
+        problems.error(exc, "points")
+        return None, problems.found
 
 
 def load_catalogue_file(path: str | os.PathLike[str]) -> Catalogue:
-    spec, loaded = load_model(FrameworkSpec, path)
-    _check_structure(spec, loaded)
-    return Catalogue(spec, loaded.path)
-
+    """A validated framework; the first problem as a DataFileError naming file and line."""
+    catalogue, problems = check_catalogue_file(path)
+    if catalogue is None:
+        raise problems[0].as_error()
+    return catalogue

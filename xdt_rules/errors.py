@@ -27,6 +27,7 @@ class DataFileError(XdtError):
 
     def __init__(self, file: str, line: int | None, problem_zh: str, problem_en: str | None = None):
         self.line = line
+        self.problem_zh, self.problem_en = problem_zh, problem_en or problem_zh
         where = f"第 {line} 行" if line else "文件"
         where_en = f"line {line}" if line else "file"
         super().__init__(

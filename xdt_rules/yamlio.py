@@ -1,8 +1,9 @@
 """YAML data files that policy officers edit: loaded with line numbers so errors name the line.
 
-Every data file (framework, keywords, cues, rules) goes through :func:`load_model`, which
-rejects duplicate keys (plain YAML silently keeps the last one) and turns pydantic validation
-errors into :class:`DataFileError` naming the file, the line and the problem.
+Every data file (framework, keywords, cues, rules) is read by :func:`load_yaml`, which rejects
+duplicate keys (plain YAML silently keeps the last one) and keeps each node's line, so that the
+file's checker (:mod:`xdt_rules.datacheck`) and :func:`load_model` name the file, the line and the
+problem.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import ahocorasick
 
 from ..catalogue import Catalogue
-from .keywords import KeywordSet
+from .keywords import CUE_LISTS, KeywordSet
 from .normalize import normalize_key
 from .parties import PartyReader
 from .reading import Decision, from_cue
@@ -86,11 +86,10 @@ class ContextRules:
         spec = keywords.context
         self.spec = spec
         self.automaton = ahocorasick.Automaton()
-        for kind in ("implemented", "present", "planned", "negated", "generic", "pseudo", "stages", "pending", "ceased",
-                     "pending_at_clause_end"):
-            for cue in getattr(spec, kind):
+        for name, kind in CUE_LISTS.items():
+            for cue in getattr(spec, name):
                 key = normalize_key(cue)
-                self.automaton.add_word(key, (key, {"stages": "stage", "pending_at_clause_end": "pending_end"}.get(kind, kind)))
+                self.automaton.add_word(key, (key, kind))
         self.automaton.make_automaton()
         self.regexes = [(kind, re.compile(p)) for kind, patterns in spec.regex.items() for p in patterns]
         self.heading_planned = [normalize_key(h) for h in spec.heading_planned]

@@ -34,14 +34,23 @@ from pydantic import (
 )
 
 from ..catalogue import Catalogue
+from ..datacheck import DataProblem, Problems, check_model
 from ..errors import DataFileError
-from ..yamlio import LoadedYaml, load_model
+from ..yamlio import LoadedYaml
 from .normalize import is_ascii_alnum, is_cjk, latin_breaks, normalize_key
 from .topics import MODEL_FILE, TopicModel, load_topic_model
 
 Polarity = Literal["implemented", "planned", "negated", "generic", "restates_criteria"]
 CueType = Literal["implemented", "planned", "negated", "generic", "stage"]
 SPECIAL_FILES = ("_context.yaml", "_quantities.yaml", "_ocr_confusions.yaml")
+# The cue-word lists of ``_context.yaml`` and the cue kind each gives. The context reader builds its
+# automaton from exactly these, and the checker compares every list with every other: a word in two
+# lists would be read as whichever the automaton kept (尚未启用 in negated and in pending).
+CUE_LISTS: dict[str, str] = {
+    "implemented": "implemented", "present": "present", "planned": "planned", "negated": "negated",
+    "generic": "generic", "pseudo": "pseudo", "stages": "stage", "pending": "pending", "ceased": "ceased",
+    "pending_at_clause_end": "pending_end",
+}
 
 
 class _Spec(BaseModel):
@@ -247,7 +256,7 @@ class ContextSpec(_Spec):
     parties: PartiesSpec = Field(default_factory=PartiesSpec, description="other parties as subjects or agents")
     upgrades: list[str] = Field(default_factory=list, description="a planned upgrade of a system means the system exists")
     upgrade_targets: list[str] = Field(default_factory=list, description="'升级为 <term>': the term is the planned target")
-    regex: dict[CueType, list[str]] = Field(default_factory=dict)
+    regex: dict[CueType, list[Regex]] = Field(default_factory=dict)
     heading_planned: list[str] = Field(default_factory=list, description="headings whose text turns plain statements into plans")
     past_openers: list[str] = Field(default_factory=list,
                                     description="a clause opening with these speaks of the past: its lack words are not a lack now")
@@ -388,6 +397,8 @@ class Indicator:
     key: str
     needs_direction: bool
     improves: str | None = None  # "up" | "down": a change the other way is no outcome
+    file: str = ""
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -416,6 +427,7 @@ class KeywordSet:
     item_ids: list[str]
     blockers: list[str] = field(default_factory=list)  # normalised look-alike phrases (TermSpec.not_within)
     topics: TopicModel | None = None  # the learned second opinion (keywords/_topics.json), if the folder has one
+    item_files: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # item → (keyword file, line)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def terms_of(self, item_id: str) -> list[TermEntry]:
@@ -455,8 +467,11 @@ def _is_short_cjk(key: str) -> bool:
 
 
 class _Builder:
-    def __init__(self, catalogue: Catalogue):
+    """Compiles the item keyword files, recording every problem and leaving out what it concerns."""
+
+    def __init__(self, catalogue: Catalogue, problems: Problems):
         self.catalogue = catalogue
+        self.problems = problems
         self.entries: list[TermEntry] = []
         self.patterns: list[Pattern] = []
         self.indicators: list[Indicator] = []
@@ -465,65 +480,88 @@ class _Builder:
         self.keys: dict[str, tuple[str, str, int | None, str]] = {}  # key → (item, file, line, spelling)
         self.blockers: list[str] = []
 
-    def fail(self, loaded: LoadedYaml, loc: tuple[str | int, ...], zh: str, en: str) -> None:
-        raise DataFileError(loaded.path, loaded.line_of(loc), zh, en)
-
     def claim(self, key: str, item_id: str, spelling: str, loaded: LoadedYaml, loc: tuple[str | int, ...]) -> bool:
-        """Register a normalised key; the same spelling twice in one item is tolerated only once."""
-        line = loaded.line_of(loc)
-        if not key:
-            self.fail(loaded, loc, f"“{spelling}”规范化后为空", f"'{spelling}' is empty after normalisation")
+        """Register a normalised key for an item; False (with the problem recorded) when it cannot be."""
+        problem = self.problems.at
+        if not key or key == "ind:":
+            problem(loaded, loc, "empty_keyword", f"“{spelling}”规范化后为空", f"'{spelling}' is empty after normalisation",
+                    items=[item_id], keyword=spelling)
+            return False
         if key in self.blockers:
-            self.fail(loaded, loc, f"“{spelling}”已列在某术语的 not_within 中", f"'{spelling}' is listed in a not_within")
+            problem(loaded, loc, "not_within", f"“{spelling}”已列在某术语的 not_within 中",
+                    f"'{spelling}' is listed in a not_within", items=[item_id], keyword=spelling)
+            return False
         if key in self.keys:
             other_item, other_file, other_line, other_spelling = self.keys[key]
             where = f"{Path(other_file).name}:{other_line}"
             if other_item == item_id:
-                self.fail(loaded, loc, f"术语“{spelling}”重复（{where} 已有“{other_spelling}”）",
-                          f"duplicate term '{spelling}' (already at {where})")
-            self.fail(loaded, loc,
-                      f"术语“{spelling}”同时属于 {other_item}（{where}）与 {item_id}；只在胜出的评价项下保留，"
-                      f"并用 contested_by 写明另一项及理由",
-                      f"term '{spelling}' is claimed by {other_item} ({where}) and {item_id}; keep it under the "
-                      f"winning item and record the other with contested_by")
-        self.keys[key] = (item_id, loaded.path, line, spelling)
+                problem(loaded, loc, "duplicate_keyword", f"关键词“{spelling}”在评价项 {item_id} 中重复（{where} 已有“{other_spelling}”）",
+                        f"keyword '{spelling}' is listed twice for item {item_id} (already at {where})",
+                        items=[item_id], keyword=spelling)
+            else:
+                problem(loaded, loc, "claimed_twice",
+                        f"关键词“{spelling}”同时属于 {other_item}（{where}）和 {item_id}；只在胜出的评价项下保留，"
+                        f"并用 contested_by 写明另一项及理由",
+                        f"keyword '{spelling}' is claimed by {other_item} ({where}) and {item_id}; keep it under the "
+                        f"winning item and record the other with contested_by", items=[other_item, item_id], keyword=spelling)
+            return False
+        self.keys[key] = (item_id, loaded.path, loaded.line_of(loc), spelling)
         return True
+
+    def known_item(self, other: str, item_id: str, loaded: LoadedYaml, loc: tuple[str | int, ...], what: str) -> bool:
+        if other in self.catalogue:
+            return True
+        self.problems.at(loaded, loc, "unknown_item", f"{what}引用未知评价项编号 {other}",
+                         f"{what or 'item'}: unknown item ID {other}", items=[item_id])
+        return False
 
     def add_file(self, spec: KeywordFileSpec, loaded: LoadedYaml) -> None:
         for item_id, item in spec.items.items():
             loc: tuple[str | int, ...] = ("items", item_id)
             if item_id not in self.catalogue:
-                self.fail(loaded, loc, f"未知评价项编号 {item_id}", f"unknown item ID {item_id}")
+                self.problems.at(loaded, loc, "unknown_item", f"关键词文件中有未知评价项编号 {item_id}",
+                                 f"unknown item ID {item_id} in a keyword file", items=[item_id])
+                continue
             if item_id in self.item_files:
                 other = self.item_files[item_id]
-                self.fail(loaded, loc, f"评价项 {item_id} 已在 {Path(other[0]).name}:{other[1]} 定义",
-                          f"item {item_id} is already defined in {Path(other[0]).name}:{other[1]}")
+                self.problems.at(loaded, loc, "item_twice", f"评价项 {item_id} 已在 {Path(other[0]).name}:{other[1]} 定义过关键词",
+                                 f"item {item_id} already has keywords in {Path(other[0]).name}:{other[1]}", items=[item_id])
+                continue
             self.item_files[item_id] = (loaded.path, loaded.line_of(loc))
             if not (item.terms or item.entities or item.patterns or item.indicators):
-                self.fail(loaded, loc, f"评价项 {item_id} 没有任何术语、实体、模式或指标",
-                          f"item {item_id} has no terms, entities, patterns or indicators")
+                self.problems.at(loaded, loc, "no_keywords", f"评价项 {item_id} 没有任何术语、实体、模式或指标",
+                                 f"item {item_id} has no terms, entities, patterns or indicators", items=[item_id])
             for kind, specs in (("term", item.terms), ("entity", item.entities)):
                 for n, term in enumerate(specs):
-                    tloc = loc + (f"{kind}s" if kind == "term" else "entities", n)
-                    self.add_term(item_id, kind, term, loaded, tloc)
+                    self.add_term(item_id, kind, term, loaded, loc + (f"{kind}s" if kind == "term" else "entities", n))
+            names: dict[str, int | None] = {}
             for n, pattern in enumerate(item.patterns):
-                self.add_pattern(item_id, pattern, loaded, loc + ("patterns", n))
+                ploc = loc + ("patterns", n)
+                if pattern.name in names:
+                    self.problems.at(loaded, ploc, "duplicate_pattern", level="warning", items=[item_id], keyword=pattern.name,
+                                     zh=f"评价项 {item_id} 有两个同名模式“{pattern.name}”（第 {names[pattern.name]} 行），报告中无法区分",
+                                     en=f"item {item_id} has two patterns named '{pattern.name}' (line {names[pattern.name]})")
+                names.setdefault(pattern.name, loaded.line_of(ploc))
+                self.add_pattern(item_id, pattern, loaded, ploc)
             for n, ind in enumerate(item.indicators):
                 iloc = loc + ("indicators", n)
                 for spelling in [ind.term, *ind.aliases]:
                     key = normalize_key(spelling)
-                    self.claim("ind:" + key, item_id, spelling, loaded, iloc)
-                    self.indicators.append(Indicator(item_id, ind.term, key, ind.needs_direction, ind.improves))
+                    if self.claim("ind:" + key, item_id, spelling, loaded, iloc):
+                        self.indicators.append(Indicator(item_id, ind.term, key, ind.needs_direction, ind.improves,
+                                                         loaded.path, loaded.line_of(iloc)))
 
     def add_term(self, item_id: str, kind: str, term: TermSpec, loaded: LoadedYaml, loc: tuple[str | int, ...]) -> None:
         for other, why in term.contested_by.items():
-            if other not in self.catalogue:
-                self.fail(loaded, loc + ("contested_by", other), f"未知评价项编号 {other}", f"unknown item ID {other}")
+            cloc = loc + ("contested_by", other)
+            if not self.known_item(other, item_id, loaded, cloc, "contested_by "):
+                continue
             if other == item_id:
-                self.fail(loaded, loc + ("contested_by", other), "contested_by 不能指向本项自身",
-                          "contested_by must name another item")
+                self.problems.at(loaded, cloc, "contested_by", "contested_by 不能指向本项自身",
+                                 "contested_by must name another item", items=[item_id])
             if not why.strip():
-                self.fail(loaded, loc + ("contested_by", other), "contested_by 须写明理由", "contested_by needs a reason")
+                self.problems.at(loaded, cloc, "contested_by", "contested_by 须写明理由", "contested_by needs a reason",
+                                 items=[item_id])
         if term.contested_by:
             self.ambiguities.append(Ambiguity(term.term, item_id, dict(term.contested_by), loaded.path, loaded.line_of(loc)))
         own_keys = {normalize_key(sp) for sp in [term.term, *term.aliases]}
@@ -531,21 +569,24 @@ class _Builder:
             key = normalize_key(phrase)
             ploc = loc + ("not_within", n)
             if not any(k in key and k != key for k in own_keys):
-                self.fail(loaded, ploc, f"not_within 中的“{phrase}”须包含本术语的某个写法且更长",
-                          f"not_within phrase '{phrase}' must be longer than and contain one of the term's spellings")
-            if key in self.keys or key in self.blockers:
-                self.fail(loaded, ploc, f"“{phrase}”已是术语或已列出", f"'{phrase}' is already a term or listed")
-            self.blockers.append(key)
+                self.problems.at(loaded, ploc, "not_within", f"not_within 中的“{phrase}”须包含本术语的某个写法且更长",
+                                 f"not_within phrase '{phrase}' must be longer than and contain one of the term's spellings",
+                                 items=[item_id], keyword=phrase)
+            elif key in self.keys or key in self.blockers:
+                self.problems.at(loaded, ploc, "not_within", f"“{phrase}”已是术语或已列出",
+                                 f"'{phrase}' is already a term or listed", items=[item_id], keyword=phrase)
+            else:
+                self.blockers.append(key)
         base_conf = term.confidence if term.confidence is not None else (1.0 if kind == "term" else 0.95)
-        spellings = [term.term, *term.aliases]
         seen_here: set[str] = set()
-        for n, spelling in enumerate(spellings):
+        for n, spelling in enumerate([term.term, *term.aliases]):
             key = normalize_key(spelling)
             sloc = loc + (("term",) if n == 0 else ("aliases", n - 1))
-            if key in seen_here:
+            if key and key in seen_here:
                 continue  # "ERP" and "ＥＲＰ" are one key; listing both is harmless
             seen_here.add(key)
-            self.claim(key, item_id, spelling, loaded, sloc)
+            if not self.claim(key, item_id, spelling, loaded, sloc):
+                continue
             whole = term.whole_word if term.whole_word is not None else _is_short_cjk(key)
             self.entries.append(
                 TermEntry(
@@ -559,31 +600,49 @@ class _Builder:
 
     def add_pattern(self, item_id: str, pattern: PatternSpec, loaded: LoadedYaml, loc: tuple[str | int, ...]) -> None:
         groups = []
+        usable = True
         for g, group in enumerate(pattern.all_of):
             for other in group.terms_of:
-                if other not in self.catalogue:
-                    self.fail(loaded, loc + ("all_of", g, "terms_of"), f"未知评价项编号 {other}", f"unknown item ID {other}")
+                usable &= self.known_item(other, item_id, loaded, loc + ("all_of", g, "terms_of"),
+                                          f"模式“{pattern.name}”的 terms_of ")
             words = frozenset(normalize_key(w) for w in group.any_of)
             if "" in words:
-                self.fail(loaded, loc + ("all_of", g), "模式中有规范化后为空的词", "a pattern word is empty after normalisation")
+                self.problems.at(loaded, loc + ("all_of", g), "empty_keyword", "模式中有规范化后为空的词",
+                                 "a pattern word is empty after normalisation", items=[item_id], keyword=pattern.name)
+                usable = False
             groups.append(PatternGroup(words, frozenset(group.terms_of), tuple(re.compile(r) for r in group.regex),
                                        group.min_distinct))
         unless = None
         if pattern.none_of is not None:
             if pattern.none_of.terms_of:
-                self.fail(loaded, loc + ("none_of", "terms_of"), "none_of 只接受 any_of 和 regex",
-                          "none_of takes any_of and regex only")
+                self.problems.at(loaded, loc + ("none_of", "terms_of"), "pattern", "none_of 只接受 any_of 和 regex",
+                                 "none_of takes any_of and regex only", items=[item_id], keyword=pattern.name)
+                usable = False
             unless = PatternGroup(frozenset(normalize_key(w) for w in pattern.none_of.any_of), frozenset(),
                                   tuple(re.compile(r) for r in pattern.none_of.regex), 1)
         for field_name in ("others_of", "claims"):
             for other in getattr(pattern, field_name):
-                if other not in self.catalogue:
-                    self.fail(loaded, loc + (field_name,), f"未知评价项编号 {other}", f"unknown item ID {other}")
-        self.patterns.append(
-            Pattern(item_id, pattern.name, pattern.within, tuple(groups), pattern.confidence,
-                    frozenset(pattern.only_when) if pattern.only_when else None, loaded.path, loaded.line_of(loc),
-                    unless, frozenset(pattern.others_of), frozenset(pattern.claims))
-        )
+                usable &= self.known_item(other, item_id, loaded, loc + (field_name,), f"模式“{pattern.name}”的 {field_name} ")
+        if usable:
+            self.patterns.append(
+                Pattern(item_id, pattern.name, pattern.within, tuple(groups), pattern.confidence,
+                        frozenset(pattern.only_when) if pattern.only_when else None, loaded.path, loaded.line_of(loc),
+                        unless, frozenset(pattern.others_of), frozenset(pattern.claims))
+            )
+
+    def finish(self, folder: Path) -> None:
+        """What only the whole folder shows: items without keywords, terms_of naming an item without terms."""
+        for item in self.catalogue.items:
+            if item.id not in self.item_files:
+                self.problems.add(str(folder), None, "no_keywords",
+                                  f"评价项 {item.id} {item.name} 没有任何关键词（术语、实体、模式或指标）",
+                                  f"item {item.id} has no keywords (terms, entities, patterns or indicators)", items=[item.id])
+        with_terms = {e.item_id for e in self.entries}
+        for pattern in self.patterns:
+            for group in pattern.groups:
+                for other in sorted(group.items - with_terms):
+                    self.problems.add(pattern.file, pattern.line, "terms_of_empty", f"terms_of 引用的 {other} 没有术语",
+                                      f"terms_of refers to {other}, which has no terms", items=[pattern.item_id, other])
 
 
 def _content_hash(folder: Path) -> str:
@@ -594,70 +653,99 @@ def _content_hash(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_context(spec: ContextSpec, loaded: LoadedYaml) -> None:
-    for kind, patterns in spec.regex.items():
-        for n, pattern in enumerate(patterns):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise DataFileError(loaded.path, loaded.line_of(("regex", kind, n)),
-                                    f"正则表达式无效：{exc}", f"invalid regular expression: {exc}") from None
+def _check_context(spec: ContextSpec, loaded: LoadedYaml, problems: Problems) -> None:
+    """Every cue list against every other (and itself): one word, one kind."""
     seen: dict[str, tuple[str, int | None]] = {}
-    for kind in ("implemented", "present", "planned", "negated", "generic", "pseudo", "stages"):
-        for n, cue in enumerate(getattr(spec, kind)):
+    for name in CUE_LISTS:
+        for n, cue in enumerate(getattr(spec, name)):
             key = normalize_key(cue)
-            line = loaded.line_of((kind, n))
+            line = loaded.line_of((name, n))
             if not key:
-                raise DataFileError(loaded.path, line, f"{kind} 中有空的提示词", f"empty cue in {kind}")
-            if key in seen:
-                other_kind, other_line = seen[key]
-                raise DataFileError(loaded.path, line, f"提示词“{cue}”重复（第 {other_line} 行，{other_kind}）",
-                                    f"duplicate cue '{cue}' (line {other_line}, {other_kind})")
-            seen[key] = (kind, line)
+                problems.add(loaded.path, line, "empty_cue", f"{name} 中有空的提示词", f"empty cue in {name}", keyword=cue)
+            elif key in seen:
+                other_name, other_line = seen[key]
+                problems.add(loaded.path, line, "duplicate_cue", f"提示词“{cue}”重复（第 {other_line} 行，{other_name}）",
+                             f"duplicate cue '{cue}' (line {other_line}, {other_name})", keyword=cue)
+            else:
+                seen[key] = (name, line)
 
 
-def load_keyword_folder(folder: Path, catalogue: Catalogue) -> KeywordSet:
-    """Load and validate a keywords folder (the framework bundle loads it once)."""
+def _check_confusions(spec: ConfusionFileSpec, loaded: LoadedYaml, problems: Problems) -> None:
+    seen: dict[str, int | None] = {}
+    for n, pair in enumerate(spec.confusions):
+        line = loaded.line_of(("confusions", n))
+        if pair.ocr in seen:
+            problems.add(loaded.path, line, "duplicate_confusion", f"误识写法“{pair.ocr}”重复（第 {seen[pair.ocr]} 行）",
+                         f"OCR spelling '{pair.ocr}' is listed twice (line {seen[pair.ocr]})", keyword=pair.ocr)
+        seen.setdefault(pair.ocr, line)
+
+
+@dataclass
+class KeywordCheck:
+    """A keywords folder checked: every problem, and the keyword set compiled from what is sound."""
+
+    problems: list[DataProblem]
+    keywords: KeywordSet | None  # None when a required file is missing or unreadable
+
+
+def check_keyword_folder(folder: Path, catalogue: Catalogue) -> KeywordCheck:
+    """Check a keywords folder completely (the audit lists every problem; loading stops at the first)."""
+    problems = Problems()
     if not folder.is_dir():
-        raise DataFileError(str(folder), None, "关键词目录不存在", "keywords folder not found")
+        problems.add(str(folder), None, "keyword_folder", "关键词目录不存在", "keywords folder not found")
+        return KeywordCheck(problems.found, None)
     for name in SPECIAL_FILES:
         if not (folder / name).is_file():
-            raise DataFileError(str(folder / name), None, "缺少必需的关键词数据文件", "required keyword data file is missing")
-    builder = _Builder(catalogue)
+            problems.add(str(folder / name), None, "keyword_file", "缺少必需的关键词数据文件", "required keyword data file is missing")
+    builder = _Builder(catalogue, problems)
     for path in sorted(folder.glob("*.yaml")):
         if path.name.startswith("_"):
             if path.name not in SPECIAL_FILES:
-                raise DataFileError(str(path), None, f"未知的数据文件（只认 {', '.join(SPECIAL_FILES)}）",
-                                    f"unknown data file (only {', '.join(SPECIAL_FILES)})")
+                problems.add(str(path), None, "keyword_file", f"未知的数据文件（只认 {', '.join(SPECIAL_FILES)}）",
+                             f"unknown data file (only {', '.join(SPECIAL_FILES)})")
             continue
-        spec, loaded = load_model(KeywordFileSpec, path)
-        builder.add_file(spec, loaded)
-    missing = [i for i in catalogue.item_ids if i not in builder.item_files]
-    if missing:
-        raise DataFileError(str(folder), None, f"以下评价项没有关键词：{', '.join(missing)}",
-                            f"items without keywords: {', '.join(missing)}")
-    for pattern in builder.patterns:
-        for group in pattern.groups:
-            for other in group.items:
-                if not any(e.item_id == other for e in builder.entries):
-                    raise DataFileError(pattern.file, pattern.line, f"terms_of 引用的 {other} 没有术语",
-                                        f"terms_of refers to {other}, which has no terms")
-    context, cloaded = load_model(ContextSpec, folder / "_context.yaml")
-    _check_context(context, cloaded)
-    quantities, _ = load_model(QuantitySpec, folder / "_quantities.yaml")
-    confusions, _ = load_model(ConfusionFileSpec, folder / "_ocr_confusions.yaml")
-    return KeywordSet(
+        spec, loaded = check_model(KeywordFileSpec, path, problems)
+        if spec is not None and loaded is not None:
+            builder.add_file(spec, loaded)
+    builder.finish(folder)
+    context, cloaded = check_model(ContextSpec, folder / "_context.yaml", problems)
+    if context is not None and cloaded is not None:
+        _check_context(context, cloaded, problems)
+    quantities, _ = check_model(QuantitySpec, folder / "_quantities.yaml", problems)
+    confusions, floaded = check_model(ConfusionFileSpec, folder / "_ocr_confusions.yaml", problems)
+    if confusions is not None and floaded is not None:
+        _check_confusions(confusions, floaded, problems)
+    topics = _topics(folder, catalogue, problems)
+    if context is None or quantities is None or confusions is None:
+        return KeywordCheck(problems.found, None)
+    keywords = KeywordSet(
         folder=str(folder), content_hash=_content_hash(folder), entries=builder.entries,
         patterns=builder.patterns, indicators=builder.indicators, context=context, quantities=quantities,
-        confusions=confusions.confusions, fuzzy=confusions.fuzzy, ambiguities=builder.ambiguities, item_ids=list(catalogue.item_ids),
-        blockers=builder.blockers, topics=_topics(folder, catalogue),
+        confusions=confusions.confusions, fuzzy=confusions.fuzzy, ambiguities=builder.ambiguities,
+        item_ids=list(catalogue.item_ids), blockers=builder.blockers, topics=topics, item_files=builder.item_files,
     )
+    return KeywordCheck(problems.found, keywords)
 
 
-def _topics(folder: Path, catalogue: Catalogue) -> TopicModel | None:
-    model = load_topic_model(folder)
-    if model is not None and [i for i in model.items if i not in catalogue]:
-        unknown = [i for i in model.items if i not in catalogue]
-        raise DataFileError(str(folder / MODEL_FILE), None, f"主题模型含未知评价项 {', '.join(unknown)}",
-                            f"the topic model names unknown items {', '.join(unknown)}")
+def load_keyword_folder(folder: Path, catalogue: Catalogue) -> KeywordSet:
+    """Load and validate a keywords folder (the framework bundle loads it once): the first error raises."""
+    checked = check_keyword_folder(folder, catalogue)
+    first = next((p for p in checked.problems if p.level == "error"), None)
+    if first is not None:
+        raise first.as_error()
+    assert checked.keywords is not None
+    return checked.keywords
+
+
+def _topics(folder: Path, catalogue: Catalogue, problems: Problems) -> TopicModel | None:
+    try:
+        model = load_topic_model(folder)
+    except DataFileError as exc:
+        problems.error(exc, "topic_model")
+        return None
+    unknown = [i for i in model.items if i not in catalogue] if model is not None else []
+    if unknown:
+        problems.add(str(folder / MODEL_FILE), None, "topic_model", f"主题模型含未知评价项 {', '.join(unknown)}",
+                     f"the topic model names unknown items {', '.join(unknown)}", items=unknown)
+        return None
     return model

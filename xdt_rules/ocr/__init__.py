@@ -10,7 +10,6 @@ from __future__ import annotations
 from .apply import (DEFAULT_DPI, DOCX_LITTLE_TEXT_CHARS, MISSING_EXTRA_ZH, OcrWork, apply_ocr, ocr_fingerprint,
                     ocr_image, ocr_left_undone, ocr_work_done)
 from .cache import OcrCache, default_cache_dir
-from .confusions import fold_confusions, load_confusions
 from .engine import OcrLine, OcrUnavailable, engine_version, get_engine, ocr_available
 
 __all__ = [
@@ -24,9 +23,7 @@ __all__ = [
     "apply_ocr",
     "default_cache_dir",
     "engine_version",
-    "fold_confusions",
     "get_engine",
-    "load_confusions",
     "ocr_available",
     "ocr_fingerprint",
     "ocr_image",

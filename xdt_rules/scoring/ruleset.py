@@ -30,6 +30,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..catalogue import Catalogue
+from ..datacheck import DataProblem
 from ..errors import DataFileError
 from ..models import ItemStatus
 from ..yamlio import LoadedYaml, PathKey, load_yaml
@@ -111,24 +112,10 @@ IssueCode = Literal[
 ]
 
 
-class ValidationIssue(BaseModel):
+class ValidationIssue(DataProblem):
     """One problem of a rule file, fit for a list in the audit."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    level: Literal["error", "warning"]
     code: IssueCode
-    file: str
-    line: int | None = None
-    message_zh: str
-    message_en: str
-    rule: str | None = Field(None, description="rule key, e.g. systems:named_and_dated")
-    items: list[str] = Field(default_factory=list)
-
-    def one_line(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        label = "错误" if self.level == "error" else "警告"
-        return f"{where}: {label}：{self.message_zh} / {self.level}: {self.message_en}"
 
 
 class ValidationReport(BaseModel):
@@ -595,5 +582,5 @@ def load_rulebook_file(path: str | Path, catalogue: Catalogue) -> RuleBook:
     book, report = validate_rules_file(path, catalogue)
     if book is None:
         first = report.errors[0]
-        raise DataFileError(first.file, first.line, first.message_zh, first.message_en)
+        raise first.as_error()
     return book
