@@ -1,4 +1,4 @@
-"""Ways of writing that the first matcher misread (hold-out samples 12–17), each as a general rule:
+"""Reading forms and fragments, each as a general rule (first misread in samples 12–17):
 self-assessment Q&A, bullet "label：value" fragments, present-tense words, not-applicable answers,
 agreements and registrations as pre-stages, plain-language lacks and boilerplate ambitions."""
 

@@ -1,4 +1,4 @@
-"""Achievements described by what they do, not by a system's name (hold-out samples 24–29), each as a
+"""Achievements described by what they do, not by a system's name (first missed in samples 24–29), each as a
 general rule of how applications are written, with a case that must stay out:
 
 quality inspection that finds and handles defects by itself, simulation named by its tool or its analysis,

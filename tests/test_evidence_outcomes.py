@@ -157,7 +157,7 @@ def test_a_unit_column_gives_the_unit():
     assert (m.quantity.direction, m.quantity.value, m.quantity.unit) == ("up", 43, "万元/人")
 
 
-# ------------------------------------------------------------------ outcomes in plain words (hold-out 24–29)
+# ------------------------------------------------------------------ outcomes in plain words (first missed in samples 24–29)
 
 
 @pytest.mark.parametrize("text, item, direction, value, unit", [

@@ -1,4 +1,4 @@
-"""Second generalisation round (hold-out 18–23): system states between done and planned, other
+"""System states between done and planned (first misread in samples 18–23), other
 parties named by kinship (母公司/兄弟单位/联合体), organisation names, and dated clauses.
 
 The sentences are written for these tests, not taken from the samples: they state the rule in
