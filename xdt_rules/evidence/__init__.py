@@ -32,9 +32,11 @@ def finder_for(framework: Framework) -> EvidenceFinder:
     return framework.compiled("evidence_finder", _build_finder)
 
 
-def find_evidence(documents: Sequence[Document], framework: Framework | None = None) -> list[Mention]:
+def find_evidence(documents: Sequence[Document], framework: Framework | None = None,
+                  capped: set[str] | None = None) -> list[Mention]:
     """All mentions in ``documents``, ordered by document (as given), block, start, end, item
-    (``framework``: the default one when not given, for scripts and tests)."""
+    (``framework``: the default one when not given, for scripts and tests; ``capped`` collects the
+    items whose mentions in a document were cut at the finder's bound)."""
     if framework is None:
         from ..framework import load_framework
 
@@ -42,7 +44,7 @@ def find_evidence(documents: Sequence[Document], framework: Framework | None = N
     finder = finder_for(framework)
     keyed: list[tuple[tuple[int, int, int, int, str, str, str], Mention]] = []
     for ordinal, document in enumerate(documents):
-        for m in finder.document(document):
+        for m in finder.document(document, capped):
             keyed.append(((ordinal, m.block, m.start, m.end, m.item_id, m.kind, m.term), m))
     keyed.sort(key=lambda km: km[0])
     return [m for _, m in keyed]
@@ -63,5 +65,14 @@ def evidence_view(document: Document, mentions: Sequence[Mention]) -> Document:
 
 def file_evidence(document: Document, framework: Framework) -> FileEvidence:
     """A document's evidence: its mentions and its evidence view."""
-    mentions = find_evidence([document], framework)
-    return FileEvidence(document=evidence_view(document, mentions), mentions=mentions, has_text=bool(document.blocks))
+    capped: set[str] = set()
+    mentions = find_evidence([document], framework, capped)
+    view = evidence_view(document, mentions)
+    if capped:
+        from .finder import EvidenceFinder
+
+        bound = EvidenceFinder.MAX_MENTIONS_PER_ITEM
+        warning = (f"证据过多：评价项 {'、'.join(sorted(capped))} 只保留前 {bound} 处提及 / too much evidence: "
+                   f"only the first {bound} mentions of item(s) {', '.join(sorted(capped))} were kept")
+        view = view.model_copy(update={"warnings": [*view.warnings, warning]})
+    return FileEvidence(document=view, mentions=mentions, has_text=bool(document.blocks))

@@ -196,6 +196,11 @@ class _Found:
 
 
 class EvidenceFinder:
+    # A bound on one item's mentions in one document, so that a huge or hostile text (20 MB of repeated
+    # paragraphs) keeps the evidence stage's memory bounded: real applications have at most a few dozen per
+    # item (37 in the longest sample), and the rules count no further than a handful.
+    MAX_MENTIONS_PER_ITEM = 1000
+
     def __init__(self, keywords: KeywordSet, catalogue: Catalogue):
         self.keywords = keywords
         contracts = keywords.context.contracts
@@ -229,8 +234,11 @@ class EvidenceFinder:
                         self.by_item[item].append(pattern)
 
     # ------------------------------------------------------------------ documents
-    def document(self, doc: Document) -> list[Mention]:
+    def document(self, doc: Document, capped: set[str] | None = None) -> list[Mention]:
+        """The mentions of one document; the items whose mentions were cut at :attr:`MAX_MENTIONS_PER_ITEM`
+        are added to ``capped``."""
         tables = Tables(doc, self.keywords.quantities.table_columns)
+        per_item: dict[str, int] = defaultdict(int)
         dated = document_date(doc)
         row_cache: dict[tuple, Decision | None] = {}
         sections = _Sections()
@@ -242,7 +250,8 @@ class EvidenceFinder:
         hints: dict[str, tuple[float, Mention]] = {}
         for block in doc.blocks:
             if block.kind in _NO_STATEMENT_KINDS and block.kind != "heading":
-                out.extend(self._block(doc, block, sections.text, tables, row_cache, dated))
+                out.extend(self._within_bound(self._block(doc, block, sections.text, tables, row_cache, dated),
+                                              per_item, capped))
                 continue  # a running header or footer between two halves of a sentence changes nothing
             if block.source == "ocr" and block.page != page:
                 sections.clear()  # OCR finds no headings: the section of a scanned page is unknown
@@ -259,7 +268,7 @@ class EvidenceFinder:
                 out[previous:] = [_reread(m, Decision("lacking", "data_not_used", m.reading.words))
                                   if m.item_id in unused and m.polarity == "implemented" else m for m in out[previous:]]
             previous = len(out) if block.kind == "paragraph" else None  # a heading or table between: another topic
-            out.extend(found)
+            out.extend(self._within_bound(found, per_item, capped))
             carried = self._open_tail(block)
             if block.kind == "heading" or (block.kind not in _CELL_KINDS and _looks_like_heading(block.text)):
                 sections.enter(block.text)
@@ -271,6 +280,16 @@ class EvidenceFinder:
         spoken = {m.item_id for m in out}
         out.extend(m for item_id, (_, m) in sorted(hints.items()) if item_id not in spoken)
         return out
+
+    def _within_bound(self, found: list[Mention], per_item: dict[str, int], capped: set[str] | None) -> list[Mention]:
+        kept = []
+        for m in found:
+            if per_item[m.item_id] < self.MAX_MENTIONS_PER_ITEM:
+                per_item[m.item_id] += 1
+                kept.append(m)
+            elif capped is not None:
+                capped.add(m.item_id)
+        return kept
 
     def _unaccepted_contract(self, doc: Document) -> bool:
         """A contract or agreement (title word near the top, both parties named) without an acceptance record."""
