@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_batch_support import CORPUS, FAKE, make_pdf, run_batch_cli, write_text_app
+from test_batch_support import CORPUS, FAKE, hanging_batch, make_pdf, run_batch_cli, write_text_app
 
 from xdt_rules.batch.executor import LocalProcessExecutor, TaskDone, TaskFailed, describe_exit
 from xdt_rules.batch.resume import load_manifest
@@ -21,11 +21,7 @@ def _results(out: Path) -> dict[str, dict]:
 
 
 def test_hanging_file_is_killed_recorded_as_timeout_and_the_application_rerun_without_it(tmp_path: Path):
-    batch = tmp_path / "batch"
-    app = batch / "卡住的企业"
-    write_text_app(app, "公司上线ERP系统与MES系统。", "申报书.txt")
-    (app / "hang.pdf").write_bytes(b"%PDF-1.4 never parsed")
-    write_text_app(batch / "正常企业", "建设了PLM系统。")
+    batch = hanging_batch(tmp_path / "batch")
     out = tmp_path / "out"
     started = time.monotonic()
     code = main(["batch", str(batch), "--out", str(out), "--jobs", "2", "--file-timeout", "1.5", "--quiet",

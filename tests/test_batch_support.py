@@ -29,7 +29,7 @@ from xdt_rules.fsutil import atomic_write_text
 from xdt_rules.batch.work import BatchPipeline, screen_pipeline
 from xdt_rules.datapaths import DEFAULT_FRAMEWORK
 from xdt_rules.framework import Framework
-from xdt_rules.screen import ApplicationInput, ScreenOutcome
+from xdt_rules.screen import ApplicationInput, ScreenOutcome, display_path
 from xdt_rules.errors import IngestError
 from xdt_rules.models import (
     ApplicationResult,
@@ -55,7 +55,8 @@ FAKE_EXTRACTOR_VERSION = "fake-extract-1"
 def fake_extract(path: Path, options: Any = None) -> Document:
     """Text files by paragraphs, PDFs through pypdfium2; misbehaves on purpose by file name:
     ``hang*`` sleeps for an hour, ``crash*`` exits the process, ``segv*`` segfaults,
-    ``slow*`` sleeps ``XDT_TEST_SLOW`` seconds (default 0.5)."""
+    ``slow*`` sleeps ``XDT_TEST_SLOW`` seconds (default 0.5), ``killparent*`` kills the process
+    that started this one (on a Dask cluster: the Dask worker itself, as a machine dying would)."""
     path = Path(path)
     name = path.name.lower()
     if name.startswith("hang"):
@@ -64,6 +65,9 @@ def fake_extract(path: Path, options: Any = None) -> Document:
         os._exit(7)
     if name.startswith("segv"):
         os.kill(os.getpid(), signal.SIGSEGV)
+    if name.startswith("killparent"):
+        os.kill(os.getppid(), signal.SIGKILL)
+        time.sleep(3600)
     if name.startswith("slow"):
         time.sleep(float(os.environ.get("XDT_TEST_SLOW", "0.5")))
     log = os.environ.get("XDT_TEST_PARSELOG")
@@ -154,14 +158,15 @@ class FakePipeline(BatchPipeline):
         files = list(app.file_errors)
         errors = [f"{f.path}: {f.error}" for f in app.file_errors]
         for file in app.files:
+            shown = display_path(app.root, file)  # as the real pipeline names files: inside the application
             try:
                 document = read(file).document
             except IngestError as exc:
-                files.append(FileRecord(path=file, error=exc.one_line()))
+                files.append(FileRecord(path=shown, error=exc.one_line()))
                 errors.append(exc.one_line())
                 continue
             documents.append(document)
-            files.append(FileRecord(path=file, sha256=document.sha256, pages=document.pages))
+            files.append(FileRecord(path=shown, sha256=document.sha256, pages=document.pages))
         items = []
         for item in catalogue.items:
             term = _term(item.name)
@@ -246,6 +251,15 @@ def write_text_app(folder: Path, text: str, name: str = "申报书.txt") -> Path
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def hanging_batch(batch: Path) -> Path:
+    """卡住的企业 (a text 申报书 and a PDF the stand-in extractor hangs on) and 正常企业."""
+    app = batch / "卡住的企业"
+    write_text_app(app, "公司上线ERP系统与MES系统。", "申报书.txt")
+    (app / "hang.pdf").write_bytes(b"%PDF-1.4 never parsed")
+    write_text_app(batch / "正常企业", "建设了PLM系统。")
+    return batch
 
 
 def make_pdf(path: Path, paragraphs: list[str], *, pages: int = 1) -> Path:

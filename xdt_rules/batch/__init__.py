@@ -7,6 +7,8 @@ Modules (each small, each a plain function over pydantic models):
 - ``resume``     the manifest in OUT that makes ``--resume`` skip unchanged applications
 - ``executor``   the process-pool seam: workers, per-file time limits, dead-worker replacement
 - ``work``       what one worker does for one application (cached loader, screening, outputs)
+- ``cluster``    the Dask backend (``--scheduler`` / ``--cluster local:N``): what to ship, what comes back
+- ``cluster_worker`` what a Dask worker does with a shipped application; ``shipment`` what crosses the network
 - ``duplicates`` near-duplicate passages across applications (consultant boilerplate)
 - ``summary``    summary.xlsx / summary.csv / index.html rebuilt from the JSON files in OUT
 - ``progress``   the rich progress bar

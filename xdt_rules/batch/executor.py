@@ -1,7 +1,9 @@
 """The executor seam: run one work function per application on worker processes.
 
-The batch runner only talks to :class:`Executor` (``submit`` a task, ``poll`` for events), so a
-Dask or Ray implementation can replace :class:`LocalProcessExecutor` without touching the rest.
+The batch runner only talks to :class:`Executor` (``submit`` a task, ``poll`` for events):
+:class:`LocalProcessExecutor` here, or the Dask backend (``xdt_rules.batch.cluster``), whose
+workers run each application in a one-process pool of this kind, so limits and crashes are
+reported the same way on a cluster.
 The work function and its context must be picklable (a module-level function and plain data).
 
 Why not ``concurrent.futures.ProcessPoolExecutor``: it cannot stop ONE stuck task. pdfium and
@@ -69,7 +71,9 @@ class TaskDone:
     peak_rss_mb: float = 0.0
 
 
-FailureKind = Literal["timeout", "memory", "died", "error", "disk_full"]
+# disk_full and setup stop the batch (every later application would fail the same way): a full
+# disk, or a machine of a cluster that cannot run this batch (another version of the tool)
+FailureKind = Literal["timeout", "memory", "died", "error", "disk_full", "setup"]
 
 
 @dataclass(frozen=True)
@@ -185,15 +189,30 @@ def _worker_main(conn: Connection, work: WorkFunction, context: Any, parent_pid:
         except (BrokenPipeError, EOFError):
             return
         except Exception as exc:  # noqa: BLE001 - reported to the parent, the worker goes on
-            detail = traceback.format_exc(limit=8)
-            kind, reason = "error", f"{type(exc).__name__}: {exc}"
-            if _disk_full(exc):
-                kind, reason = "disk_full", _disk_full_reason(exc)
+            kind, reason, detail = failure_of(exc)
             try:
                 conn.send((kind, task_id, reason, detail))
             except (BrokenPipeError, EOFError, OSError):
                 return
         _settle_memory()  # while the parent records the result and sends the next task
+
+
+def failure_of(exc: BaseException) -> tuple[Literal["error", "disk_full"], str, str]:
+    """(kind, reason, traceback) of an exception a work function raised: a full disk is its own
+    kind (every later application would fail too), anything else an error of this application.
+    Call it inside the ``except`` block (the traceback is the one being handled)."""
+    detail = traceback.format_exc(limit=8)
+    if _disk_full(exc):
+        return "disk_full", _disk_full_reason(exc), detail
+    return "error", f"{type(exc).__name__}: {exc}", detail
+
+
+def failed_event(task_id: str, exc: BaseException) -> TaskFailed:
+    """The event the runner gets for a work function that raised (as the pool reports it)."""
+    kind, reason, detail = failure_of(exc)
+    if kind == "error":
+        reason = f"处理出错：{reason} / processing error"
+    return TaskFailed(task_id, kind, reason, detail=detail)
 
 
 def _disk_full(exc: BaseException) -> bool:
@@ -269,6 +288,20 @@ class _main_file_hidden_if_unreadable:
             self._main.__file__ = self._file
 
 
+class _children_allowed:
+    """A Dask worker started by its nanny is a daemonic process, and multiprocessing refuses to
+    start children from one (they could outlive it). Ours cannot: each dies with its parent
+    (``_die_with_parent``) and the pool kills them on close. So the flag is lifted while starting."""
+
+    def __enter__(self) -> None:
+        self._config = getattr(mp.current_process(), "_config", None)
+        self._daemon = self._config.pop("daemon", None) if isinstance(self._config, dict) else None
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._daemon is not None:
+            self._config["daemon"] = self._daemon
+
+
 @dataclass
 class _Worker:
     process: Any
@@ -340,7 +373,7 @@ class LocalProcessExecutor(Executor):
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(target=_worker_main, args=(child_conn, self._work, self._context, os.getpid()),
                                     name="xdt-batch-worker", daemon=True)
-        with _main_file_hidden_if_unreadable():
+        with _main_file_hidden_if_unreadable(), _children_allowed():
             process.start()
         child_conn.close()
         worker = _Worker(process=process, conn=parent_conn, pid=process.pid)

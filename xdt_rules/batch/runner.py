@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from contextlib import nullcontext
 import signal
 import threading
 import time
@@ -32,6 +33,7 @@ from ..datapaths import DEFAULT_FRAMEWORK
 from ..errors import XdtError
 from ..fsutil import OutputWriteError, atomic_write_text
 from ..models import FileRecord
+from .cluster import ClusterConnection, ClusterOptions, ClusterReport
 from .executor import (
     Event,
     Executor,
@@ -85,6 +87,7 @@ class BatchOptions(BaseModel):
     ocr_page_seconds: float = Field(20.0, ge=0, description="extra time limit per page OCR may read")
     worker_memory_mb: float | None = Field(None, ge=0, description="resident memory a worker may use; "
                                                                    "None = automatic, 0 = no limit")
+    cluster: ClusterOptions | None = Field(None, description="run on a Dask cluster instead of the local pool")
 
 
 class Failure(BaseModel):
@@ -108,6 +111,7 @@ class BatchReport(BaseModel):
     interrupted: bool = False
     stopped: str | None = Field(None, description="why the run stopped before the end (a full disk)")
     failures: list[Failure] = Field(default_factory=list)
+    cluster: ClusterReport | None = Field(None, description="what the Dask cluster did (--scheduler / --cluster)")
     notes: list[str] = Field(default_factory=list, description="what the user should know about OUT")
     summary: SummaryPaths | None = None
 
@@ -166,7 +170,8 @@ class BatchRun:
     changed; every finished application is recorded in the manifest at once."""
 
     def __init__(self, batch: Path, out: Path, options: BatchOptions, pipeline: BatchPipeline,
-                 executor: Executor | None, console: Any | None, sources: list[EntrySource] | None = None):
+                 executor: Executor | None, console: Any | None, sources: list[EntrySource] | None = None,
+                 connection: ClusterConnection | None = None):
         self.out, self.options, self.pipeline = out, options, pipeline
         if sources is None:
             sources = batch_sources(batch, out)
@@ -180,18 +185,26 @@ class BatchRun:
         save_manifest(out, self.manifest)
         context = WorkContext(pipeline=pipeline, out_dir=str(out), cache_dir=cache_dir, zip_limits=options.zip_limits,
                               passages=options.duplicates, ocr_page_seconds=options.ocr_page_seconds)
-        memory = options.worker_memory_mb
-        if memory is None:
-            memory = default_memory_limit_mb(options.jobs)
-        self.executor = executor or LocalProcessExecutor(run_application, context, jobs=options.jobs,
-                                                         file_timeout=options.file_timeout,
-                                                         start_method=options.start_method,
-                                                         memory_limit_mb=memory or None)
+        self.executor = executor or self._executor(batch, context, connection)
         self.pending: deque[EntrySource | AppTask] = deque(sources)
         self.inflight: dict[str, AppTask] = {}
         self.progress = BatchProgress(len(sources), quiet=options.quiet, console=console)
         self._unsaved = 0.0  # when the oldest record not yet in the manifest file was made (0: none)
         self._max_file_bytes = _max_file_bytes(pipeline)
+
+    def _executor(self, batch: Path, context: WorkContext, connection: ClusterConnection | None) -> Executor:
+        options = self.options
+        if connection is not None:
+            from .cluster import DaskExecutor
+
+            return DaskExecutor(connection, context, batch_dir=batch,
+                                shared_path=options.cluster.shared_path if options.cluster else None,
+                                file_timeout=options.file_timeout, memory_limit_mb=options.worker_memory_mb)
+        memory = options.worker_memory_mb
+        if memory is None:
+            memory = default_memory_limit_mb(options.jobs)
+        return LocalProcessExecutor(run_application, context, jobs=options.jobs, file_timeout=options.file_timeout,
+                                    start_method=options.start_method, memory_limit_mb=memory or None)
 
     def _tidy(self, out: Path, previous: Manifest, names: set[str], cache_dir: str | None) -> None:
         """Before anything is written: old reports that are not this batch's moved aside (told),
@@ -247,6 +260,7 @@ class BatchRun:
         stats = getattr(self.executor, "stats", None)
         report.peak_rss_mb = getattr(stats, "peak_rss_mb", 0.0)
         report.memory_kills = getattr(stats, "memory_kills", 0)
+        report.cluster = getattr(self.executor, "report", None)
         report.seconds = round(time.monotonic() - started, 3)
         report.interrupted = interrupted
         report.stopped = stopped
@@ -302,8 +316,8 @@ class BatchRun:
             task = self.inflight.pop(event.task_id)
             shown = entry_display_path(self.out, task.entry, event.file) if event.file else None
             self.progress.task_dropped(event.task_id)
-            if event.kind == "disk_full":
-                self.pending.clear()  # not recorded: --resume screens it once there is room
+            if event.kind in ("disk_full", "setup"):
+                self.pending.clear()  # not recorded: --resume screens it once the problem is fixed
                 raise _Stop(event.reason)
             if event.kind in ("timeout", "memory") and event.file:
                 if event.kind == "timeout":
@@ -371,16 +385,22 @@ def run_batch(batch_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]
         raise XdtError("批量目录中没有申报材料（应为每份申报一个子文件夹、文件或 .zip）",
                        "the batch folder holds no applications (one subfolder, file or .zip per application)",
                        file=str(batch), code="empty_batch")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise XdtError(f"无法创建输出目录（{exc.strerror or exc}）", "cannot create the output folder",
-                       file=str(out)) from None
     if pipeline is None:
         pipeline = screen_pipeline(framework=options.framework, keywords=options.keywords,
                                    extract_options=options.extract_options, crops=options.crops)
-    with OutLock(out):
-        return BatchRun(batch, out, options, pipeline, executor, console, sources).run()
+    connection = None
+    if options.cluster is not None and executor is None:
+        from .cluster import connect
+
+        connection = connect(options.cluster)  # before OUT is touched: an unreachable scheduler changes nothing
+    with connection or nullcontext():
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise XdtError(f"无法创建输出目录（{exc.strerror or exc}）", "cannot create the output folder",
+                           file=str(out)) from None
+        with OutLock(out):
+            return BatchRun(batch, out, options, pipeline, executor, console, sources, connection=connection).run()
 
 
 def batch_sources(batch: Path, out: Path) -> list[EntrySource]:

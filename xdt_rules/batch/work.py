@@ -204,7 +204,17 @@ def known_hashes(entry: BatchEntry) -> dict[str, str]:
     return {str(base / rel): sha for rel, sha in entry.inputs.items()}
 
 
-def _input(task: AppTask, ctx: WorkContext) -> ApplicationInput:
+class PreparedTask(BaseModel):
+    """An application ready to screen: its files on this machine and the sha256 already known of them.
+
+    The local pool's workers make it from an :class:`AppTask`; a cluster's workers are sent one
+    whose files were copied next to them (``xdt_rules.batch.cluster_worker``)."""
+
+    app: ApplicationInput
+    hashes: dict[str, str] = Field(default_factory=dict, description="sha256 by the path the reader is given")
+
+
+def prepare_input(task: AppTask, ctx: WorkContext) -> PreparedTask:
     """The application's files: a folder's or a loose file's as listed, a zip package's unpacked
     under OUT (members are named relative to the package: 佐证材料/合同.pdf)."""
     entry = task.entry
@@ -214,27 +224,35 @@ def _input(task: AppTask, ctx: WorkContext) -> ApplicationInput:
         unzipped = extract_zip(entry.path, unzipped_dir, ctx.zip_limits)
         files, errors, root = unzipped.files, errors + unzipped.errors, str(unzipped_dir)
     skipped = set(task.skip_paths)
-    return ApplicationInput(name=entry.name, root=root, files=[f for f in files if f not in skipped],
-                            file_errors=errors + task.skip)
+    app = ApplicationInput(name=entry.name, root=root, files=[f for f in files if f not in skipped],
+                           file_errors=errors + task.skip)
+    return PreparedTask(app=app, hashes=known_hashes(entry))
 
 
 def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppDone:
     """The work function the executor runs for each application."""
+    started = time.perf_counter()
+    return run_prepared(prepare_input(task, ctx), ctx, reporter, started=started)
+
+
+def run_prepared(task: PreparedTask, ctx: WorkContext, reporter: Reporter, *, started: float | None = None) -> AppDone:
+    """Screen one prepared application: read its files through the caches, score, write its outputs
+    and passages into ``ctx.out_dir``. A pure function of the files, the settings and the caches."""
     from ..cache import CachedReader, CropCache
     from ..ingest.pdf import documents_kept_open
     from .duplicates import criteria_texts, update_passages
 
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     pipeline = ctx.pipeline
     framework = pipeline.load()
-    app = _input(task, ctx)
+    app = task.app
     find: Callable[[Document], FileEvidence] = lambda document: pipeline.find(document, framework)  # noqa: E731
     reader: CachedReader | None = None
     crop_cache: CropCache | None = None
     if ctx.cache_dir:
         reader = CachedReader(ctx.cache_dir, document_key=pipeline.document_key(),
                               evidence_key=pipeline.evidence_key(framework), ocr=pipeline.settings.extract.ocr != "off",
-                              extract=pipeline.extract, find=find, known_sha256=known_hashes(task.entry))
+                              extract=pipeline.extract, find=find, known_sha256=task.hashes)
         crop_cache = CropCache(Path(ctx.cache_dir) / "crops")
         read: FileReader = reader
     else:
@@ -252,7 +270,7 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppD
             return [load(doc.path).model_copy(update={"path": doc.path, "name": doc.name})
                     for doc in outcome.documents]
 
-        update_passages(ctx.out_dir, task.entry.name, outcome.documents,
+        update_passages(ctx.out_dir, app.name, outcome.documents,
                         excluded_texts=tuple(criteria_texts(framework.catalogue)), whole=whole)
     t_passages = time.perf_counter()
     result = outcome.result
@@ -271,7 +289,7 @@ def run_application(task: AppTask, ctx: WorkContext, reporter: Reporter) -> AppD
         crops_rendered=crop_cache.stats.writes if crop_cache else 0,
         ocr_pages=reporting.ocr_pages, ocr_seconds=round(reporting.ocr_seconds, 3),
         stage_seconds={k: round(v, 4) for k, v in stages.items()})
-    return AppDone(name=task.entry.name, outputs=sorted(Path(p).name for p in written),
+    return AppDone(name=app.name, outputs=sorted(Path(p).name for p in written),
                    seconds=round(time.perf_counter() - started, 3), rules_version=result.rules_version,
                    counts=counts)
 

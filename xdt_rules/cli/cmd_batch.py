@@ -37,6 +37,15 @@ def _default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _local_cluster(text: str) -> int:
+    """``local:N`` → N (``local`` alone: one worker per CPU)."""
+    kind, _, count = text.partition(":")
+    if kind != "local":
+        raise argparse.ArgumentTypeError(f"应为 local:N（本机 N 个工作进程），而不是“{text}”；已有的集群用 --scheduler / "
+                                         f"expected local:N, not '{text}'; for a running cluster use --scheduler")
+    return _positive_int(count) if count else _default_jobs()
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("batch_dir", metavar="BATCH_DIR",
                         help="批量目录：每个子文件夹、文件或 .zip 为一份申报 / one application per entry")
@@ -65,6 +74,21 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="重复段落最少字数（去除空白标点后，默认 80）/ minimum shared passage length")
     parser.add_argument("--zip-max-mb", type=float, default=2048, metavar="MB",
                         help="zip 解压后总大小上限（默认 2048）/ limit on a package's uncompressed size")
+    cluster = parser.add_argument_group(
+        "多台电脑协同预审（需 .[cluster]）/ several machines (needs the [cluster] extra)")
+    where = cluster.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="在已启动的 Dask 集群上运行，如 tcp://192.168.1.10:8786 / run on a running Dask scheduler")
+    where.add_argument("--cluster", type=_local_cluster, metavar="local:N",
+                       help="在本机启动 N 个 Dask 工作进程运行 / start a local Dask cluster of N worker processes")
+    cluster.add_argument("--shared-path", nargs="?", const="", default=None, metavar="DIR",
+                         help="工作机通过共享盘读取文件：DIR 为批量目录在工作机上的路径（省略则与本机相同）；默认随任务发送文件 / "
+                              "workers read the files on a share mounted at DIR (default: files are sent with each task)")
+    cluster.add_argument("--tls-ca-file", metavar="FILE", help="TLS：签发证书的 CA / the cluster's CA certificate")
+    cluster.add_argument("--tls-cert", metavar="FILE", help="TLS：本机证书 / this machine's certificate")
+    cluster.add_argument("--tls-key", metavar="FILE", help="TLS：本机私钥 / this machine's private key")
+    cluster.add_argument("--scheduler-timeout", type=_positive_float, default=10.0, metavar="SECONDS",
+                         help="连接调度器的时限（默认 10）/ how long to try to reach the scheduler")
     # The seam for other engines and for tests: "module:function" returning a batch Pipeline.
     parser.add_argument("--pipeline", help=argparse.SUPPRESS)
 
@@ -74,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from ..batch.runner import BatchOptions, resolve_reference, run_batch
     from ..batch.work import screen_pipeline
 
+    cluster = _cluster_options(args)
     extract_options = read_options(args).model_dump(exclude_defaults=True)
     if not args.no_cache:
         # OCR results (per page image) live beside the parsed documents, so a new extractor
@@ -86,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         duplicates=not args.no_duplicates, min_duplicate_chars=args.min_duplicate_chars,
         zip_limits=ZipLimits(max_total_mb=args.zip_max_mb), framework=args.framework, keywords=args.keywords,
         extract_options=extract_options, crops=not args.no_crops, ocr_page_seconds=args.ocr_page_timeout,
+        cluster=cluster,
     )
     factory = resolve_reference(args.pipeline) if args.pipeline else screen_pipeline
     pipeline = factory(framework=args.framework, keywords=args.keywords, extract_options=extract_options,
@@ -96,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     for note in report.notes:  # about OUT: shown even with --quiet
         print(f"注意 / note: {note}", file=sys.stderr)
     if report.stopped:
-        print(f"错误 / error: 批量预审已停止：{report.stopped}；已完成的结果均已保存，腾出空间后用 --resume 继续 / "
+        print(f"错误 / error: 批量预审已停止：{report.stopped}；已完成的结果均已保存，问题解决后用 --resume 继续 / "
               "the batch stopped; finished results are kept, rerun with --resume once the problem is fixed",
               file=sys.stderr)
         return 1
@@ -107,6 +133,27 @@ def run(args: argparse.Namespace) -> int:
     if args.strict and (report.failed or report.counts.file_errors or report.not_run):
         return EXIT_STRICT
     return 0
+
+
+def _cluster_options(args: argparse.Namespace):  # noqa: ANN202 - a ClusterOptions or None
+    from ..batch.cluster import ClusterOptions
+    from ..errors import XdtError
+
+    tls = (args.tls_ca_file, args.tls_cert, args.tls_key)
+    if not (args.scheduler or args.cluster):
+        if args.shared_path is not None or any(tls):
+            raise XdtError("--shared-path 与 --tls-* 只用于 --scheduler 或 --cluster",
+                           "--shared-path and --tls-* go with --scheduler or --cluster", code="usage")
+        return None
+    if args.cluster and any(tls):
+        raise XdtError("本机集群（--cluster local:N）不需要 --tls-*；它们用于 --scheduler",
+                       "a local cluster needs no --tls-*; they go with --scheduler", code="usage")
+    if any(tls) and not all(tls[1:]):
+        raise XdtError("TLS 需要同时给出 --tls-cert 和 --tls-key（以及 --tls-ca-file）",
+                       "TLS needs --tls-cert and --tls-key (and --tls-ca-file)", code="usage")
+    return ClusterOptions(scheduler=args.scheduler, local_workers=args.cluster, shared_path=args.shared_path,
+                          tls_ca_file=args.tls_ca_file, tls_cert=args.tls_cert, tls_key=args.tls_key,
+                          connect_timeout=args.scheduler_timeout)
 
 
 def _print_report(report) -> None:  # noqa: ANN001 - a BatchReport
@@ -143,6 +190,16 @@ def _print_report(report) -> None:  # noqa: ANN001 - a BatchReport
         ("重复段落 shared passages", report.duplicate_passages),
         ("工作进程峰值内存 peak RSS per worker", f"{report.peak_rss_mb:.0f} MB"),
     ]
+    if report.cluster is not None:
+        cluster = report.cluster
+        rows += [
+            ("集群 cluster", cluster.address),
+            ("工作进程/线程 workers/threads", f"{cluster.workers}/{cluster.threads}"),
+            ("发往集群 applications shipped", cluster.shipped),
+            ("本机完成（证据已缓存）screened here (cached)", cluster.here),
+            ("发送/接收 MB sent/received", f"{cluster.mb_sent:.1f}/{cluster.mb_received:.1f}"),
+            ("重发 sent again", cluster.resent),
+        ]
     for label, value in rows:
         table.add_row(label, str(value))
     console.print(table)
