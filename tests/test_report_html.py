@@ -11,7 +11,7 @@ import pytest
 from xdt_rules.ingest import ExtractOptions, extract
 from xdt_rules.models import Block, BBox, Document, EvidenceRef, LineSpan, Mention
 from xdt_rules.report.crops import CropLimits, CropRenderer, span_boxes, span_segments
-from xdt_rules.report.html import passages, render_report
+from xdt_rules.report.html import passages, render_report, unwrap
 from xdt_rules.scoring import score_mentions
 from xdt_rules.screen import ApplicationInput, ScreenSettings, display_path
 from support import CATALOGUE, FRAMEWORK, RULES, reading_of
@@ -131,8 +131,14 @@ class Collect(HTMLParser):
                 self.quotes[-1].append((data, None))
 
 
+def shown(block: Block, start: int, end: int) -> str:
+    """A block's text as the report shows it: a PDF's line wraps taken out (U8\nCloud → U8 Cloud)."""
+    return unwrap(block.text, start, end) if block.page is not None or block.source == "ocr" else block.text[start:end]
+
+
 def check_marks(page: "Collect", docs: list[Document], file_of: dict[str, str] | None = None) -> int:
-    """Every mark is its block's text at data-start:data-end, preceded by exactly that block's text."""
+    """Every mark is its block's text at data-start:data-end (as shown: without a PDF's line wraps),
+    preceded by exactly that block's text."""
     blocks = {(d.name, b.index): b for d in docs for b in d.blocks}
     checked = 0
     for quote in page.quotes:
@@ -142,10 +148,10 @@ def check_marks(page: "Collect", docs: list[Document], file_of: dict[str, str] |
                 before += text
                 continue
             start, end = int(attrs["data-start"]), int(attrs["data-end"])
-            candidates = [b for (name, _), b in blocks.items() if b.text[start:end] == text]
+            candidates = [b for (name, _), b in blocks.items() if shown(b, start, end) == text]
             assert candidates, f"mark {text!r} is not any block's text at {start}:{end}"
             lead = before.lstrip("…").split(" │ ")[-1]  # inside a table row: the cell's own text
-            assert any(b.text[:start].endswith(lead) for b in candidates), (text, lead)
+            assert any(shown(b, 0, start).endswith(lead) for b in candidates), (text, lead)
             before += text
             checked += 1
     return checked
@@ -335,10 +341,14 @@ def test_real_evidence_marks_on_a_sample_with_line_wrapped_terms(tmp_path):
     html = render_report(outcome.result, FRAMEWORK, outcome.documents)
     page = parse(html)
     shown = check_marks(page, outcome.documents)
-    evidence = [ev.matched for item in outcome.result.items for ev in item.evidence]
-    assert shown == len(page.marks) and len(page.marks) >= 0.8 * len(evidence)
-    assert set(page.marks) <= set(evidence)
-    assert any("\n" in m for m in page.marks)  # terms split by a line break are marked whole
+    evidence = [ev for item in outcome.result.items for ev in item.evidence]
+    spans = [tuple(map(int, span.split("-"))) for t, a in page.tags if t == "mark" for span in a["data-spans"].split()]
+    assert shown == len(page.marks) and len(spans) >= 0.8 * len(evidence)
+    assert set(spans) <= {(ev.start, ev.end) for ev in evidence}  # every mark is made of evidence spans
+    # terms split by a line break are marked whole, and shown as the words they are (no line break)
+    wrapped = [ev for ev in evidence if "\n" in ev.matched and (ev.start, ev.end) in set(spans)]
+    assert wrapped and all(any(unwrap(ev.matched, 0, len(ev.matched)) in m for m in page.marks) for ev in wrapped)
+    assert not any("\n" in m for m in page.marks)
     assert 'class="warn"' not in html
     # an item's matches in one sentence are shown once, together
     assert len(page.quotes) < len(page.marks)
@@ -363,12 +373,21 @@ def test_table_cell_shown_with_its_row():
     assert [seg.text for seg in view.segments if seg.ev] == ["制造执行系统", "MES"]
 
 
-def test_overlapping_matches_get_a_second_copy_of_the_sentence():
+def test_a_sentence_is_shown_once_however_its_matches_overlap():
+    """Issue 14 (14): overlapping matches each got a copy of the sentence (one sentence three
+    times under one item). Now one copy, one mark over the overlapping matches, which still says
+    each match's own offsets (data-spans) and sets the keywords inside a pattern's span apart."""
     from xdt_rules.report.html import passages
 
     sentence = "公司全面采用三维设计软件。"
     evs = [EvidenceRef(file="a", block=0, start=s, end=s + len(m), text=sentence, matched=m, polarity="implemented",
-                       sentence_start=0, sentence_end=len(sentence))
-           for m, s in (("三维设计", 6), ("三维设计软件", 6), ("软件", 10))]
-    views = passages(evs)
-    assert [[seg.text for seg in v.segments if seg.ev] for v in views] == [["三维设计软件"], ["三维设计", "软件"]]
+                       sentence_start=0, sentence_end=len(sentence), kind=kind)
+           for m, s, kind in (("三维设计", 6, "term"), ("三维设计软件", 6, "cue"), ("软件", 10, "term"))]
+    (view,) = passages(evs)
+    assert [seg.text for seg in view.segments if seg.ev] == ["三维设计软件"]
+    page = parse(str(view.quote))
+    assert page.marks == ["三维设计软件"]
+    (mark,) = [a for t, a in page.tags if t == "mark"]
+    assert (mark["data-start"], mark["data-end"]) == ("6", "12")
+    assert sorted(mark["data-spans"].split()) == ["10-12", "6-10", "6-12"]
+    assert [a.get("class") for t, a in page.tags if t == "span"] == ["kw"]  # 三维设计 and 软件 touch: one stretch

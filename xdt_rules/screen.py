@@ -163,7 +163,7 @@ def screen_application(app: ApplicationInput, framework: Framework, *, read: Fil
     names = {doc.path: doc.name for doc in documents}
     mentions = [m for f in found for m in f.mentions]
     scored = score_mentions(mentions, catalogue=framework.catalogue, book=framework.rules,
-                            file_names=names)
+                            file_names=names, documents=documents)
     if not documents:
         errors.append("没有可读取的文件 / no file could be read")
     records.sort(key=lambda r: r.path)

@@ -3,7 +3,8 @@ from __future__ import annotations
 import argparse
 import json
 
-HELP = "打印结果 JSON 的 JSON Schema / print the JSON Schema of the screening result"
+HELP = "打印结果 JSON 的 JSON Schema（含每个字段的说明）/ print the JSON Schema of the screening result, every field described"
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"  # what pydantic v2 writes
 
 _MODELS = {
     "application-result": ("xdt_rules.models", "ApplicationResult"),
@@ -23,5 +24,7 @@ def run(args: argparse.Namespace) -> int:
 
     module, name = _MODELS[args.model]
     model = getattr(importlib.import_module(module), name)
-    print(json.dumps(model.model_json_schema(), ensure_ascii=False, indent=2))
+    # every field of the models carries its description (a test walks the result schema for them)
+    schema = {"$schema": JSON_SCHEMA_DIALECT, **model.model_json_schema()}
+    print(json.dumps(schema, ensure_ascii=False, indent=2))
     return 0

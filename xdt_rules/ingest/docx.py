@@ -8,6 +8,7 @@ skips text boxes, content controls and tracked insertions, so the body is walked
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from lxml import etree
 from ..errors import IngestError
 from ..models import BlockKind
 from .limits import check_zip
+from .outline import Outline
 from .structure import BlockSink, is_list_item, is_numbered_heading
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -38,8 +40,11 @@ def _local(el) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
+_HEADING_NAME = re.compile(r"^(?:heading|标题)\s*(\d)$")
+
+
 class _Styles:
-    """Paragraph style id → (is heading, is list), following basedOn."""
+    """Paragraph style id → (is heading, is list, outline level), following basedOn."""
 
     def __init__(self, document) -> None:
         self._by_id: dict[str, object] = {}
@@ -49,17 +54,18 @@ class _Styles:
                     self._by_id[style.style_id] = style
         except Exception:  # noqa: BLE001 - a broken styles part only costs heading detection
             self._by_id = {}
-        self._cache: dict[str, tuple[bool, bool]] = {}
+        self._cache: dict[str, tuple[bool, bool, int | None]] = {}
 
-    def kind(self, style_id: str | None) -> tuple[bool, bool]:
+    def kind(self, style_id: str | None) -> tuple[bool, bool, int | None]:
         if not style_id:
-            return False, False
+            return False, False, None
         if style_id not in self._cache:
             self._cache[style_id] = self._resolve(style_id)
         return self._cache[style_id]
 
-    def _resolve(self, style_id: str) -> tuple[bool, bool]:
+    def _resolve(self, style_id: str) -> tuple[bool, bool, int | None]:
         heading = listing = False
+        level: int | None = None
         seen: set[str] = set()
         current = self._by_id.get(style_id)
         names = [style_id.lower()]
@@ -69,15 +75,26 @@ class _Styles:
             names.append(name)
             element = current.element  # type: ignore[attr-defined]
             if element.find(f"{W}pPr/{W}outlineLvl") is not None:
-                level = element.find(f"{W}pPr/{W}outlineLvl").get(f"{W}val", "9")
-                heading = heading or (level.isdigit() and int(level) < 9)
+                value = element.find(f"{W}pPr/{W}outlineLvl").get(f"{W}val", "9")
+                if value.isdigit() and int(value) < 9:
+                    heading = True
+                    level = int(value) if level is None else level  # the nearest style's level wins
             current = getattr(current, "base_style", None)
         for name in names:
             if name.startswith(("heading", "title", "标题")) or name in ("subtitle", "副标题"):
                 heading = True
+                numbered = _HEADING_NAME.match(name)
+                if level is None and numbered:
+                    level = int(numbered.group(1)) - 1
+                elif level is None and name in ("title", "标题"):
+                    level = -1  # the document's title stands above every heading
             if "list" in name or "列表" in name:
                 listing = True
-        return heading, listing
+        return heading, listing, level
+
+
+# Parts outside the body's flow: they stand under no heading.
+_RUNNING: tuple[BlockKind | None, ...] = ("header", "footer", "footnote")
 
 
 class _Walker:
@@ -86,6 +103,7 @@ class _Walker:
         self.styles = styles
         self.table_ordinal = 0
         self.seen_running: set[tuple[str, str]] = set()
+        self.outline = Outline()
 
     # ------------------------------------------------------------------ block level
     def body(self, element, override: BlockKind | None = None) -> None:
@@ -112,46 +130,57 @@ class _Walker:
         _inline(p, parts, boxes)
         text = "".join(parts).strip()
         if text:
-            kind = override or self._paragraph_kind(p, text)
+            kind, level = (override, None) if override else self._paragraph_kind(p, text)
             if kind in ("header", "footer"):
                 key = (kind, text)
                 if key not in self.seen_running:
                     self.seen_running.add(key)
                     self.sink.add(kind, text)
-            else:
+            elif kind == "footnote":
                 self.sink.add(kind, text)
+            elif kind == "heading":
+                self.sink.add(kind, text, headings=self.outline.heading(text, level))
+            elif kind == "text_box":
+                self.sink.add(kind, text, headings=self.outline.path())
+            else:
+                headings, number = self.outline.paragraph(text)
+                self.sink.add(kind, text, headings=headings, paragraph=number)
         for box in boxes:
             self.body(box, override if override in ("header", "footer", "footnote") else "text_box")
 
-    def _paragraph_kind(self, p, text: str) -> BlockKind:
+    def _paragraph_kind(self, p, text: str) -> tuple[BlockKind, int | None]:
+        """The paragraph's kind and, for a heading, its outline level when Word says it (else None)."""
         ppr = p.find(f"{W}pPr")
         style_id = None
         has_numbering = False
-        outline = False
+        direct_level: int | None = None
         if ppr is not None:
             pstyle = ppr.find(f"{W}pStyle")
             style_id = pstyle.get(f"{W}val") if pstyle is not None else None
             num = ppr.find(f"{W}numPr/{W}numId")
             has_numbering = num is not None and num.get(f"{W}val", "0") != "0"
             lvl = ppr.find(f"{W}outlineLvl")
-            outline = lvl is not None and lvl.get(f"{W}val", "9").isdigit() and int(lvl.get(f"{W}val", "9")) < 9
-        heading, listing = self.styles.kind(style_id)
-        if heading or outline:
-            return "heading"
+            value = lvl.get(f"{W}val", "9") if lvl is not None else "9"
+            direct_level = int(value) if value.isdigit() and int(value) < 9 else None
+        heading, listing, style_level = self.styles.kind(style_id)
+        if heading or direct_level is not None:
+            return "heading", direct_level if direct_level is not None else style_level
         if has_numbering or listing:
-            return "list_item"
+            return "list_item", None
         # Many forms set headings by direct formatting; the outline number gives them away.
         if is_numbered_heading(text):
-            return "heading"
+            return "heading", None
         if is_list_item(text):
-            return "list_item"
-        return "paragraph"
+            return "list_item", None
+        return "paragraph", None
 
     def table(self, tbl, override: BlockKind | None) -> None:
-        if override in ("header", "footer", "footnote"):
+        if override in _RUNNING:
             for tc in tbl.iter(f"{W}tc"):
                 self.body(tc, override)
             return
+        if override is None:
+            self.outline.end_contents()
         ordinal = self.table_ordinal
         self.table_ordinal += 1
         for r, tr in enumerate(_rows(tbl)):
@@ -172,7 +201,7 @@ class _Walker:
         nested: list = []
         self._cell_content(tc, lines, boxes, nested)
         text = "\n".join(line for line in lines if line)
-        self.sink.add("table_cell", text, table=ordinal, row=row, col=col)
+        self.sink.add("table_cell", text, table=ordinal, row=row, col=col, headings=self.outline.path())
         for box in boxes:
             self.body(box, "text_box")
         for inner in nested:

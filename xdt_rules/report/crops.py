@@ -18,7 +18,10 @@ Why it is shaped like this (a report used to spend most of its time here):
   so a PDF without embedded fonts shows its Chinese on every machine, not blank boxes;
 - crops are capped per item and per report, and cached on disk (:class:`xdt_rules.cache.CropCache`, keyed by
   the file's sha256, the page, the spans' blocks, the resolution and this module's code), so a
-  re-score renders none again.
+  re-score renders none again;
+- Word documents (DOCX, and .doc/.wps) have pages only once laid out: where LibreOffice is
+  installed they are laid out as PDF once per report and the spans found there by their text
+  (:mod:`.docx_pages`); without it they have no crops.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ import base64
 import hashlib
 import io
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..models import BBox, Block, Document, EvidenceRef
+from .docx_pages import WORD_TYPES, WordPages, row_text
 
 DPI = 96  # Chinese body text (10.5–12 pt) is 14–16 px high: readable, and small
 MAX_WIDTH_PX = 720  # wider regions (a whole table row) are rendered at a lower resolution to fit
@@ -119,6 +123,18 @@ def union(boxes: Sequence[BBox]) -> BBox:
                 x1=max(b.x1 for b in boxes), bottom=max(b.bottom for b in boxes))
 
 
+def merged_spans(spans: Sequence[tuple[Block, int, int]]) -> list[tuple[Block, int, int]]:
+    """Overlapping spans of one block as one (a pattern and the keywords inside it): one frame
+    per line, as the report's text shows them under one highlight, not a frame in a frame."""
+    out: list[tuple[Block, int, int]] = []
+    for block, start, end in sorted(spans, key=lambda s: (s[0].index, s[1], -s[2])):
+        if out and out[-1][0].index == block.index and start < out[-1][2]:
+            out[-1] = (block, out[-1][1], max(out[-1][2], end))
+        else:
+            out.append((block, start, end))
+    return out
+
+
 def crop_key(doc: Document, page: int, spans: Sequence[tuple[Block, int, int]], dpi: int) -> str:
     """What a crop depends on: the file's bytes, the page, each span with its block's text and
     layout and the resolution (the cache adds the crop code's version). Block numbering may change
@@ -132,6 +148,31 @@ def crop_key(doc: Document, page: int, spans: Sequence[tuple[Block, int, int]], 
         digest.update(f"|{start},{end},{block.table is not None},{frame},{lines}|".encode())
         digest.update(block.text.encode("utf-8"))
     return digest.hexdigest()[:32]
+
+
+def word_crop_key(doc: Document, spans: Sequence[tuple[Block, int, int]], dpi: int) -> str:
+    """What a Word document's crop depends on: the file's bytes, the spans with their blocks'
+    text and the resolution (the layout is LibreOffice's: the crop code's version covers the rest)."""
+    digest = hashlib.sha256(f"word|{dpi}|{MAX_WIDTH_PX}|{doc.sha256}".encode())
+    for block, start, end in spans:
+        digest.update(f"|{start},{end},{block.table},{block.row},{block.col}|".encode())
+        digest.update(block.text.encode("utf-8"))
+    return digest.hexdigest()[:32]
+
+
+WORD_CROP_NOTE = "（按 LibreOffice 排版截取，分页可能与 Word 中不同）"
+
+
+def no_crop() -> Crop:
+    """What the cache keeps for a span that has no crop (a Word passage not found on the laid-out
+    pages): an empty crop without marks, so the next report does not lay the document out again."""
+    from PIL import Image
+
+    return Crop(png=encode_png16(Image.new("L", (1, 1), 255)), width=1, height=1, marks=(), region=(0.0, 0.0, 0.0, 0.0))
+
+
+def is_no_crop(crop: Crop) -> bool:
+    return not crop.marks and crop.region == (0.0, 0.0, 0.0, 0.0)
 
 
 class CropStore(Protocol):
@@ -190,11 +231,14 @@ class CropRenderer:
         self._shared: set[str] = set()  # documents whose opening belongs to documents_kept_open()
         self._pages: OrderedDict[tuple[str, int], _OpenPage] = OrderedDict()
         self._failed: set[str] = set()
+        self._words = WordPages(self.documents)
+        self._can_lay_out: bool | None = None
 
     def close(self) -> None:
         for page in self._pages.values():
             page.close()
         self._pages.clear()
+        self._words.close()
         for path, pdf in self._pdfs.items():
             if path in self._shared:
                 continue
@@ -214,20 +258,25 @@ class CropRenderer:
     # -- pages
 
     def _open(self, doc: Document, page_no: int) -> _OpenPage:
-        key = (doc.path, page_no)
+        return self._open_path(doc.path, page_no)
+
+    def _open_path(self, path: str, page_no: int, pdf: Any = None) -> _OpenPage:
+        """A page of the PDF at ``path`` (``pdf``: an opening owned elsewhere, e.g. a laid-out Word file)."""
+        key = (path, page_no)
         opened = self._pages.get(key)
         if opened is not None:
             self._pages.move_to_end(key)
             return opened
-        pdf = self._pdfs.get(doc.path)
+        if pdf is None:
+            pdf = self._pdfs.get(path)
         if pdf is None:
             from ..ingest.pdf import shared_pdf
 
             # the opening text extraction used, when the caller keeps documents open
-            pdf, shared = shared_pdf(doc.path, self.password)
-            self._pdfs[doc.path] = pdf
+            pdf, shared = shared_pdf(path, self.password)
+            self._pdfs[path] = pdf
             if shared:
-                self._shared.add(doc.path)
+                self._shared.add(path)
         page = pdf[page_no - 1]
         width, height = page.get_size()  # the rendered frame (crop box, rotation applied), like block boxes
         opened = _OpenPage(page, page.get_textpage(), width, height)
@@ -273,8 +322,16 @@ class CropRenderer:
 
     def available(self, ev: EvidenceRef) -> bool:
         doc = self._docs.get(ev.file)
-        return (doc is not None and doc.file_type == "pdf" and ev.page is not None and doc.path not in self._failed
-                and ev.block in self._blocks[ev.file])
+        if doc is None or doc.path in self._failed or ev.block not in self._blocks[ev.file]:
+            return False
+        if doc.file_type in WORD_TYPES:
+            return not ev.ocr  # text read from an embedded picture is not on the laid-out pages
+        return doc.file_type == "pdf" and ev.page is not None
+
+    def note(self, ev: EvidenceRef) -> str:
+        """What the reader should know about a crop of this evidence (a Word file's is LibreOffice's layout)."""
+        doc = self._docs.get(ev.file)
+        return WORD_CROP_NOTE if doc is not None and doc.file_type in WORD_TYPES else ""
 
     # -- crops
 
@@ -285,21 +342,29 @@ class CropRenderer:
             return None
         ev = evs[0]
         doc = self._docs[ev.file]
+        if doc.file_type in WORD_TYPES:
+            return self._word_crop(doc, evs)
         page_no = ev.page
         if page_no is None:
             return None
         blocks_of = self._blocks[ev.file]
         # Spans of the same page of the same file (one sentence, or the cells of one table row).
-        spans = [(blocks_of[one.block], one.start, one.end) for one in evs
-                 if one.file == ev.file and one.page == page_no and one.block in blocks_of]
+        spans = merged_spans([(blocks_of[one.block], one.start, one.end) for one in evs
+                              if one.file == ev.file and one.page == page_no and one.block in blocks_of])
         if not any(span_boxes(block, start, end) for block, start, end in spans):
             return None
         key = crop_key(doc, page_no, spans, self.dpi) if self.cache is not None else ""
+        return self._through_cache(key, doc, lambda: self._render(doc, page_no, spans))
+
+    def _through_cache(self, key: str, doc: Document, make: Callable[[], Crop | None]) -> Crop | None:
+        """The cached crop, else ``make()``'s (kept in the cache); None for a span known to have none."""
         if self.cache is not None and (cached := self.cache.get(key)) is not None:
+            if is_no_crop(cached):
+                return None
             self.made += 1
             return cached
         try:
-            made = self._render(doc, page_no, spans)
+            made = make()
         except Exception:  # noqa: BLE001 - a page that cannot be rendered just has no crop
             self._failed.add(doc.path)
             return None
@@ -310,6 +375,36 @@ class CropRenderer:
         self.made += 1
         return made
 
+    def _word_crop(self, doc: Document, evs: Sequence[EvidenceRef]) -> Crop | None:
+        """A crop of a Word document's page as LibreOffice lays it out (None without LibreOffice)."""
+        blocks_of = self._blocks[doc.name]
+        spans = merged_spans([(blocks_of[one.block], one.start, one.end) for one in evs
+                              if one.file == doc.name and one.block in blocks_of and not one.ocr])
+        if not spans:
+            return None
+        key = word_crop_key(doc, spans, self.dpi) if self.cache is not None else ""
+
+        def make() -> Crop | None:
+            if self._can_lay_out is None:
+                self._can_lay_out = WordPages.available()
+            layout = self._words.get(doc) if self._can_lay_out else None
+            if layout is None:
+                return None
+            view = list(blocks_of.values())
+            placed = [layout.place(block.text, start, end, row_text(block, view)) for block, start, end in spans]
+            found = [p for p in placed if p is not None]
+            if not found:
+                # remembered, or every re-score would lay the document out again to find nothing
+                if self.cache is not None:
+                    self.cache.put(key, no_crop())
+                return None
+            on_page = [p for p in found if p.page == found[0].page]
+            full_width = any(block.table is not None for block, _, _ in spans)
+            return self._draw(str(layout.path), found[0].page, [box for p in on_page for box in p.boxes],
+                              union([p.area for p in on_page]), full_width, pdf=layout.pdf)
+
+        return self._through_cache(key, doc, make)
+
     def _render(self, doc: Document, page_no: int, spans: Sequence[tuple[Block, int, int]]) -> Crop | None:
         boxes: list[BBox] = []
         for block, start, end in spans:
@@ -318,12 +413,17 @@ class CropRenderer:
                 boxes += [self._located(doc, page_no, text, line, estimate) for text, line, estimate in segments]
             else:
                 boxes += span_boxes(block, start, end)
-        opened = self._open(doc, page_no)
+        # Show the paragraph's width (a whole table row for a cell) and a few lines around the span.
+        area = union([union(boxes)] + [b.bbox for b, _, _ in spans if b.bbox is not None])
+        return self._draw(doc.path, page_no, boxes, area, any(b.table is not None for b, _, _ in spans))
+
+    def _draw(self, path: str, page_no: int, boxes: Sequence[BBox], area: BBox, full_width: bool,
+              pdf: Any = None) -> Crop | None:
+        """Render the region around ``boxes`` (the width of ``area``, the page's for a table) with the boxes as marks."""
+        opened = self._open_path(path, page_no, pdf)
         page_w, page_h = opened.width, opened.height
         box = union(boxes)
-        # Show the paragraph's width (a whole table row for a cell) and a few lines around the span.
-        area = union([box] + [b.bbox for b, _, _ in spans if b.bbox is not None])
-        if any(b.table is not None for b, _, _ in spans):
+        if full_width:
             x0, x1 = 0.0, page_w
         else:
             x0, x1 = max(0.0, area.x0 - MARGIN_X_PT), min(page_w, area.x1 + MARGIN_X_PT)
