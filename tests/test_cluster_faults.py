@@ -53,7 +53,7 @@ def test_application_that_keeps_killing_workers_is_that_applications_error(tmp_p
 
 def test_interrupted_cluster_batch_resumes_to_the_same_outputs(tmp_path: Path):
     batch = tmp_path / "batch"
-    names = [f"企业{i}" for i in range(6)]
+    names = [f"企业{i}" for i in range(10)]  # enough left to do when the first two are written, on a slow machine too
     for i, name in enumerate(names):
         write_text_app(batch / name, f"{name}上线ERP系统，建设MES系统。", "slow申报书.txt")
         write_text_app(batch / name, f"附件{i}：PLM 系统验收报告。", "附件.txt")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from ..datapaths import DEFAULT_FRAMEWORK
 from ..errors import XdtError
 from ..models import ApplicationResult, ItemResult
 from . import DB_NAME, STATUSES
@@ -97,7 +98,7 @@ class ReviewService:
         self._progress: dict[str, tuple[tuple, AppProgress]] = {}
         self.ledger = Ledger()
         self._framework = framework
-        self.framework_id = framework or "kunming-xdt"
+        self.framework_id = framework or DEFAULT_FRAMEWORK
         self._names: tuple[object, dict[str, str]] | None = None
         self._names_lock = threading.Lock()
         self._ready = threading.Event()
@@ -116,7 +117,7 @@ class ReviewService:
                 self.ledger.extend(self.store.decisions())
                 self._fingerprint(self.ledger.decided_apps())
                 self.framework_id = (self._framework or (self.out.summary.framework if self.out.summary else None)
-                                     or "kunming-xdt")
+                                     or DEFAULT_FRAMEWORK)
         except BaseException as exc:
             self._load_error = exc
             raise
