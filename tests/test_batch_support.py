@@ -290,6 +290,13 @@ def make_pdf(path: Path, paragraphs: list[str], *, pages: int = 1) -> Path:
 FAKE = "test_batch_support:fake_pipeline"
 
 
+def ctrl_c_reaches() -> None:
+    """``preexec_fn`` of a child a test interrupts with SIGINT. A shell that starts the test run in the background
+    (``pytest &``) makes it ignore SIGINT, children inherit that, and the interrupt never arrives: both
+    interrupt tests failed so, only when the whole suite ran in the background."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def cli_env(**extra: str) -> dict[str, str]:
     """Environment for ``python -m xdt_rules batch`` subprocesses that use the stand-in pipeline."""
     env = dict(os.environ)

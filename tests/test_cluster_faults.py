@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_batch_support import FAKE, cli_env, hanging_batch, run_batch_cli, write_text_app
+from test_batch_support import FAKE, cli_env, ctrl_c_reaches, hanging_batch, run_batch_cli, write_text_app
 from test_cluster_support import outputs, report_rows, statuses, wait_until, wide_env
 
 pytest.importorskip("distributed")
@@ -53,22 +53,25 @@ def test_application_that_keeps_killing_workers_is_that_applications_error(tmp_p
 
 def test_interrupted_cluster_batch_resumes_to_the_same_outputs(tmp_path: Path):
     batch = tmp_path / "batch"
-    names = [f"企业{i}" for i in range(10)]  # enough left to do when the first two are written, on a slow machine too
+    names = [f"企业{i}" for i in range(6)]
     for i, name in enumerate(names):
-        write_text_app(batch / name, f"{name}上线ERP系统，建设MES系统。", "slow申报书.txt")
+        # the first two are quick; the others take 20 s while interrupted, so the batch cannot be over
+        # before Ctrl-C reaches it, however slow the machine
+        write_text_app(batch / name, f"{name}上线ERP系统，建设MES系统。", "申报书.txt" if i < 2 else "slow申报书.txt")
         write_text_app(batch / name, f"附件{i}：PLM 系统验收报告。", "附件.txt")
-    env = cli_env(XDT_TEST_SLOW="1.5")
     reference = tmp_path / "reference"
-    assert run_batch_cli(batch, reference, "--jobs", "2", "--quiet", "--pipeline", FAKE, env=env).returncode == 0
+    assert run_batch_cli(batch, reference, "--jobs", "2", "--quiet", "--pipeline", FAKE,
+                         env=cli_env(XDT_TEST_SLOW="0.2")).returncode == 0
+    env = cli_env(XDT_TEST_SLOW="20")
 
     out = tmp_path / "out"
     command = [sys.executable, "-m", "xdt_rules", "batch", str(batch), "--out", str(out), "--cluster", "local:2",
                "--quiet", "--pipeline", FAKE]
     # its own session: Ctrl-C in a terminal reaches the whole foreground group, the cluster's workers too
     run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           start_new_session=True)
+                           start_new_session=True, preexec_fn=ctrl_c_reaches)
     try:
-        assert wait_until(lambda: len(list(out.glob("*.json"))) >= 2, 120)
+        assert wait_until(lambda: len(list(out.glob("*.json"))) >= 1, 120)
         os.killpg(run.pid, signal.SIGINT)
         _, stderr = run.communicate(timeout=120)
     finally:
@@ -78,13 +81,13 @@ def test_interrupted_cluster_batch_resumes_to_the_same_outputs(tmp_path: Path):
     assert "--resume" in stderr and "Traceback" not in stderr
     recorded = json.loads((out / ".xdt-batch" / "manifest.json").read_text(encoding="utf-8"))["applications"]
     done = {name for name, record in recorded.items() if record["status"] == "done"}
-    assert 2 <= len(done) < len(names)
+    assert 1 <= len(done) < len(names)  # a quick one may wait behind a slow one: never all of them
     assert all((out / output).is_file() for name in done for output in recorded[name]["outputs"])
     assert not (out / ".xdt-batch" / "lock").exists() or not _locked(out)
 
     started = time.monotonic()
     resumed = run_batch_cli(batch, out, "--cluster", "local:2", "--resume", "--pipeline", FAKE,
-                            env=wide_env(XDT_TEST_SLOW="1.5"), timeout=300)
+                            env=wide_env(XDT_TEST_SLOW="0.2"), timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     rows = report_rows(resumed.stderr)
     assert int(rows["跳过（未变化）skipped"]) == len(done)

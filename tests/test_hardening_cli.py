@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from rich.cells import cell_len
-from test_batch_support import FAKE, cli_env, make_pdf, write_text_app
+from test_batch_support import FAKE, cli_env, ctrl_c_reaches, make_pdf, write_text_app
 
 from xdt_rules.batch.resume import load_manifest, manifest_path
 from xdt_rules.cli import main
@@ -105,12 +105,12 @@ def test_progress_at_80_columns_is_readable_and_ends_on_the_final_page_count(tmp
 
 def test_an_interrupted_run_is_titled_interrupted(tmp_path: Path):
     batch = tmp_path / "batch"
-    for n in range(6):
-        write_text_app(batch / f"申报{n}", ERP, name="slow申报书.txt")
+    for n in range(6):  # each its own text: identical files would come from the cache after the first, at once
+        write_text_app(batch / f"申报{n}", f"{ERP}（申报{n}）", name="slow申报书.txt")
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "xdt_rules", "batch", str(batch), "--out", str(out), "--jobs",
                                 "1", "--pipeline", FAKE], env=cli_env(XDT_TEST_SLOW="0.8", COLUMNS="100"),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_reaches)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if manifest_path(out).exists() and any(r.status == "done" for r in load_manifest(out).applications.values()):
