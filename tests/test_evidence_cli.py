@@ -111,3 +111,17 @@ def test_quality_against_gold_labels(variant):
         assert report.applications and not report.errors
         assert report.f1 is not None and report.f1 >= 0.90, (low, high, report.f1)
         assert report.false_implemented_share is not None and report.false_implemented_share <= 0.05, (low, high)
+
+
+def test_table_of_a_capability_described_without_its_name_does_not_crash(tmp_path: Path, capsys):
+    """`xdt evidence` printed "内部错误 KeyError: 'model'" as soon as a sentence was recognised by its
+    description (the learned model) rather than by a keyword: the table had no label for that kind."""
+    text = tmp_path / "申报书.txt"
+    text.write_text("每台注塑机的开模次数、周期、温度和报警实时采集到车间系统，一块大屏就能看到每台机器在干什么，"
+                    "停机超过十分钟系统会自动通知机修。\n\n车间的物料搬运全靠AGV小车在各工位之间来回跑，全程不用人推车。\n",
+                    encoding="utf-8")
+    assert main(["evidence", str(tmp_path), "--json", "--ocr", "off"]) == 0
+    kinds = {m["kind"] for m in json.loads(capsys.readouterr().out)["mentions"]}
+    assert "model" in kinds  # what the table could not show
+    assert main(["evidence", str(tmp_path), "--ocr", "off"]) == 0
+    assert "按描述" in capsys.readouterr().out

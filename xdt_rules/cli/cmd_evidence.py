@@ -15,7 +15,7 @@ _POLARITY_ZH = {
     "generic": "泛指",
     "restates_criteria": "照抄评价内容",
 }
-_KIND_ZH = {"term": "术语", "entity": "产品", "quantity": "量化", "fuzzy": "模糊", "cue": "模式"}
+_KIND_ZH = {"term": "术语", "entity": "产品", "quantity": "量化", "fuzzy": "模糊", "cue": "模式", "model": "按描述"}
 _STYLE = {"implemented": "green", "planned": "yellow", "negated": "red", "generic": "dim", "restates_criteria": "magenta"}
 
 
