@@ -115,7 +115,8 @@ def labelled_units(docs, items: list[str]):  # noqa: ANN001, ANN201
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", default="", help="corpus batches to train on, e.g. 1,2,3 (default: samples only)")
-    parser.add_argument("--c", type=float, default=2.0, help="inverse regularisation strength")
+    # 1.0: on batches 1-8 the same grouped-CV F1 as 2.0, a higher precision and a quarter fewer weights
+    parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
     parser.add_argument("--min-threshold", type=float, default=0.3)
     parser.add_argument("--prune", type=float, default=0.15,
                         help="drop weights smaller than this (0.05 gave the same corpus figures from a file three times "

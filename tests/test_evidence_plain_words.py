@@ -22,6 +22,14 @@ from xdt_rules.scoring import score_mentions
     ("近两年出口订单明显增加。", "4.1.3"),
     ("茶叶的外形、色泽和滋味批次间差异明显缩小。", "4.1.4"),
     ("化肥和农药的用量都明显下降。", "4.1.7"),
+    # batch 7: how much or to what after the change word says it happened
+    ("码垛系统投用后，包装车间用工减少约三分之一。", "4.1.5"),
+    ("零件尺寸不良率下降明显。", "4.1.4"),
+    ("批记录自动归档后，放行审核时间由两天缩短到半天。", "4.1.6"),
+    # and a bad thing that is gone is no lack: "退货基本没有了"
+    ("零件尺寸不良率下降明显，品牌客户的来料退货基本没有了。", "4.1.4"),
+    # 工艺准备 is a step of the work, not an intention (it read as a plan)
+    ("新产品的设计和工艺准备周期明显缩短。", "4.1.2"),
 ])
 def test_outcome_stated_in_words_is_an_outcome(text, item):
     found = mentions_in(text, item=item)
@@ -41,6 +49,9 @@ def test_a_change_word_alone_is_no_outcome(text):
 def test_an_expected_outcome_in_words_is_a_plan():
     (m,) = mentions_in("预计生产效率明显提高。", item="4.1.6")
     assert m.polarity == "planned"
+    # an amount after the change word says how much, not that it happened: a target stays a plan
+    found = mentions_in("争取明年把包装车间用工再减少约三分之一。", item="4.1.5")
+    assert found and all(m.polarity == "planned" for m in found)
 
 
 def test_outcome_in_words_scores_as_weak_evidence():

@@ -300,6 +300,8 @@ class QualitativeSpec(_Spec):
     degree: list[Word] = Field(default_factory=list, description="明显, 大幅: the change is reported")
     comparison: list[Word] = Field(default_factory=list, description="比以前, 较过去: the change is reported")
     not_reported: list[Word] = Field(default_factory=list, description="能, 将, 为了 right before the change word")
+    reported_after: list[Word] = Field(
+        default_factory=list, description="明显, 约三分之一, 到: right after the change word, how much or to what: reported")
     max_gap: int = Field(8, ge=0, description="max chars between the indicator and the change word")
     confidence: float = Field(0.7, gt=0, le=1)
     indicators: dict[str, WordedIndicatorSpec] = Field(

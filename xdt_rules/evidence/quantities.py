@@ -97,6 +97,7 @@ class QuantityFinder:
             self._degree = tuple(normalize_key(w) for w in self.worded.degree)
             self._comparison = tuple(normalize_key(w) for w in self.worded.comparison)
             self._not_reported = tuple(sorted((normalize_key(w) for w in self.worded.not_reported), key=len, reverse=True))
+            self._reported_after = tuple(normalize_key(w) for w in self.worded.reported_after)
 
     @staticmethod
     def _longest(hits: list[tuple[int, int, object]]) -> list[tuple[int, int, object]]:
@@ -223,7 +224,7 @@ class QuantityFinder:
                 said = before + str(word)
                 # reported as having happened: a degree (明显减少, 成倍增长), 了, a comparative (更好), a comparison
                 if not (compared or any(w in said for w in self._degree) or "了" in str(word) or str(word).startswith("更")
-                        or text.startswith("了", c_end)):
+                        or text.startswith("了", c_end) or text.startswith(self._reported_after, c_end)):
                     continue
                 # the indicators it reports on: before it ("次品明显减少", "能耗和人工成本大大降低"), else right
                 # after it ("减少了用工"); one per item, the nearest
