@@ -87,6 +87,7 @@ def _adduser(path: str, name: str, args: argparse.Namespace) -> int:
 
 
 def _export(out: str, args: argparse.Namespace) -> int:
+    from ..review.export import write_final_xlsx, write_gold_csv
     from ..review.service import ReviewService
 
     if not args.xlsx and not args.gold:
@@ -95,10 +96,10 @@ def _export(out: str, args: argparse.Namespace) -> int:
                             create=False)
     try:
         if args.xlsx:
-            path = service.export_xlsx(args.xlsx)
+            path = write_final_xlsx(args.xlsx, service)
             print(f"审核结果工作簿 / final workbook: {path}")
         if args.gold:
-            path, written, skipped = service.export_gold(args.gold)
+            path, written, skipped = write_gold_csv(args.gold, service)
             note = f"；{skipped} 项两位审核人结论不同、尚未裁定，未导出" if skipped else ""
             print(f"标注 / gold labels: {path}（{written} 条{note}）")
             print(f"规则与审核结论的一致性 / rules vs reviewers: xdt audit --results {out} --gold {path}")

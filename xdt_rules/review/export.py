@@ -29,11 +29,23 @@ if TYPE_CHECKING:
 ACTION_ZH = {"confirm": "确认", "override": "改判", "settle": "裁定"}
 
 
+def write_final_xlsx(path: str | Path, service: ReviewService) -> Path:
+    """The final workbook, from one consistent state of the log and OUT."""
+    with service.exclusive():
+        return _final_xlsx(Path(path), service)
+
+
+def write_gold_csv(path: str | Path, service: ReviewService) -> tuple[Path, int, int]:
+    """The current decisions as gold labels for ``xdt audit --gold``, from one consistent state."""
+    with service.exclusive():
+        return _gold_csv(Path(path), service)
+
+
 def _zh(status: str | None) -> str | None:
     return None if status is None else STATUS_ZH.get(status, status)
 
 
-def write_final_xlsx(path: Path, service: ReviewService) -> Path:
+def _final_xlsx(path: Path, service: ReviewService) -> Path:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -134,7 +146,7 @@ def write_final_xlsx(path: Path, service: ReviewService) -> Path:
     return atomic_write_bytes(path, buffer.getvalue())
 
 
-def write_gold_csv(path: Path, service: ReviewService) -> tuple[Path, int, int]:
+def _gold_csv(path: Path, service: ReviewService) -> tuple[Path, int, int]:
     """The current decisions as ``application,item,label,note`` (UTF-8 with BOM). Returns the
     path, the rows written and the items left out for an unsettled conflict."""
     buffer = io.StringIO()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -383,19 +385,12 @@ class ReviewService:
 
     # ------------------------------------------------------------------ export
 
-    def export_xlsx(self, path: str | Path) -> Path:
-        from .export import write_final_xlsx
-
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Up to date with the log and OUT, and held so: an export reads one consistent state."""
         self.sync()
         with self._lock:
-            return write_final_xlsx(Path(path), self)
-
-    def export_gold(self, path: str | Path) -> tuple[Path, int, int]:
-        from .export import write_gold_csv
-
-        self.sync()
-        with self._lock:
-            return write_gold_csv(Path(path), self)
+            yield
 
 
 def _score(value: object, maximum: float) -> float:

@@ -83,36 +83,6 @@ SCHEMA_VERSION = max(MIGRATIONS)
 
 
 @dataclass(frozen=True)
-class Decision:
-    """One row of the log."""
-
-    seq: int
-    at_ms: int
-    reviewer: str
-    application: str
-    item: str
-    action: str
-    from_status: str
-    from_score: float
-    to_status: str
-    to_score: float
-    comment: str
-    rules_version: str
-    evidence_hash: str
-    prelim_status: str
-    prelim_score: float
-    max_score: float
-    base_seq: int
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-
-_COLUMNS = tuple(Decision.__dataclass_fields__)
-_SELECT = ", ".join(_COLUMNS)
-
-
-@dataclass(frozen=True)
 class NewDecision:
     """What a reviewer asks to record (the store adds seq and time)."""
 
@@ -130,6 +100,22 @@ class NewDecision:
     prelim_status: str
     prelim_score: float
     max_score: float
+
+
+@dataclass(frozen=True)
+class Decision(NewDecision):
+    """One row of the log: what was asked, with the store's sequence number and time, and the row it was based on."""
+
+    seq: int
+    at_ms: int
+    base_seq: int
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+_COLUMNS = tuple(Decision.__dataclass_fields__)
+_SELECT = ", ".join(_COLUMNS)
 
 
 class StoreError(XdtError):

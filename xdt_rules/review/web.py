@@ -32,7 +32,7 @@ from ..errors import XdtError
 from ..report.html import POLARITY_ZH, STATUS_ZH, TEMPLATES as REPORT_TEMPLATES
 from . import STATUSES
 from .auth import PRELOGIN_COOKIE, SESSION_COOKIE, Session, Signer, Users, clean_name
-from .export import ACTION_ZH
+from .export import ACTION_ZH, write_final_xlsx, write_gold_csv
 from .ledger import CHANGED, CONFLICT, STATES
 from .outdir import FileRefused
 from .service import SORTS, ReviewError, ReviewService
@@ -326,25 +326,24 @@ class ReviewApp:
         return self.render("log.html.j2", request, session, decisions=decisions, total=total, app=app)
 
     async def export_xlsx(self, request: Request, session: Session | None, form: dict[str, str]) -> Response:
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "final.xlsx"
-            await run_in_threadpool(self.service.export_xlsx, path)
-            data = path.read_bytes()
-        return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": "attachment; filename=\"final.xlsx\"; "
-                                                        f"filename*=UTF-8''{quote(self.title + '_审核结果.xlsx')}"})
+        return await self._download(write_final_xlsx, "final.xlsx",
+                                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                    f"filename*=UTF-8''{quote(self.title + '_审核结果.xlsx')}")
 
     async def export_gold(self, request: Request, session: Session | None, form: dict[str, str]) -> Response:
+        return await self._download(write_gold_csv, "labels.csv", "text/csv; charset=utf-8")
+
+    async def _download(self, write: Callable[[Path, ReviewService], Any], name: str, media_type: str,
+                        alternative_name: str | None = None) -> Response:
+        """An export written to a temporary file and sent as an attachment."""
         import tempfile
 
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "labels.csv"
-            await run_in_threadpool(self.service.export_gold, path)
+            path = Path(folder) / name
+            await run_in_threadpool(write, path, self.service)
             data = path.read_bytes()
-        return Response(data, media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": "attachment; filename=\"labels.csv\""})
+        disposition = f'attachment; filename="{name}"' + (f"; {alternative_name}" if alternative_name else "")
+        return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
 
     async def static(self, request: Request, session: Session | None, form: dict[str, str]) -> Response:
         name = request.path_params["name"]
