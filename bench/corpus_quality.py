@@ -40,8 +40,9 @@ VOICES = ("application", "news", "form")
 
 
 def names_of(batches: list[int]) -> list[str]:
-    return sorted(p.stem for p in (CORPUS / "sources").glob("*.yaml")
-                  if p.stem[:1].isdigit() and int(p.stem[0]) in batches)
+    from build_samples import corpus_batch
+
+    return sorted(p.stem for p in (CORPUS / "sources").glob("*.yaml") if corpus_batch(p.stem) in batches)
 
 
 def build(names: list[str], tag: str) -> Path:
@@ -174,7 +175,7 @@ def main() -> int:
     framework = load_framework(keywords=args.keywords)
     golds = {n: load_gold_file(CORPUS / "gold" / f"{n}.yaml", framework.catalogue) for n in names}
     voice_of = {n: load_source(CORPUS / "sources" / f"{n}.yaml").voice for n in names}
-    tag = "b" + "".join(str(b) for b in batches)
+    tag = "b" + "-".join(str(b) for b in batches)
     root = build(names, tag)
     for variant in args.variant or ["pdf", "docx"]:
         out = root / (f"out-{variant}" if not args.keywords else f"out-{variant}-{Path(args.keywords).name}")

@@ -208,6 +208,12 @@ def source_paths(names: list[str] | None = None, sources: Path | None = None) ->
     return paths
 
 
+def corpus_batch(name: str) -> int | None:
+    """The corpus batch of a document name: <batch><nn>_<voice>_<short>, so 103_… is batch 1 and 1004_… batch 10."""
+    number = name.split("_", 1)[0]
+    return int(number[:-2]) if number.isdigit() and len(number) >= 3 else None
+
+
 # =========================================================================== plain text of a source
 
 

@@ -30,7 +30,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from build_samples import BlockSpec, SourceSpec, load_source  # noqa: E402
+from build_samples import BlockSpec, SourceSpec, corpus_batch, load_source  # noqa: E402
 
 from xdt_rules.catalogue import load_catalogue_file  # noqa: E402
 from xdt_rules.datapaths import framework_dir, keywords_dir  # noqa: E402
@@ -78,7 +78,7 @@ def documents(batches: list[int]) -> list[tuple[str, list[str], dict[str, list[s
     out = []
     for sources, golds, wanted in folders:
         for path in sorted(sources.glob("*.yaml")):
-            if wanted is not None and not (path.stem[:1].isdigit() and int(path.stem[0]) in wanted):
+            if wanted is not None and corpus_batch(path.stem) not in wanted:
                 continue
             gold_path = golds / path.name
             if not gold_path.exists():
