@@ -99,11 +99,12 @@ class ExpectSpec(_Spec):
     no_evidence: bool = Field(False, description="the item has no mention at all")
     rule: str | None = Field(None, description="the decide rule that sets the status")
     flags: list[str] = Field(default_factory=list, description="flags that must fire")
+    confirm: bool | None = Field(None, description="whether the item asks a person to confirm it (需人工确认)")
 
     @model_validator(mode="after")
     def _something(self) -> ExpectSpec:
         if (self.status is None and self.polarity is None and not self.not_polarity and not self.no_evidence
-                and self.rule is None and not self.flags):
+                and self.rule is None and not self.flags and self.confirm is None):
             raise ValueError("至少写一项期望 / expect at least one thing")
         if self.no_evidence and (self.polarity is not None or self.not_polarity):
             raise ValueError("no_evidence 不能与 polarity 同用 / no_evidence excludes polarity expectations")
@@ -154,7 +155,7 @@ class Check(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item: str
-    what: Literal["status", "polarity", "not_polarity", "no_evidence", "rule", "flags"]
+    what: Literal["status", "polarity", "not_polarity", "no_evidence", "rule", "flags", "confirm"]
     expected: str
     actual: str
     ok: bool
@@ -373,6 +374,10 @@ def _check(case: LoadedCase, book: RuleBook, scored_items: dict, mentions: list[
             checks.append(Check(item=item_id, what="flags", expected=", ".join(exp.flags),
                                 actual=", ".join(k for k in item.rules_fired if k != decide) or "无 / none",
                                 ok=all(f in fired for f in exp.flags)))
+        if exp.confirm is not None:
+            checks.append(Check(item=item_id, what="confirm", expected="需人工确认" if exp.confirm else "不需确认",
+                                actual="需人工确认" if item.needs_confirmation else "不需确认",
+                                ok=item.needs_confirmation == exp.confirm))
     return checks
 
 
