@@ -103,28 +103,22 @@ def test_named_system_with_date_is_met():
     r = score([mention("1.3.1", "公司于2021年3月上线用友U8 Cloud，覆盖采购、销售、库存。", "用友U8 Cloud", kind="entity")])
     i = item(r, "1.3.1")
     assert (i.status, i.score, i.max_score) == ("met", round(15 / 7, 4), round(15 / 7, 4))
-    assert i.rules_fired == ["systems:named_and_dated", "systems:one_statement_named"]
-    assert i.reasons == ["有具体系统名称与上线时间", "只有一句已实施表述，需核实"]
-    assert i.needs_confirmation and i.evidence[0].matched == "用友U8 Cloud"
+    assert i.rules_fired == ["systems:named_and_dated"] and i.reasons == ["有具体系统名称与上线时间"]
+    assert not i.needs_confirmation and i.evidence[0].matched == "用友U8 Cloud"
 
 
-def test_a_verdict_resting_on_one_sentence_is_flagged_and_two_sentences_are_not():
-    """On the first-sight corpus batches, wrong calls resting on one sentence went unflagged: an item met on one
-    named or dated sentence, an outcome on one sentence, a plan on one sentence are flagged; a second sentence
-    lifts the flag."""
-    one = score([mention("1.3.1", "2021年上线了ERP系统。", "ERP")])
-    assert item(one, "1.3.1").status == "met" and item(one, "1.3.1").needs_confirmation
-    two = score([mention("1.3.1", "2021年上线了ERP系统。", "ERP"),
-                 mention("1.3.1", "采购、销售和库存都在ERP里完成。", "ERP", block=2)])
-    assert item(two, "1.3.1").status == "met" and not item(two, "1.3.1").needs_confirmation
-    outcome = score([mention("4.1.2", "生产效率提升了23%。", "生产效率")])
-    assert "只有一句成效表述，需核实是否为本企业已取得的成效" in item(outcome, "4.1.2").reasons
-    assert item(outcome, "4.1.2").needs_confirmation
+def test_one_sentence_flags_were_no_better_than_chance_on_unseen_batches():
+    """Flags on verdicts resting on one sentence (one named/dated sentence, one outcome sentence, one plan
+    sentence) were tried and taken out: at first sight on corpus batches 9-11 the items only they flagged were
+    wrong about as often as any item (about one in ten). A named, dated sentence, one outcome sentence and one
+    plan sentence stand without a request for confirmation."""
+    named = score([mention("1.3.1", "2021年上线了用友U8 ERP系统。", "用友U8", kind="entity")])
+    assert item(named, "1.3.1").status == "met" and not item(named, "1.3.1").needs_confirmation
+    q = Quantity(indicator="生产效率", direction="up", value=23, unit="%", text="生产效率提升了23%")
+    outcome = score([mention("4.1.6", "生产效率提升了23%。", "生产效率提升了23%", kind="quantity", quantity=q)])
+    assert item(outcome, "4.1.6").status == "met" and not item(outcome, "4.1.6").needs_confirmation
     plan = score([mention("1.3.2", "计划明年建设MES系统。", "MES", polarity="planned")])
-    assert item(plan, "1.3.2").status == "planned" and item(plan, "1.3.2").needs_confirmation
-    plans = score([mention("1.3.2", "计划明年建设MES系统。", "MES", polarity="planned"),
-                   mention("1.3.2", "MES建成后车间报工全部上系统。", "MES", polarity="planned", block=2)])
-    assert item(plans, "1.3.2").status == "planned" and not item(plans, "1.3.2").needs_confirmation
+    assert item(plan, "1.3.2").status == "planned" and not item(plan, "1.3.2").needs_confirmation
 
 
 def test_table_row_date_counts_for_the_system_cell():
@@ -134,7 +128,7 @@ def test_table_row_date_counts_for_the_system_cell():
                            Block(index=2, kind="table_cell", text="已上线", table=0, row=1, col=3)])
     row = dict(in_table=True, block_kind="table_cell", row_id="0/None/1", row=" ".join(b.text for b in doc.blocks))
     m = mention("1.3.2", "MES系统", "MES", **row)
-    assert item(score([m]), "1.3.2").rules_fired[0] == "systems:listed_with_date"
+    assert item(score([m]), "1.3.2").rules_fired == ["systems:listed_with_date"]
     # two cells of one row are one passage, not two
     both = [m, mention("1.3.2", "已上线", "已上线", block=2, **row)]
     assert score_mentions(both, catalogue=CATALOGUE, book=RULES).facts["1.3.2"].passages == 1
@@ -160,7 +154,7 @@ def test_planned_negated_generic_restated():
         mention("1.3.2", "行业普遍采用MES。", "MES", polarity="generic"),
         mention("1.1.2", "采用计算机辅助工程（CAE）等先进技术。", "CAE", polarity="restates_criteria"),
     ])
-    assert (item(r, "1.3.3").status, item(r, "1.3.3").reasons[0]) == ("planned", "仅有规划")
+    assert (item(r, "1.3.3").status, item(r, "1.3.3").reasons) == ("planned", ["仅有规划"])
     assert item(r, "1.1.3").status == "negated"
     assert item(r, "1.3.2").status == "not_found" and item(r, "1.3.2").rules_fired == ["systems:generic_only"]
     restated = item(r, "1.1.2")
@@ -176,8 +170,7 @@ def test_planned_beats_negated_and_implemented_beats_both():
                mention("1.1.3", "尚未建立PLM与MES的接口。", "PLM", polarity="negated", block=1),
                mention("1.1.3", "下一步将扩展PLM。", "PLM", polarity="planned", block=2)])
     i = item(r, "1.1.3")
-    assert i.status == "met" and i.rules_fired == ["systems:dated_statement", "systems:conflicting", "systems:also_planned",
-                                                   "systems:one_statement_dated"]
+    assert i.status == "met" and i.rules_fired == ["systems:dated_statement", "systems:conflicting", "systems:also_planned"]
     assert i.needs_confirmation and any("矛盾" in x for x in i.reasons)
 
 
@@ -229,25 +222,21 @@ def test_fuzzy_only_and_ocr_only():
     r = score([mention("1.3.1", "2020年引人金蝶云星空。", "金蝶云星空", kind="entity", ocr=True)])
     i = item(r, "1.3.1")
     assert i.status == "met" and "来自扫描件识别" in i.reasons and i.needs_confirmation
-    assert i.rules_fired == ["systems:named_and_dated", "systems:ocr_only", "systems:one_statement_named"]
+    assert i.rules_fired == ["systems:named_and_dated", "systems:ocr_only"]
 
 
 def test_outcomes_use_quantities_and_say_they_are_holistic_without_flagging_every_item():
     q = Quantity(indicator="生产效率", direction="up", value=23, unit="%", text="生产效率提升23%")
-    q2 = Quantity(indicator="人均产值", direction="up", value=15, unit="%", text="人均产值提高15%")
     r = score([mention("4.1.6", "生产效率提升23%。", "生产效率提升23%", kind="quantity", quantity=q),
-               mention("4.1.6", "人均产值提高15%。", "人均产值提高15%", kind="quantity", quantity=q2, block=1),
                mention("4.1.5", "运营成本明显降低。", "成本", kind="term")])
     quantified, described = item(r, "4.1.6"), item(r, "4.1.5")
-    assert quantified.status == "met" and quantified.score == round(15 / 8, 4)  # two quantities
+    assert quantified.status == "met" and quantified.score == round(15 / 8 * 0.8, 4)
     assert described.status == "partial" and "成效描述未量化" in described.reasons
     for i in r.items:
         if i.id.startswith(("4.", "5.")):
             assert i.reasons[-1] == HOLISTIC_REASON
-    # flags come from the evidence, not from the element: outcomes in two sentences are not flagged, an
-    # outcome resting on one sentence is (a target or another party's figure is often that one sentence)
+    # a quantified outcome is no uncertain evidence; flags come from the evidence, not from the element
     assert not quantified.needs_confirmation
-    assert described.needs_confirmation and "只有一句成效表述，需核实是否为本企业已取得的成效" in described.reasons
 
 
 def test_level_override_for_4_1_1():

@@ -38,12 +38,11 @@ def _item(mentions: list[Mention], item: str = "1.3.2"):  # noqa: ANN202
 
 
 def test_a_verdict_resting_partly_on_ocr_text_is_flagged() -> None:
-    typed = [_mention("2021年公司上线MES系统，覆盖全部工序。", "MES", ocr=False),
-             _mention("车间报工全部在MES系统中完成。", "MES", ocr=False, page=3)]  # two sentences: no one-sentence flag
+    typed = _mention("2021年公司上线MES系统，覆盖全部工序。", "MES", ocr=False)
     scanned = _mention("2022年MES系统二期验收合格。", "MES", ocr=True, page=2)
-    alone = _item(typed)
+    alone = _item([typed])
     assert alone.status == "met" and not alone.needs_confirmation
-    both = _item([*typed, scanned])
+    both = _item([typed, scanned])
     assert both.status == "met" and both.needs_confirmation
     assert any("来自扫描件识别" in r for r in both.reasons)
     # the rules' own flag (all evidence OCR'd) is not doubled
@@ -53,10 +52,9 @@ def test_a_verdict_resting_partly_on_ocr_text_is_flagged() -> None:
 
 def test_ocr_text_the_verdict_does_not_rest_on_is_not_flagged() -> None:
     """A scanned page that only mentions the item in passing (generic) leaves a typed verdict alone."""
-    typed = [_mention("2021年公司上线MES系统，覆盖全部工序。", "MES", ocr=False),
-             _mention("车间报工全部在MES系统中完成。", "MES", ocr=False, page=3)]
+    typed = _mention("2021年公司上线MES系统，覆盖全部工序。", "MES", ocr=False)
     passing = _mention("行业内企业普遍使用MES。", "MES", ocr=True, polarity="generic", page=2)
-    item = _item([*typed, passing])
+    item = _item([typed, passing])
     assert item.status == "met" and not item.needs_confirmation
     assert not any("扫描件" in r for r in item.reasons)
 
