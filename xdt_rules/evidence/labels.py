@@ -27,6 +27,9 @@ from .segment import LIST_MARKER, Sentence
 
 # trailing punctuation and an aside in parentheses ("是（详见附件3）")
 _ANSWER_STRIP = re.compile(r"(?:\([^()]*\)|[,;:。!?.、\s])+$")
+# a header that offers its answers: "现状（有/无/部分/不适用）", "是/否"
+_OPTIONS = re.compile(r"\(([^()]*)\)|^([^()]*/[^()]*)$")
+_OPTION_SPLIT = re.compile(r"[/、|,]")
 
 
 @dataclass(frozen=True)
@@ -100,11 +103,20 @@ class LabelReader:
         """A column header that asks (是否具备 / 有无 / 自评结果): its cells are answers."""
         asked = self._asks.get(header)
         if asked is None:
-            asked = any(w in header for w in self.question_words) or any(w in header for w in self.answer_headers)
+            asked = (any(w in header for w in self.question_words) or any(w in header for w in self.answer_headers)
+                     or self._offers_answers(header))
             if len(self._asks) > 10_000:
                 self._asks.clear()
             self._asks[header] = asked
         return asked
+
+    def _offers_answers(self, header: str) -> bool:
+        """The header lists at least two answer words as its options ("现状（有/无/部分/不适用）")."""
+        for m in _OPTIONS.finditer(header):
+            options = _OPTION_SPLIT.split(m.group(1) or m.group(2) or "")
+            if sum(1 for o in options if o in self.answers) >= 2:
+                return True
+        return False
 
     def restates(self, header: str | None) -> bool:
         """A column header of the criterion being answered (评价内容 / 认定要素)."""
