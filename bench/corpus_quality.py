@@ -197,8 +197,12 @@ def main() -> int:
             for m in overall.mismatches:
                 print(f"  {m.application} {m.item} gold={m.gold} tool={m.status}: {'；'.join(m.reasons)[:120]}")
         if args.record and naive is not None:
+            by_voice = [(v, figures_of(results, golds, framework, voice_of, v)) for v in VOICES]
+            voices = ", ".join(f"{v} {f.summary()['core_f1']:.2f}/{f.summary()['outcomes_f1']:.2f}"
+                               for v, f in by_voice if f.applications)
             record(",".join(str(b) for b in batches), variant, overall.summary(),
-                   naive_figures(naive, golds, framework, voice_of, None), args.record)
+                   naive_figures(naive, golds, framework, voice_of, None),
+                   f"{args.record}; by voice core/outcomes: {voices}")
     return 0
 
 
