@@ -213,6 +213,8 @@ class PartiesSpec(_Spec):
     subject_patterns: list[Regex] = Field(default_factory=list, description="regexes of such parties (中烟公司, 电商公司)")
     leading_adverbs: list[str] = Field(default_factory=list, description="words allowed before a clause's subject (目前, 同时)")
     owner_verbs: list[str] = Field(default_factory=list, description="a subject party doing these owns the system (已建成, 使用)")
+    report_verbs: list[str] = Field(default_factory=list, description="'<party>反映的 <thing>': the party speaks of this "
+                                                                      "enterprise's product, it does not own the thing")
     owner_patterns: list[Regex] = Field(default_factory=list, description="regexes of owner acts (通过……评定)")
     agent_verbs: list[str] = Field(default_factory=list, description="'由<party>…运营/负责': the function is the party's")
     self_subjects: list[str] = Field(default_factory=list, description="this enterprise (我司, 本公司): its use makes the system its own")

@@ -55,7 +55,8 @@ class PartyReader:
         supply = _alternation(p.supply_verbs)
         self.supplied = re.compile(rf"(?:{supply})的$") if supply else None
         # "集团总部已建成统一的ERP" is subject-verb-object, not a possessive: no verb in the gap
-        verbs = _alternation([*p.supply_verbs, *p.owner_verbs, "已"])
+        # "客户反映的缺粒问题": the customer reports on this enterprise's product
+        verbs = _alternation([*p.supply_verbs, *p.owner_verbs, *p.report_verbs, "已"])
         self.verb_in_gap = re.compile(verbs) if verbs else None
         adverbs = _alternation(p.leading_adverbs)
         subjects = "|".join(filter(None, [_alternation(p.subjects), *p.subject_patterns]))
