@@ -310,6 +310,12 @@ class QualitativeSpec(_Spec):
         default_factory=dict, description="item → words that are indicators only of outcomes in words")
 
 
+class CapabilitySpec(_Spec):
+    words: list[Word] = Field(default_factory=list, description="能, 可以 right before the direction word")
+    unless_after: list[Word] = Field(default_factory=list, description="a plan word shortly before them keeps the figure "
+                                                                       "as a target (预计可降低10%)")
+
+
 class QuantitySpec(_Spec):
     up: list[str] = Field(min_length=1)
     down: list[str] = Field(min_length=1)
@@ -324,6 +330,9 @@ class QuantitySpec(_Spec):
     table_columns: TableColumnsSpec = Field(default_factory=TableColumnsSpec,
                                             description="outcome tables: | 指标 | 改造前 | 改造后 | 变化 |")
     qualitative: QualitativeSpec | None = Field(None, description="outcomes stated in words (差错明显减少)")
+    capability: CapabilitySpec = Field(default_factory=lambda: CapabilitySpec(),
+                                       description="right before the direction word, a figure says what something can "
+                                                   "do (成本能降低15%), not what happened")
 
 
 class ConfusionSpec(_Spec):

@@ -53,6 +53,8 @@ class QuantityFinder:
         spec = keywords.quantities
         self.max_gap = spec.max_gap
         self.lead_gap = spec.lead_gap
+        self._capability = tuple(sorted((normalize_key(w) for w in spec.capability.words), key=len, reverse=True))
+        self._plan_before_capability = tuple(normalize_key(w) for w in spec.capability.unless_after)
         # direction word → unit → (the indicator it implies, whether it needs a before/after comparison):
         # money saved (节约…万元), time shortened, material saved, a count compared (由2.6次降到1.3次)
         self.implied: dict[str, dict[str, tuple[Indicator, bool]]] = {}
@@ -136,6 +138,8 @@ class QuantityFinder:
                 if d[1] <= n_start and clause(d[0]) == c and n_start - d[1] <= self.max_gap:
                     direction = d
                     break
+            if direction is not None and self._capability and self._can_do(text, cuts[c - 1] if c else 0, direction[0]):
+                continue  # "用上这套产品的企业，生产成本能降低15%以上": what the product can do, not an outcome
             anchor = direction[0] if direction else n_start
             indicator = None
             # "综合电耗1.86kWh，比2021年下降12.3%": a clause that opens with a comparison (比/较…) goes on with the
@@ -243,6 +247,12 @@ class QuantityFinder:
                     out.append(WordedOutcome(min(i_start, c_start), max(i_end, c_end), indicator, str(word),
                                              spec.confidence))
         return out
+
+    def _can_do(self, text: str, lo: int, at: int) -> bool:
+        """A capability word right before the direction at ``at``, with no plan word before it in the clause."""
+        before = text[max(lo, at - 3):at]
+        word = next((w for w in self._capability if before.endswith(w)), None)
+        return word is not None and not any(p in text[lo:at - len(word)] for p in self._plan_before_capability)
 
     def _compared(self, text: str, lo: int, hi: int, unit: str) -> bool:
         """"成分调整次数由平均2.6次降到1.3次": the clause states the before figure in the same unit (由/从 …),
