@@ -330,7 +330,7 @@ class QuantitySpec(_Spec):
     table_columns: TableColumnsSpec = Field(default_factory=TableColumnsSpec,
                                             description="outcome tables: | 指标 | 改造前 | 改造后 | 变化 |")
     qualitative: QualitativeSpec | None = Field(None, description="outcomes stated in words (差错明显减少)")
-    capability: CapabilitySpec = Field(default_factory=lambda: CapabilitySpec(),
+    capability: CapabilitySpec = Field(default_factory=CapabilitySpec,
                                        description="right before the direction word, a figure says what something can "
                                                    "do (成本能降低15%), not what happened")
 
