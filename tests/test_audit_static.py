@@ -26,7 +26,7 @@ def _copy_framework(tmp_path: Path) -> Path:
     target = tmp_path / "fw"
     target.mkdir()
     source = framework_dir()
-    for name in ("framework.yaml", "rules.yaml"):
+    for name in ("framework.yaml", "rules.yaml", "confirmation.json"):
         shutil.copy(source / name, target / name)
     return target
 

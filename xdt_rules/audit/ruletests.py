@@ -422,11 +422,11 @@ def run_case(case: LoadedCase, framework: Framework) -> CaseResult:
         except ValueError as exc:
             return CaseResult(outcome="error", error=f"事实无效 / invalid facts: {exc}", **base)
         mentions: list[Mention] = []
-        scored = score_facts(facts, {}, catalogue=catalogue, book=book)
+        scored = score_facts(facts, {}, catalogue=catalogue, book=book, learned_confirmation=False)
     else:
         documents = case_documents(case.spec, Path(case.file).name)
         mentions = find_evidence(documents, framework)
-        scored = score_mentions(mentions, catalogue=catalogue, book=book)
+        scored = score_mentions(mentions, catalogue=catalogue, book=book, learned_confirmation=False)
     items = {i.id: i for i in scored.items}
     checks = _check(case, book, items, mentions)
     actual = {item_id: ItemOutcome(status=items[item_id].status, rules_fired=items[item_id].rules_fired,

@@ -34,6 +34,7 @@ from ..datacheck import DataProblem
 from ..errors import DataFileError
 from ..models import ItemStatus
 from ..yamlio import LoadedYaml, PathKey, load_yaml
+from .confirm import ConfirmationModel, load_confirmation_model
 from .facts import BOOLEAN_FACTS, FACT_NAMES, RELATIONS_LE, ZERO_TOGETHER, FactOptions
 
 STATUSES: tuple[str, ...] = ("met", "partial", "planned", "negated", "not_found")
@@ -98,6 +99,7 @@ class RuleFileSpec(_Spec):
     version: str
     description: str | None = None
     facts: FactOptions = Field(default_factory=FactOptions, description="事实的计算方式（如不算规划时间的词）")
+    confirmation: str | None = Field(None, description="确认模型文件（与规则文件同目录）：由它决定哪些项需人工确认")
     groups: list[GroupSpec] = Field(min_length=1)
     items: dict[str, ItemOverrideSpec] = Field(default_factory=dict)
 
@@ -109,6 +111,7 @@ IssueCode = Literal[
     "yaml", "schema", "unknown_field", "bad_status", "bad_fraction", "unknown_item", "uncovered_item",
     "overlapping_groups", "unknown_fact", "bad_operator", "bad_value", "duplicate_rule", "unknown_rule",
     "unreachable", "unsatisfiable", "no_fallback", "no_reason", "inconsistent_outcome", "framework_mismatch",
+    "confirmation_model",
 ]
 
 
@@ -199,6 +202,7 @@ class RuleBook:
     items: dict[str, ItemRules]
     report: ValidationReport = field(compare=False)
     fact_options: FactOptions = field(default_factory=FactOptions)
+    confirmation: ConfirmationModel | None = None
 
     def rule_keys(self) -> list[str]:
         seen: dict[str, None] = {}
@@ -568,12 +572,23 @@ def validate_rules_file(path: str | Path, catalogue: Catalogue) -> tuple[RuleBoo
     items = _build(spec, chk)
     if not any(i.level == "error" for i in chk.issues):
         _reachability(items, chk)
+    confirmation, model_bytes = None, b""
+    if spec.confirmation is not None:
+        model_path = Path(path).parent / spec.confirmation
+        try:
+            confirmation = load_confirmation_model(model_path)
+            model_bytes = model_path.read_bytes()
+        except DataFileError as exc:
+            chk.add("error", "confirmation_model", ("confirmation",), f"确认模型 {spec.confirmation}：{exc.problem_zh}",
+                    f"confirmation model {spec.confirmation}: {exc.problem_en}")
     report = ValidationReport(file=shown, issues=sorted(chk.issues, key=lambda i: (i.level != "error", i.line or 0)))
     if not report.ok:
         return None, report
     raw = Path(path).read_bytes()
-    book = RuleBook(framework=catalogue.id, source=shown, content_hash=hashlib.sha256(raw).hexdigest(),
-                    version=spec.version, items=items, report=report, fact_options=spec.facts)
+    # the model's weights decide flags too: a changed model is a changed rule book (caches keyed on it)
+    book = RuleBook(framework=catalogue.id, source=shown, content_hash=hashlib.sha256(raw + model_bytes).hexdigest(),
+                    version=spec.version, items=items, report=report, fact_options=spec.facts,
+                    confirmation=confirmation)
     return book, report
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..catalogue import Catalogue
 from ..models import Block, Document, ElementResult, EvidenceRef, ItemResult, Mention, Total
+from .confirm import confirm_items
 from .engine import engine_for
 from .facts import ItemFacts, build_facts
 from .locations import locate
@@ -50,6 +51,8 @@ class Decision:
     reasons: list[str]
     needs_confirmation: bool
     rules_fired: list[str]
+    # confirmation whatever a confirmation model says: no rule decided, or the verdict rests on OCR text
+    always_confirm: bool = False
 
 
 def decide(rules: ItemRules, fired: Sequence[str], *, holistic: bool = False,
@@ -61,6 +64,7 @@ def decide(rules: ItemRules, fired: Sequence[str], *, holistic: bool = False,
     chosen = next((r for r in rules.decide if r.key in fired_set), None)
     flags = [r for r in rules.flags if r.key in fired_set]
     reasons: list[str] = []
+    always = chosen is None
     if chosen is None:
         status, fraction, confirm, keys = "not_found", 0.0, True, []
         reasons.append(NO_RULE_REASON)
@@ -72,7 +76,7 @@ def decide(rules: ItemRules, fired: Sequence[str], *, holistic: bool = False,
         confirm = confirm or flag.needs_confirmation
         keys.append(flag.key)
     if set(DECIDING_POLARITIES.get(status, ())) & set(ocr_polarities):
-        confirm = True
+        confirm = always = True
         if not any(OCR_WORDS in r for r in reasons):
             reasons.append(OCR_REASON)
     if holistic:
@@ -81,7 +85,7 @@ def decide(rules: ItemRules, fired: Sequence[str], *, holistic: bool = False,
         # holistic item hid the uncertain ones among a quarter of all items.
         reasons.append(HOLISTIC_REASON)
     return Decision(status=status, fraction=fraction, reasons=list(dict.fromkeys(reasons)),
-                    needs_confirmation=confirm, rules_fired=keys)
+                    needs_confirmation=confirm, rules_fired=keys, always_confirm=always)
 
 
 BlockIndex = Mapping[tuple[str, int], tuple[Document, Block]]
@@ -157,7 +161,8 @@ def aggregate(items: Sequence[ItemResult], catalogue: Catalogue) -> tuple[list[E
 
 
 def score_mentions(mentions: Sequence[Mention], *, catalogue: Catalogue, book: RuleBook,
-                   file_names: Mapping[str, str] | None = None, documents: Iterable[Document] = ()) -> Scored:
+                   file_names: Mapping[str, str] | None = None, documents: Iterable[Document] = (),
+                   learned_confirmation: bool = True) -> Scored:
     """Facts → durable-rules → item results (all catalogue items, in catalogue order) → totals. The
     verdicts are a function of the mentions; ``documents`` (the evidence views the mentions point
     into) only say where each piece of evidence stands."""
@@ -168,17 +173,22 @@ def score_mentions(mentions: Sequence[Mention], *, catalogue: Catalogue, book: R
         by_item.setdefault(m.item_id, []).append(m)
     blocks = block_index(documents)
     evidence = {item_id: evidence_refs(found, file_names, blocks) for item_id, found in by_item.items()}
-    return score_facts(facts, evidence, catalogue=catalogue, book=book, started=started)
+    return score_facts(facts, evidence, catalogue=catalogue, book=book, started=started,
+                       learned_confirmation=learned_confirmation)
 
 
 def score_facts(facts: Mapping[str, ItemFacts], evidence: Mapping[str, list[EvidenceRef]], *,
-                catalogue: Catalogue, book: RuleBook, started: float | None = None) -> Scored:
+                catalogue: Catalogue, book: RuleBook, started: float | None = None,
+                learned_confirmation: bool = True) -> Scored:
     """Item results from the facts and evidence of each item: what the rules decide. This is
     all a re-score needs when the facts and evidence of an application are cached (they depend
-    on the evidence and the fact options, not on the rules)."""
+    on the evidence and the fact options, not on the rules). When the rule file names a confirmation
+    model (:mod:`.confirm`), it decides 需人工确认 (``learned_confirmation=False``: the rules' own, as
+    rule tests check them)."""
     started = time.perf_counter() if started is None else started
     fired = engine_for(book).fire(facts)
     items: list[ItemResult] = []
+    always: list[bool] = []
     for item in catalogue.items:
         refs = evidence.get(item.id, ())
         decision = decide(book.items[item.id], fired.get(item.id, []), holistic=item.holistic,
@@ -188,5 +198,8 @@ def score_facts(facts: Mapping[str, ItemFacts], evidence: Mapping[str, list[Evid
             score=_round(item.points * decision.fraction), max_score=_round(item.points),
             needs_confirmation=decision.needs_confirmation, reasons=decision.reasons,
             rules_fired=decision.rules_fired, evidence=list(refs)))
+        always.append(decision.always_confirm)
+    if learned_confirmation and book.confirmation is not None:
+        items = confirm_items(items, book.confirmation, always=always)
     elements, total = aggregate(items, catalogue)
     return Scored(items=items, elements=elements, total=total, facts=dict(facts), seconds=time.perf_counter() - started)
