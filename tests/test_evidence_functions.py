@@ -139,3 +139,12 @@ def test_a_blueprint_pursued_by_an_overall_architecture_is_a_plan():
     # a clause that states a completion with 已 is not governed by it
     text = "公司按照总体规划推进数字化建设，ERP已于2022年上线。"
     assert "implemented" in polarities("1.3.1", text)
+
+
+def test_each_products_bill_of_materials_kept_in_a_system_is_product_data_management():
+    # batch 17: two applications kept every product's BOM in their ERP; the bare word BOM is weak evidence
+    for text in ("每个型号的物料清单都在金蝶云星辰里维护，工程变更后由工程部更新版本。",
+                 "每款酒盒用到的灰板、金卡、烫金膜、内托等物料都建成物料清单，维护在ERP中。"):
+        assert any(m.item_id == "1.1.3" and m.kind == "cue" and m.polarity == "implemented" for m in mentions(text))
+    spreadsheet = mentions("产品的物料清单目前由研发人员用电子表格维护，再由采购人员手工录入ERP。")
+    assert not any(m.item_id == "1.1.3" and m.kind == "cue" for m in spreadsheet)

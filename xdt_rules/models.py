@@ -124,6 +124,7 @@ Reason = Literal[
     "question_unanswered", "criteria_copied", "upgraded_existing", "plan_opener", "plan_section",
     "shortcomings_section", "lack_with_dated_plan", "vague_intention", "table_row", "continues_previous",
     "dated_after_document", "data_not_used", "use_restricted", "contract_unaccepted", "mode_model", "model_hint",
+    "joins_other_platform",
 ]
 
 

@@ -432,6 +432,7 @@ class EvidenceFinder:
             decided = self._agree(nt.text, decided)
             decided = self._restricted(nt.text, sents, decided)
             decided = self._unused(nt.text, sents, decided)
+        decided = self._joined(nt.text, decided, cue_cache)
         if carried is not None and sents:
             first = sents[0]  # continues the previous paragraph's unfinished sentence
             decided = [(f, s, carried if s.start == first.start and d.reason == "plain_statement" else d)
@@ -545,6 +546,26 @@ class EvidenceFinder:
             lack = taken.get(sent.start, {}).get(f.item_id)
             if lack is not None and decision.polarity == "implemented":
                 decision = Decision("lacking", "use_restricted", lack.words)
+            out.append((f, sent, decision))
+        return out
+
+    # readings that give a mention to another party or to nobody on account of that party
+    _PARTY_REASONS = frozenset({"other_party", "same_party", "general_word", "party_has_self_lacks"})
+
+    def _joined(self, text: str, decided: list[tuple[_Found, Sentence, Decision]], cues: dict[int, list[Cue]]
+                ) -> list[tuple[_Found, Sentence, Decision]]:
+        """A collaboration item on another party's platform where this enterprise works on it (see
+        :meth:`.parties.PartyReader.joins`), in a sentence that states no lack or plan."""
+        parties = self.context.parties
+        if not parties.participation_items:
+            return decided
+        out = []
+        for f, sent, decision in decided:
+            if decision.actor != "self" and decision.reason in self._PARTY_REASONS and not any(
+                    c.kind in ("negated", "planned", "stage", "ceased", "pending") for c in cues.get(sent.start, ())):
+                acts = parties.joins(f.item_id, text, sent.start, sent.end)
+                if acts is not None:
+                    decision = Decision("achieved", "joins_other_platform", acts)
             out.append((f, sent, decision))
         return out
 

@@ -219,6 +219,10 @@ class PartiesSpec(_Spec):
     agent_verbs: list[str] = Field(default_factory=list, description="'由<party>…运营/负责': the function is the party's")
     self_subjects: list[str] = Field(default_factory=list, description="this enterprise (我司, 本公司): its use makes the system its own")
     self_contrast: list[str] = Field(default_factory=list, description="a self clause with these (仍使用…) speaks of its own old way")
+    participation_items: list[str] = Field(default_factory=list, description="items where working on another party's "
+                                                                             "platform is this enterprise's own collaboration")
+    participation: list[Regex] = Field(default_factory=list, description="regexes of this enterprise acting on another "
+                                                                         "party's platform (我们在门户上确认交期)")
 
 
 

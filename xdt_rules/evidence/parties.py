@@ -18,6 +18,10 @@ Three shapes make a mention another party's (``generic``), all read on the norma
    clause: the function is run by someone else. Agents that only build (由集团信息中心统一**开发**的
    接口) do not count.
 
+For the collaboration items (``participation_items``) the party's platform is where this enterprise
+collaborates: a sentence where it acts on it (我们在客户门户上接收订单、对账; 客户通过其平台向我们下达订单)
+is its own collaboration with that party, unless the sentence states a lack or a plan.
+
 Words are data: ``parties`` in ``keywords/_context.yaml`` (and ``other_parties`` for possessives).
 """
 
@@ -77,6 +81,8 @@ class PartyReader:
         contrast = _alternation(p.self_contrast)
         self.self_contrast = re.compile(contrast) if contrast else None
         self._claimed: dict[tuple[str, int], bool] = {}
+        self.participation_items = frozenset(p.participation_items)
+        self.participation = re.compile("|".join(f"(?:{r})" for r in p.participation)) if p.participation else None
 
     def possessed(self, text: str, lo: int, start: int) -> str | None:
         """The '<party>…的' right before ``start`` in [lo, start), unless it ends in a supply verb."""
@@ -88,6 +94,14 @@ class PartyReader:
         if self.verb_in_gap is not None and self.verb_in_gap.search(m.group("gap")):
             return None
         return m.group()
+
+    def joins(self, item_id: str, text: str, lo: int, hi: int) -> str | None:
+        """This enterprise working on another party's platform in [lo, hi) (我们在客户门户上确认交期, 主机厂通过其
+        平台向我们下达订单): for the collaboration items that is its own collaboration, not the party's system."""
+        if self.participation is None or item_id not in self.participation_items:
+            return None
+        m = self.participation.search(text, lo, hi)
+        return m.group() if m else None
 
     def names_party(self, cell: str) -> str | None:
         """A table cell that opens with another party (| 母公司信息中心 | 兄弟单位滇纺物流中心 |)."""

@@ -84,6 +84,7 @@ REASON_ZH: dict[str, str] = {
     "other_party": "他方的系统或做法",
     "party_has_self_lacks": "他方已有，本企业缺失或规划",
     "same_party": "同句所说的他方",
+    "joins_other_platform": "本企业在他方平台上协同",
     "tool_for": "只是某事的工具",
     "second_name": "括号里的别名",
     "organisation_name": "机构名称",
