@@ -247,3 +247,24 @@ def test_a_sentence_broken_by_a_page_continues_in_the_next_paragraph():
     # a finished paragraph carries nothing over
     document.blocks[0] = Block(index=0, kind="paragraph", page=4, text="公司计划2025年底前完成78台设备的数据采集。")
     assert {m.polarity for m in find_evidence([document]) if m.matched == "设备稼动率"} == {"implemented"}
+
+
+def test_an_outcome_row_answered_yes_and_described_is_evidence_not_a_tick():
+    # batches 16-17: every outcome row of the self-assessment forms was missed; the row's own label
+    # (创新方面成效) is a weak word by itself, the row's answer and its 说明 make it a claim
+    from support import table
+
+    from xdt_rules.scoring import score_mentions
+    from xdt_rules.framework import load_framework
+
+    fw = load_framework()
+    form = table(["序号", "评价要求", "现状", "说明"],
+                 ["29", "创新方面成效", "是", "技术团队经过3年攻关，掌握了高纯度NMP提纯技术，已申请专利。"],
+                 ["30", "市场方面成效", "是", "——"],
+                 ["33", "增效方面成效", "预计", "焚烧项目建成后，年焚烧处置危险废物能力将达到3万吨。"],
+                 ["36", "示范带动效应", "是", "辐射带动周边2600余户群众种植辣椒8000余亩。"])
+    items = {i.id: i for i in score_mentions(find_evidence([form], fw), catalogue=fw.catalogue, book=fw.rules).items}
+    assert items["4.1.2"].status == "partial"
+    assert items["4.1.3"].status not in ("met", "partial")  # answered, not described
+    assert items["4.1.6"].status == "planned"  # 建成后……将达到: the row is a plan
+    assert items["5.1.1"].status not in ("met", "partial")  # employment is no digital demonstration

@@ -49,6 +49,8 @@ MODEL_MIN_CHARS = 8  # shorter sentences ("ERP：用友U8") say too little for t
 FUZZY_FACTOR = 0.8  # confidence of a rapidfuzz match, times its similarity
 _NO_STATEMENT_KINDS = {"heading": "标题", "header": "页眉", "footer": "页脚"}
 _CELL_KINDS = ("table_cell", "sheet_cell")
+# the reading took the row's answer (| … | 是 | …说明… |)
+_ANSWER_REASONS = frozenset({"form_answer", "table_row", "label_answer"})
 _SENTENCE_END = "。！？；.!?;：:”」』）)"
 _LACK_ONLY = frozenset({"negated"})
 
@@ -213,6 +215,7 @@ class EvidenceFinder:
         words = "|".join(re.escape(normalize_key(w)) for w in spec.restriction_words)
         self.restriction = re.compile(words) if words else None
         self.non_use = re.compile("|".join(f"(?:{p})" for p in spec.non_use)) if spec.non_use else None
+        self.answered_row = spec.answered_row
         self.matcher = Matcher(keywords)
         self.fuzzy = FuzzyMatcher(keywords, self.matcher)
         self.context = ContextRules(keywords, catalogue)
@@ -445,6 +448,7 @@ class EvidenceFinder:
         cells = tables.row_of(block) if block.kind in _CELL_KINDS and block.row is not None else []
         row = " ".join(c.text for c in cells) if cells else None
         row_id = f"{block.table}/{block.sheet}/{block.row}" if cells else None
+        described_row = self._described_row(block, cells)
         for f, sent, decision in decided:
             if f.only_when is not None and decision.polarity not in f.only_when:
                 continue
@@ -454,7 +458,10 @@ class EvidenceFinder:
             out.append(
                 Mention(
                     item_id=f.item_id, term=f.term, matched=block.text[start:end], kind=f.kind,  # type: ignore[arg-type]
-                    polarity=decision.polarity, confidence=f.confidence,
+                    polarity=decision.polarity,
+                    confidence=max(f.confidence, self.answered_row.confidence)
+                    if described_row and f.kind == "term" and decision.reason in _ANSWER_REASONS
+                    and f.item_id not in self.answered_row.not_items else f.confidence,
                     reading=Reading(actor=decision.actor, mode=decision.mode, reason=decision.reason,
                                     words=decision.words),
                     file=doc.path, sha256=doc.sha256, page=block.page, block=block.index, block_kind=block.kind,
@@ -464,6 +471,12 @@ class EvidenceFinder:
                 )
             )
         return out
+
+    def _described_row(self, block: Block, cells: list[Block]) -> bool:
+        """A table row with another cell that says something (a 情况说明), so its answer is a claim, not a tick."""
+        if not self.answered_row.confidence or not cells:
+            return False
+        return any(c.index != block.index and len(c.text.strip()) >= self.answered_row.min_chars for c in cells)
 
     @staticmethod
     def _after_date(text: str, sent: Sentence, label: Label | None, f: _Found, decision: Decision,

@@ -226,6 +226,12 @@ class PartiesSpec(_Spec):
 
 
 
+class AnsweredRowSpec(_Spec):
+    confidence: float = Field(0.0, ge=0, le=1, description="at least this confidence for such a term (0: off)")
+    min_chars: int = Field(10, ge=1, description="a described row has another cell of at least this many characters")
+    not_items: list[str] = Field(default_factory=list, description="items whose row answer is not evidence by itself")
+
+
 class ContextSpec(_Spec):
     implemented: list[str] = Field(min_length=1)
     present: list[str] = Field(default_factory=list, description="present-tense words (目前, 现阶段…): implemented only "
@@ -269,6 +275,8 @@ class ContextSpec(_Spec):
     heading_lacking: list[str] = Field(default_factory=list,
                                        description="headings of shortcomings sections: plain statements there prove nothing")
     table_negated_cells: list[str] = Field(default_factory=list, description="whole table cells that mean 'no'")
+    answered_row: AnsweredRowSpec = Field(default_factory=AnsweredRowSpec,
+                                          description="a weak term in a form row answered yes and described")
     name_suffixes: list[str] = Field(default_factory=list, description="a term right before these is part of an "
                                                                        "organisation's name (滇纺电子商务有限公司)")
     restate: RestateSpec = Field(default_factory=RestateSpec)
