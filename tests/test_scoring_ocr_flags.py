@@ -33,7 +33,8 @@ def _mention(text: str, term: str, *, ocr: bool, polarity: str = "implemented", 
 
 
 def _item(mentions: list[Mention], item: str = "1.3.2"):  # noqa: ANN202
-    scored = score_mentions(mentions, catalogue=CATALOGUE, book=RULES)
+    # the rules and the OCR rule alone: whether the model also flags it is tested in test_confirmation.py
+    scored = score_mentions(mentions, catalogue=CATALOGUE, book=RULES, learned_confirmation=False)
     return next(i for i in scored.items if i.id == item)
 
 
@@ -90,3 +91,13 @@ def test_every_item_decided_by_ocr_in_sample_07_is_flagged_and_its_passages_mark
     # typed pages are not marked as scans
     typed_heads = re.findall(r'<div class="ev-head">((?:(?!</div>).)*第 2 页(?:(?!</div>).)*)</div>', html, re.S)
     assert typed_heads and not any("来自扫描件识别" in h for h in typed_heads)
+
+
+def test_the_confirmation_model_never_unflags_a_verdict_resting_on_ocr_text() -> None:
+    typed = _mention("2021年公司上线MES系统，覆盖全部工序。", "MES", ocr=False)
+    scanned = _mention("2022年MES系统二期验收合格。", "MES", ocr=True, page=2)
+    assert RULES.confirmation is not None
+    scored = score_mentions([typed, scanned], catalogue=CATALOGUE, book=RULES)
+    item = next(i for i in scored.items if i.id == "1.3.2")
+    assert item.status == "met" and item.needs_confirmation
+    assert any("扫描件" in r for r in item.reasons)

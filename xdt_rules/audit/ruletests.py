@@ -96,7 +96,7 @@ class ExpectSpec(_Spec):
     status: ItemStatus | list[ItemStatus] | None = None
     polarity: Polarity | None = Field(None, description="every mention of the item has this polarity")
     not_polarity: list[Polarity] = Field(default_factory=list, description="no mention has any of these")
-    no_evidence: bool = Field(False, description="the item has no mention at all")
+    no_evidence: bool = Field(False, description="the item has no mention at all (a model hint is no evidence)")
     rule: str | None = Field(None, description="the decide rule that sets the status")
     flags: list[str] = Field(default_factory=list, description="flags that must fire")
     confirm: bool | None = Field(None, description="whether the item asks a person to confirm it (需人工确认)")
@@ -362,8 +362,10 @@ def _check(case: LoadedCase, book: RuleBook, scored_items: dict, mentions: list[
             checks.append(Check(item=item_id, what="not_polarity", expected=f"没有 / none of {', '.join(exp.not_polarity)}",
                                 actual="; ".join(_mention_text(m) for m in bad) or seen, ok=not bad))
         if exp.no_evidence:
+            # a model hint ("可能相关") is shown to the reviewer but is no evidence either way
+            evidence = [m for m in mine if m.reading.reason != "model_hint"]
             checks.append(Check(item=item_id, what="no_evidence", expected="无提及 / no mention",
-                                actual="; ".join(_mention_text(m) for m in mine) or "无提及 / none", ok=not mine))
+                                actual="; ".join(_mention_text(m) for m in evidence) or "无提及 / none", ok=not evidence))
         decide = item.rules_fired[0] if item.rules_fired and item.rules_fired[0] in {
             r.key for r in book.items[item_id].decide} else None
         if exp.rule is not None:
