@@ -268,3 +268,17 @@ def test_an_outcome_row_answered_yes_and_described_is_evidence_not_a_tick():
     assert items["4.1.3"].status not in ("met", "partial")  # answered, not described
     assert items["4.1.6"].status == "planned"  # 建成后……将达到: the row is a plan
     assert items["5.1.1"].status not in ("met", "partial")  # employment is no digital demonstration
+
+
+def test_a_plain_xianzhuang_column_is_the_forms_answer():
+    # batch 18: | 评价内容 | 现状 | 说明 | forms had their criterion text read as the enterprise's claims
+    from support import table
+
+    form = table(["序号", "评价内容", "现状", "说明"],
+                 ["6", "采用CAM、DNC技术", "不涉及", ""],
+                 ["12", "MES、ERP与PLM、SCM、CRM等系统之间数据互换", "已实现", "SAP与WMS之间有接口，生产订单下达和成品入库数据自动传递。"])
+    found = find_evidence([form])
+    assert not any(m.item_id == "1.2.3" and m.polarity == "implemented" for m in found)
+    assert any(m.item_id == "1.3.5" and m.polarity == "implemented" for m in found)  # SAP与WMS之间有接口
+    # the answer is about integration, not about a PLM or a CRM the criterion's wording names
+    assert not any(m.item_id in ("1.1.3", "3.1.4") and m.polarity == "implemented" for m in found)

@@ -429,6 +429,8 @@ class EvidenceFinder:
         for index, label, cues in pending:
             f, sent, decision = decided[index]
             decided[index] = (f, sent, self._label_polarity(nt, sent, label, cues, f, decision, decided, heading))
+        if block.kind in _CELL_KINDS and self.labels.restates(tables.header_of(block)):
+            decided = self._criterion_cell(decided)
         if self.topics is not None and self.topics.modes is not None:
             decided = [(f, sent, self._described_mode(nt, sent, f, d)) for f, sent, d in decided]
         if len(decided) > 1:
@@ -561,6 +563,17 @@ class EvidenceFinder:
                 decision = Decision("lacking", "use_restricted", lack.words)
             out.append((f, sent, decision))
         return out
+
+    @staticmethod
+    def _criterion_cell(decided: list[tuple[_Found, Sentence, Decision]]) -> list[tuple[_Found, Sentence, Decision]]:
+        """| MES、ERP与PLM、SCM、CRM等系统之间数据互换 | 已实现 |: in the criterion column the answer is about the
+        row's criterion (the items whose wording the cell restates), not about every system the wording names."""
+        row_items = {f.item_id for f, _, d in decided if d.reason == "criterion_column"}
+        if not row_items:
+            return decided
+        return [(f, s, Decision("restated", "criterion_column", None)
+                 if f.kind == "term" and d.reason == "form_answer" and f.item_id not in row_items else d)
+                for f, s, d in decided]
 
     # readings that give a mention to another party or to nobody on account of that party
     _PARTY_REASONS = frozenset({"other_party", "same_party", "general_word", "party_has_self_lacks"})
