@@ -137,3 +137,9 @@ def test_working_on_a_customers_supplier_portal_is_our_own_collaboration(text):
 ])
 def test_a_customers_portal_we_do_not_work_on_stays_the_customers(text, expected):
     assert polarities(text, "2.2.3") == {expected}
+
+
+def test_what_an_industry_insider_says_of_other_factories_is_no_lack_of_ours():
+    # batch 18: "还停留在半自动阶段" said of other factories turned a news story's own automatic lines into a lack
+    text = "一位业内人士告诉记者，国内不少留置针厂的总组装还停留在半自动阶段，全自动线并不多。"
+    assert "negated" not in polarities(text, "1.2.1")

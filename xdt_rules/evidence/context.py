@@ -71,6 +71,8 @@ _CLAUSE_PUNCT = frozenset(",;:。!?)、")
 _WHEN = re.compile(r"20\d\d年|明年|后年|下半年|上半年|[一二三四1-4]季度|年底|年内")
 _WAIT_FOR = re.compile(r"等(?:到|待)?$")  # "要等 <term> …以后": the term names the condition
 OPENER_MAX = 8  # a sentence-initial clause this short with a plan cue ("下一步，") sets the tense of the sentence
+# a generic opener may name who speaks ("一位业内人士告诉记者，"): a little longer
+GENERIC_OPENER_MAX = 12
 
 
 @dataclass(frozen=True)
@@ -389,7 +391,7 @@ class ContextRules:
     def _generic_opener(self, text: str, sentence: Sentence, terms: Sequence[tuple[int, int]]) -> str | None:
         """"一般而言，WMS系统能够提升仓储效率": a short first clause that says the sentence speaks in general."""
         lo, hi = sentence.clause(sentence.start)
-        if hi - lo > OPENER_MAX or any(lo <= a < hi for a, _ in terms):
+        if hi - lo > GENERIC_OPENER_MAX or any(lo <= a < hi for a, _ in terms):
             return None
         m = self.generic_opener.search(text, lo, hi)  # type: ignore[union-attr]
         return m.group() if m else None
