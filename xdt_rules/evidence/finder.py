@@ -450,7 +450,7 @@ class EvidenceFinder:
         cells = tables.row_of(block) if block.kind in _CELL_KINDS and block.row is not None else []
         row = " ".join(c.text for c in cells) if cells else None
         row_id = f"{block.table}/{block.sheet}/{block.row}" if cells else None
-        described_row = self._described_row(block, cells)
+        described_row = self._described_row(block, tables)
         for f, sent, decision in decided:
             if f.only_when is not None and decision.polarity not in f.only_when:
                 continue
@@ -474,11 +474,11 @@ class EvidenceFinder:
             )
         return out
 
-    def _described_row(self, block: Block, cells: list[Block]) -> bool:
+    def _described_row(self, block: Block, tables: Tables) -> bool:
         """A table row with another cell that says something (a 情况说明), so its answer is a claim, not a tick."""
-        if not self.answered_row.confidence or not cells:
+        if not self.answered_row.confidence or block.kind not in _CELL_KINDS:
             return False
-        return any(c.index != block.index and len(c.text.strip()) >= self.answered_row.min_chars for c in cells)
+        return any(len(text) >= self.answered_row.min_chars for _, text in tables.other_cells(block))
 
     @staticmethod
     def _after_date(text: str, sent: Sentence, label: Label | None, f: _Found, decision: Decision,
